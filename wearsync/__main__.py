@@ -1,0 +1,5 @@
+"""``python -m wearsync`` runs the CLI."""
+
+from wearsync.cli.app import main
+
+main()

@@ -1,0 +1,77 @@
+"""What every command shares: option aliases, JSON-or-human output, and the one error path.
+
+Every command builds a pydantic result model. With ``--json`` the model is printed as JSON;
+otherwise a render function prints it for people. Errors are :class:`WearSyncError` raised from
+anywhere below; :class:`WearSyncGroup` turns them into one ``error:`` line (and a ``hint:`` line)
+on stderr with the error's exit status, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
+
+import typer
+from typer.core import TyperGroup
+
+from wearsync.errors import WearSyncError
+
+if TYPE_CHECKING:  # pydantic costs ~50 ms to import; --help must not pay for it
+    from pydantic import BaseModel
+
+M = TypeVar("M", bound="BaseModel")
+
+JsonOption = Annotated[
+    bool,
+    typer.Option("--json", help="Print the result as JSON (a pydantic model) instead of text."),
+]
+
+
+def fail(code: int, message: str, hint: str | None = None) -> NoReturn:
+    """Print ``error: message`` (and ``hint: ...``) to stderr and exit with ``code``."""
+    typer.echo(f"error: {message}", err=True)
+    if hint:
+        typer.echo(f"hint: {hint}", err=True)
+    raise typer.Exit(code)
+
+
+class WearSyncGroup(TyperGroup):
+    """A command group that reports :class:`WearSyncError` as one line instead of a traceback."""
+
+    def invoke(self, ctx: Any) -> Any:  # typer vendors click; its Context type is private
+        try:
+            return super().invoke(ctx)
+        except WearSyncError as exc:
+            fail(exc.exit_code, exc.message, exc.hint)
+        except KeyboardInterrupt:
+            fail(130, "interrupted")
+
+
+def new_app(**kwargs: Any) -> typer.Typer:
+    """A :class:`typer.Typer` with wearsync's defaults (no pretty tracebacks, -h for help)."""
+    kwargs.setdefault("cls", WearSyncGroup)
+    kwargs.setdefault("rich_markup_mode", None)
+    return typer.Typer(
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+        **kwargs,
+    )
+
+
+def emit(result: M, as_json: bool, render: Callable[[M], None]) -> None:
+    """Print ``result`` as JSON or through ``render``."""
+    if as_json:
+        sys.stdout.write(result.model_dump_json(indent=2) + "\n")
+    else:
+        render(result)
+
+
+def format_duration(ms: int) -> str:
+    """``95000`` -> ``1:35``; ``3_725_000`` -> ``1:02:05``."""
+    seconds = round(ms / 1000)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
