@@ -1,0 +1,384 @@
+"""SQLite persistence behind a small interface.
+
+One database file (WAL mode) holds devices and bonds, the programs pushed to each device (with
+the routine text), completion events stored exactly once (keyed by device, boot id and sequence
+number), sessions derived from them, and settings. The schema is versioned with SQLite's
+``user_version``; :data:`MIGRATIONS` are applied in order inside a transaction, so a database is
+always at one whole version.
+
+Every write is one transaction: a process killed mid-write leaves the previous state. Events are
+acknowledged to the watch only after :meth:`Store.add_events` has returned (committed).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Final, Self
+
+from wearsync.errors import WearSyncError
+from wearsync.records import (
+    DeviceRecord,
+    EventRecord,
+    ExerciseOutcome,
+    SessionRecord,
+    SessionStatus,
+    utc_now,
+)
+
+MIGRATIONS: Final[tuple[str, ...]] = (
+    # 1: the first schema.
+    """
+    CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE devices (
+        address TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        profile TEXT NOT NULL,
+        bonded INTEGER NOT NULL DEFAULT 0,
+        first_seen TEXT NOT NULL,
+        last_sync TEXT
+    );
+    CREATE TABLE pushes (
+        device TEXT NOT NULL REFERENCES devices(address),
+        program_hash TEXT NOT NULL,
+        routine TEXT NOT NULL,
+        routine_text TEXT NOT NULL,
+        pushed_at TEXT NOT NULL,
+        PRIMARY KEY (device, program_hash)
+    );
+    CREATE TABLE events (
+        device TEXT NOT NULL,
+        boot_id INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        at TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        exercise INTEGER NOT NULL,
+        set_no INTEGER NOT NULL,
+        rep INTEGER NOT NULL,
+        side TEXT NOT NULL,
+        duration_ms INTEGER NOT NULL,
+        program_hash TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        PRIMARY KEY (device, boot_id, seq)
+    ) WITHOUT ROWID;
+    CREATE INDEX events_at ON events(at);
+    CREATE TABLE sessions (
+        key TEXT PRIMARY KEY,
+        device TEXT NOT NULL,
+        routine TEXT NOT NULL,
+        program_hash TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        ended_at TEXT,
+        status TEXT NOT NULL,
+        exercises TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX sessions_started ON sessions(started_at);
+    """,
+)
+
+
+class StoreError(WearSyncError):
+    """The database cannot be opened, is from a newer wearsync, or is damaged."""
+
+
+class Store:
+    """The wearsync database. Use as a context manager, or call :meth:`close`."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self.conn = conn
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path | None = None) -> Self:
+        """Open (creating if needed) the database at ``path`` (default: the data directory).
+
+        Raises:
+            StoreError: the file cannot be opened or was written by a newer wearsync.
+        """
+        if path is None:
+            from wearsync.paths import db_path
+
+            path = db_path()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(path, timeout=10.0, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(
+                f"{path}: cannot open the database ({exc})",
+                hint="check the path and its permissions, or set WEARSYNC_HOME",
+            ) from exc
+        store = cls(conn, path)
+        store._migrate()
+        return store
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction: committed when the block ends, rolled back on any error."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    @property
+    def schema_version(self) -> int:
+        """The database's schema version (SQLite ``user_version``)."""
+        return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        try:
+            version = self.schema_version
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: not a wearsync database ({exc})") from exc
+        if version > len(MIGRATIONS):
+            raise StoreError(
+                f"{self.path}: schema version {version} is newer than this wearsync "
+                f"understands ({len(MIGRATIONS)})",
+                hint="upgrade wearsync",
+            )
+        for number in range(version, len(MIGRATIONS)):
+            with self.transaction() as conn:
+                for statement in MIGRATIONS[number].split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {number + 1}")
+
+    # settings ---------------------------------------------------------------------------------
+
+    def get_setting(self, key: str) -> str | None:
+        """The value of setting ``key``, or None."""
+        row = self.conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_setting(self, key: str, value: str) -> None:
+        """Set setting ``key`` to ``value``."""
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO settings(key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    # devices ----------------------------------------------------------------------------------
+
+    def remember_device(self, address: str, name: str, profile: str) -> DeviceRecord:
+        """Add a device, or update its name and profile; returns the stored record."""
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO devices(address, name, profile, first_seen) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(address) DO UPDATE SET name = excluded.name, "
+                "profile = excluded.profile",
+                (address, name, profile, _iso(utc_now())),
+            )
+        device = self.device(address)
+        assert device is not None
+        return device
+
+    def mark_synced(self, address: str, *, bonded: bool) -> None:
+        """Record a completed sync (and whether the link is bonded) for ``address``."""
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE devices SET last_sync = ?, bonded = ? WHERE address = ?",
+                (_iso(utc_now()), int(bonded), address),
+            )
+
+    def device(self, address_or_name: str) -> DeviceRecord | None:
+        """The device with this address (or, failing that, this name), or None."""
+        row = self.conn.execute(
+            "SELECT address, name, profile, bonded, last_sync FROM devices "
+            "WHERE address = ? OR name = ? ORDER BY address = ? DESC, last_sync DESC LIMIT 1",
+            (address_or_name, address_or_name, address_or_name),
+        ).fetchone()
+        return None if row is None else _device(row)
+
+    def devices(self) -> list[DeviceRecord]:
+        """Every remembered device, most recently synced first."""
+        rows = self.conn.execute(
+            "SELECT address, name, profile, bonded, last_sync FROM devices "
+            "ORDER BY last_sync IS NULL, last_sync DESC"
+        ).fetchall()
+        return [_device(r) for r in rows]
+
+    # programs ---------------------------------------------------------------------------------
+
+    def record_push(self, device: str, program_hash: str, routine: str, routine_text: str) -> None:
+        """Remember that ``program_hash`` (compiled from ``routine_text``) is on ``device``."""
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO pushes(device, program_hash, routine, routine_text, pushed_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT(device, program_hash) DO UPDATE SET "
+                "pushed_at = excluded.pushed_at",
+                (device, program_hash, routine, routine_text, _iso(utc_now())),
+            )
+
+    def pushed_routine(self, program_hash: str) -> tuple[str, str] | None:
+        """``(routine name, routine text)`` of a pushed program, or None if never pushed."""
+        row = self.conn.execute(
+            "SELECT routine, routine_text FROM pushes WHERE program_hash = ? "
+            "ORDER BY pushed_at DESC LIMIT 1",
+            (program_hash,),
+        ).fetchone()
+        return None if row is None else (str(row[0]), str(row[1]))
+
+    # events -----------------------------------------------------------------------------------
+
+    def add_events(self, events: Iterable[EventRecord]) -> int:
+        """Store events exactly once, in one transaction; returns how many were new."""
+        received = _iso(utc_now())
+        rows = [
+            (
+                e.device,
+                e.boot_id,
+                e.seq,
+                _iso(e.at),
+                e.kind,
+                e.exercise,
+                e.set,
+                e.rep,
+                e.side,
+                e.duration_ms,
+                e.program_hash,
+                received,
+            )
+            for e in events
+        ]
+        with self.transaction() as conn:
+            before = conn.total_changes
+            conn.executemany(
+                "INSERT OR IGNORE INTO events(device, boot_id, seq, at, kind, exercise, set_no, "
+                "rep, side, duration_ms, program_hash, received_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            return conn.total_changes - before
+
+    def events(self, device: str | None = None) -> list[EventRecord]:
+        """Stored events in (device, boot id, seq) order, optionally of one device."""
+        query = (
+            "SELECT device, boot_id, seq, at, kind, exercise, set_no, rep, side, duration_ms, "
+            "program_hash FROM events"
+        )
+        args: tuple[str, ...] = ()
+        if device is not None:
+            query += " WHERE device = ?"
+            args = (device,)
+        rows = self.conn.execute(query + " ORDER BY device, boot_id, seq", args).fetchall()
+        return [
+            EventRecord(
+                device=r[0],
+                boot_id=r[1],
+                seq=r[2],
+                at=datetime.fromisoformat(r[3]),
+                kind=r[4],
+                exercise=r[5],
+                set=r[6],
+                rep=r[7],
+                side=r[8],
+                duration_ms=r[9],
+                program_hash=r[10],
+            )
+            for r in rows
+        ]
+
+    def has_event(self, device: str, boot_id: int, seq: int) -> bool:
+        """Whether this event is already stored."""
+        row = self.conn.execute(
+            "SELECT 1 FROM events WHERE device = ? AND boot_id = ? AND seq = ?",
+            (device, boot_id, seq),
+        ).fetchone()
+        return row is not None
+
+    # sessions ---------------------------------------------------------------------------------
+
+    def save_sessions(self, sessions: Iterable[SessionRecord]) -> None:
+        """Insert or replace derived sessions by key, in one transaction."""
+        rows = [
+            (
+                s.key,
+                s.device,
+                s.routine,
+                s.program_hash,
+                _iso(s.started_at),
+                None if s.ended_at is None else _iso(s.ended_at),
+                s.status.value,
+                json.dumps([o.model_dump(mode="json") for o in s.exercises]),
+                _iso(s.updated_at),
+            )
+            for s in sessions
+        ]
+        with self.transaction() as conn:
+            conn.executemany(
+                "INSERT INTO sessions(key, device, routine, program_hash, started_at, ended_at, "
+                "status, exercises, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET ended_at = excluded.ended_at, "
+                "status = excluded.status, exercises = excluded.exercises, "
+                "updated_at = excluded.updated_at, routine = excluded.routine, "
+                "program_hash = excluded.program_hash "
+                "WHERE sessions.exercises != excluded.exercises "
+                "OR sessions.status != excluded.status "
+                "OR sessions.ended_at IS NOT excluded.ended_at",
+                rows,
+            )
+
+    def sessions(self, since: datetime | None = None) -> list[SessionRecord]:
+        """Stored sessions in start order, optionally only those started at or after ``since``."""
+        query = (
+            "SELECT key, device, routine, program_hash, started_at, ended_at, status, exercises, "
+            "updated_at FROM sessions"
+        )
+        args: tuple[str, ...] = ()
+        if since is not None:
+            query += " WHERE started_at >= ?"
+            args = (_iso(since),)
+        rows = self.conn.execute(query + " ORDER BY started_at, key", args).fetchall()
+        return [
+            SessionRecord(
+                key=r[0],
+                device=r[1],
+                routine=r[2],
+                program_hash=r[3],
+                started_at=datetime.fromisoformat(r[4]),
+                ended_at=None if r[5] is None else datetime.fromisoformat(r[5]),
+                status=SessionStatus(r[6]),
+                exercises=tuple(ExerciseOutcome.model_validate(o) for o in json.loads(r[7])),
+                updated_at=datetime.fromisoformat(r[8]),
+            )
+            for r in rows
+        ]
+
+
+def _iso(moment: datetime) -> str:
+    """UTC ISO-8601 text that sorts in time order (always with microseconds and +00:00)."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime given to the store")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _device(row: tuple[object, ...]) -> DeviceRecord:
+    return DeviceRecord(
+        address=str(row[0]),
+        name=str(row[1]),
+        profile=str(row[2]),
+        bonded=bool(row[3]),
+        last_sync=None if row[4] is None else datetime.fromisoformat(str(row[4])),
+    )
