@@ -1,0 +1,124 @@
+"""Deriving sessions from completion events, and the history report."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from wearsync.records import EventRecord, ExerciseStatus, SessionStatus
+from wearsync.routine import compile_routine, load_routine
+from wearsync.sync.history import summarize
+from wearsync.sync.sessions import derive_sessions
+
+PROGRAM = compile_routine(load_routine("foot-care"))
+T0 = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
+
+
+def lookup(program_hash: str):  # type: ignore[no-untyped-def]
+    return PROGRAM if program_hash == PROGRAM.content_hash else None
+
+
+class Watch:
+    """Writes events the way a watch numbers them: per boot, from seq 0."""
+
+    def __init__(self, device: str = "AA:BB") -> None:
+        self.device = device
+        self.boot = 1
+        self.seq = 0
+        self.clock = T0
+        self.events: list[EventRecord] = []
+
+    def emit(self, kind: str, exercise: int = 0, duration_ms: int = 0) -> None:
+        self.events.append(
+            EventRecord(
+                device=self.device,
+                boot_id=self.boot,
+                seq=self.seq,
+                at=self.clock,
+                kind=kind,
+                exercise=exercise,
+                set=1,
+                rep=0,
+                side="both",
+                duration_ms=duration_ms,
+                program_hash=PROGRAM.content_hash,
+            )
+        )
+        self.seq += 1
+        self.clock += timedelta(seconds=30)
+
+    def reboot(self) -> None:
+        self.boot += 1
+        self.seq = 0
+
+
+def full_session(watch: Watch, skip: int | None = None) -> None:
+    for number in range(len(PROGRAM.exercises)):
+        watch.emit("step_started", number)
+        if number == skip:
+            watch.emit("exercise_skipped", number)
+        else:
+            watch.emit("exercise_completed", number, PROGRAM.exercises[number].active_ms)
+    watch.emit("session_completed")
+
+
+def test_complete_partial_aborted_and_interrupted_sessions() -> None:
+    watch = Watch()
+    full_session(watch)
+    watch.clock += timedelta(days=2)
+    full_session(watch, skip=3)
+    watch.clock += timedelta(days=2)
+    watch.emit("step_started", 0)
+    watch.emit("paused")
+    watch.emit("resumed")
+    watch.emit("session_aborted")
+    watch.clock += timedelta(days=1)
+    watch.emit("step_started", 0)
+    watch.emit("exercise_completed", 0, 50000)
+    watch.reboot()  # the watch reset mid-session
+    watch.clock += timedelta(days=1)
+    watch.emit("step_started", 0)
+    sessions = derive_sessions(watch.events, lookup, now=T0)
+    assert [s.status for s in sessions] == [
+        SessionStatus.COMPLETED,
+        SessionStatus.PARTIAL,
+        SessionStatus.ABORTED,
+        SessionStatus.INTERRUPTED,
+        SessionStatus.IN_PROGRESS,
+    ]
+    assert [e.status for e in sessions[1].exercises].count(ExerciseStatus.SKIPPED) == 1
+    assert sessions[1].exercises[3].exercise_id == "resisted-flexion"
+    assert sessions[3].exercises[0].status is ExerciseStatus.DONE
+    assert sessions[3].exercises[1].status is ExerciseStatus.NOT_REACHED
+    assert sessions[4].ended_at is None
+    assert (sessions[0].key, sessions[4].key) == ("AA:BB/1/0", "AA:BB/2/0")
+    assert len({s.key for s in sessions}) == 5
+    # Deriving again from the same events (in any order) gives the same sessions.
+    assert derive_sessions(reversed(watch.events), lookup, now=T0) == sessions
+
+
+def test_unknown_program_still_gives_a_session() -> None:
+    watch = Watch()
+    full_session(watch)
+    sessions = derive_sessions(watch.events, lambda h: None, now=T0)
+    assert sessions[0].routine == "unknown"
+    assert sessions[0].status is SessionStatus.COMPLETED
+    assert len(sessions[0].exercises) == 5
+
+
+def test_history_counts_adherence_over_30_days() -> None:
+    watch = Watch()
+    for _ in range(11):
+        full_session(watch)
+        watch.clock += timedelta(days=2)
+    watch.emit("step_started", 0)
+    watch.emit("session_aborted")
+    sessions = derive_sessions(watch.events, lookup, now=T0)
+    schedule = load_routine("foot-care").schedule
+    report = summarize(sessions, schedule, now=watch.clock + timedelta(hours=1))
+    assert (report.planned, report.done, report.aborted) == (15, 11, 1)
+    assert round(report.adherence, 3) == round(11 / 15, 3)
+    assert report.exercises_done == 55
+    assert sum(len(d.sessions) for d in report.days) == 12
+    # A shorter window sees fewer.
+    week = summarize(sessions, schedule, now=watch.clock, window_days=7)
+    assert week.planned == 3 and week.done < report.done
