@@ -20,6 +20,7 @@ from wearsync.cli.common import WearSyncGroup, new_app
 #: name -> (module exposing ``app``, one-line help shown by ``wearsync --help``)
 COMMANDS: dict[str, tuple[str, str]] = {
     "routine": ("wearsync.cli.routine", "List, show, plan and validate routines."),
+    "history": ("wearsync.cli.history", "Sessions done per day and adherence to the schedule."),
 }
 
 
