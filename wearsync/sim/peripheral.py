@@ -1,0 +1,178 @@
+"""A generic bumble peripheral: a GATT server that advertises and takes connections.
+
+The simulated watch builds its GATT database and calls :func:`start_peripheral`; tests use the
+same helper with a small database of their own. The peripheral attaches to any HCI transport:
+a :class:`~wearsync.sim.link.VirtualLink` in the same process, or a bumble transport string.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+
+from bumble import core, gatt, hci
+from bumble.core import AdvertisingData
+from bumble.device import Connection, Device
+from bumble.host import Host
+from bumble.keys import KeyStore, MemoryKeyStore
+from bumble.transport.common import Transport
+
+from wearsync.ble.bumble_backend.central import HciSpec, just_works_pairing, open_hci
+
+logger = logging.getLogger(__name__)
+
+#: Flags AD: LE General Discoverable, BR/EDR not supported.
+_ADV_FLAGS = bytes([0x06])
+#: Legacy advertising PDUs carry at most this much data.
+LEGACY_ADV_MAX = 31
+
+
+def build_advertising_data(name: str, service_uuids: Sequence[str] = ()) -> bytes:
+    """Advertising data with flags, the complete local name and the service UUID lists.
+
+    The virtual link carries more than the legacy 31 bytes, but a real controller would not;
+    a longer result is logged so the simulated watch keeps to what real hardware can do.
+    """
+    uuids = [core.UUID(u) for u in service_uuids]
+    short = b"".join(bytes(u) for u in uuids if len(bytes(u)) == 2)
+    long = b"".join(bytes(u) for u in uuids if len(bytes(u)) == 16)
+    structures: list[tuple[int, bytes]] = [(AdvertisingData.Type.FLAGS, _ADV_FLAGS)]
+    if short:
+        structures.append((AdvertisingData.Type.COMPLETE_LIST_OF_16_BIT_SERVICE_CLASS_UUIDS, short))
+    if long:
+        structures.append((AdvertisingData.Type.COMPLETE_LIST_OF_128_BIT_SERVICE_CLASS_UUIDS, long))
+    structures.append((AdvertisingData.Type.COMPLETE_LOCAL_NAME, name.encode("utf-8")))
+    data = bytes(AdvertisingData(structures))
+    if len(data) > LEGACY_ADV_MAX:
+        logger.info(
+            "advertising data for %r is %d bytes, over the legacy limit of %d",
+            name,
+            len(data),
+            LEGACY_ADV_MAX,
+        )
+    return data
+
+
+class Peripheral:
+    """A running peripheral: its bumble device, connections and transport.
+
+    Attributes:
+        device: the bumble device (GATT server in ``device.gatt_server``).
+        transport: the HCI transport it runs on.
+        connections: the live connections, in the order they were made.
+    """
+
+    def __init__(self, device: Device, transport: Transport) -> None:
+        self.device = device
+        self.transport = transport
+        self.connections: list[Connection] = []
+        self._connected = asyncio.Event()
+        device.on(Device.EVENT_CONNECTION, self._on_connection)
+
+    @property
+    def address(self) -> str:
+        """The address it advertises with, as bleak writes it (``AA:BB:...``)."""
+        return self.device.random_address.to_string(with_type_qualifier=False)
+
+    @property
+    def connection(self) -> Connection | None:
+        """The most recent live connection, if any."""
+        return self.connections[-1] if self.connections else None
+
+    def _on_connection(self, connection: Connection) -> None:
+        self.connections.append(connection)
+        self._connected.set()
+
+        def on_disconnection(_reason: int) -> None:
+            if connection in self.connections:
+                self.connections.remove(connection)
+            if not self.connections:
+                self._connected.clear()
+
+        connection.on(Connection.EVENT_DISCONNECTION, on_disconnection)
+
+    async def wait_for_connection(self) -> Connection:
+        """Wait until a central is connected and return the connection.
+
+        Bound the wait with ``asyncio.timeout`` if the central may never come.
+        """
+        await self._connected.wait()
+        assert self.connection is not None
+        return self.connection
+
+    async def disconnect_all(
+        self, reason: int = hci.HCI_REMOTE_USER_TERMINATED_CONNECTION_ERROR
+    ) -> None:
+        """Disconnect every central, as the watch would on purpose."""
+        for connection in list(self.connections):
+            with contextlib.suppress(core.BaseBumbleError, hci.HCI_Error):
+                await connection.disconnect(reason)
+
+    async def notify(self, characteristic: gatt.Characteristic[bytes], value: bytes) -> None:
+        """Set a characteristic's value and notify every central subscribed to notifications."""
+        characteristic.value = value
+        await self.device.notify_subscribers(characteristic, value)
+
+    async def indicate(self, characteristic: gatt.Characteristic[bytes], value: bytes) -> None:
+        """Set a characteristic's value and indicate it; returns once every subscriber
+        confirmed."""
+        characteristic.value = value
+        await self.device.indicate_subscribers(characteristic, value)
+
+    async def close(self) -> None:
+        """Stop advertising, disconnect and close the transport."""
+        with contextlib.suppress(Exception):
+            await self.device.stop_advertising()
+        await self.disconnect_all()
+        with contextlib.suppress(Exception):
+            await self.transport.close()
+
+
+async def start_peripheral(
+    hci_spec: HciSpec,
+    *,
+    name: str,
+    services: Sequence[gatt.Service],
+    service_uuids: Sequence[str] = (),
+    address: str | None = None,
+    advertising_interval_ms: float = 20.0,
+    keystore: KeyStore | None = None,
+) -> Peripheral:
+    """Power a peripheral on, install its GATT services and start advertising.
+
+    It keeps advertising (connectable) whenever no central is connected, pairs with Just
+    Works (LE Secure Connections, bonding, random identity address) and accepts ATT MTUs up to
+    517.
+
+    Args:
+        hci_spec: a :class:`~wearsync.sim.link.VirtualLink` or a bumble transport string.
+        name: the advertised complete local name (and GAP device name).
+        services: the GATT services to serve.
+        service_uuids: service UUIDs to advertise (bleak-style strings).
+        address: a random static address; a fresh one by default.
+        advertising_interval_ms: the advertising interval; short intervals connect fast.
+        keystore: where bonds are kept; in memory by default.
+    """
+    transport = await open_hci(hci_spec)
+    own_address = (
+        hci.Address(address, hci.Address.RANDOM_DEVICE_ADDRESS)
+        if address
+        else hci.Address.generate_static_address()
+    )
+    device = Device(name=name, address=own_address, host=Host(transport.source, transport.sink))
+    device.keystore = keystore or MemoryKeyStore()
+    device.pairing_config_factory = just_works_pairing
+    device.add_services(services)
+    peripheral = Peripheral(device, transport)
+    await device.power_on()
+    await device.start_advertising(
+        own_address_type=hci.OwnAddressType.RANDOM,
+        auto_restart=True,
+        advertising_data=build_advertising_data(name, service_uuids),
+        advertising_interval_min=advertising_interval_ms,
+        advertising_interval_max=advertising_interval_ms,
+    )
+    logger.debug("peripheral %s advertising as %s", name, peripheral.address)
+    return peripheral
