@@ -1,0 +1,226 @@
+// wearsync runner: template of the watch-side program for Bangle.js (Espruino).
+// wearsync.protocol.espruino.runner_source() fills in the data block and strips comments and
+// indentation, so keep one statement per line, no block comments, and no '//' inside strings.
+// Espruino is not a full ES6 engine: stay with var, function and arrow functions.
+(function(){
+/*@DATA@*/
+var st=require('Storage'),EVF='wearsync.ev',STF='wearsync.st';
+// A runner loaded over an older one takes over its hooks, so GB and setTime are wrapped once.
+var o=global.WS;
+if(o&&o.off)o.off();
+var W={v:V,hash:H,gb0:o?o.gb0:global.GB,st0:o?o.st0:global.setTime};
+// O: program time (ms) at which each step starts; TOT: the program's length.
+var O=[],TOT=0;
+S.forEach(function(s){O.push(TOT);TOT+=s[6];});
+// run: 0 idle, 1 running, 2 paused. base: wall-clock ms of program time 0; pausing, skipping
+// and clock changes move base, so every cue is computed from it and drift never accumulates.
+var T={},run=0,base=0,t0=0,pa=0,xs=0,cur=0,bw=0,pt=0,lt=0;
+var sv=st.readJSON(STF,1)||{},seq=sv.s|0,boot=Math.floor(Math.random()*2147483647);
+function eachEv(f){
+  var fl=st.open(EVF,'r'),l;
+  while((l=fl.readLine())!==undefined){
+    try{f(JSON.parse(l));}catch(x){}
+  }
+}
+eachEv(function(e){if(e.seq>seq)seq=e.seq;});
+st.writeJSON(STF,{b:boot,s:seq});
+function now(){return Math.round(Date.now());}
+function out(m){Bluetooth.println(JSON.stringify(Object.assign({t:'wearsync'},m)));}
+// Every event goes to the log in Storage first (append only, cheap on flash), then on air.
+function ev(k,i,d){
+  var s=S[i],e={boot:boot,seq:++seq,at:now(),kind:k,ex:s[0],set:s[1],rep:s[2],side:D[s[3]],step:i,dur:Math.max(0,Math.round(d)),prog:H.substr(0,12)};
+  st.open(EVF,'a').write(JSON.stringify(e)+'\n');
+  out(Object.assign({k:'ev'},e));
+}
+// Timers are kept by id so a pause or skip can cancel them; clearing a timer that already
+// fired throws on some firmware, so fired timers remove themselves.
+function at(t,f){
+  var d=base+t-Date.now();
+  if(d<=0)return f();
+  var id=setTimeout(function(){delete T[id];f();},d);
+  T[id]=1;
+}
+function clr(){
+  for(var k in T)clearTimeout(+k);
+  T={};
+}
+function pulse(t,ms,s){at(t,function(){Bangle.buzz(ms,s/100);});}
+// Plays cue c starting at program time t; pulses at or before p have already played.
+function cue(c,t,p){
+  var q=C[c],j;
+  for(j=1;j<q.length;j+=2){
+    if(t>p)pulse(t,q[j],q[0]);
+    t+=q[j]+(q[j+1]||0);
+  }
+}
+// Schedules what is left of step i after program time p: its cue, countdown ticks, redraws, end.
+function sched(i,p){
+  var s=S[i],b=O[i],e=b+s[6],k;
+  cue(s[7],b,p);
+  if(s[8]>=0)for(k=s[9];k>0;k-=1000)cue(s[8],e-k,p);
+  for(k=b;k<e;k+=1000)if(k>p)at(k,draw);
+  at(e,function(){end(i);});
+}
+function step(i){
+  var s=S[i];
+  cur=i;
+  if(F[s[0]][0]==i)xs=Date.now();
+  sched(i,O[i]-1);
+  if(i==0)ev('session_started',0,TOT);
+  ev('step_started',i,s[6]);
+}
+function end(i){
+  var x=S[i][0];
+  if(F[x][0]+F[x][1]-1==i)ev('exercise_completed',i,Date.now()-xs);
+  if(i+1<S.length)step(i+1);else fin(i);
+}
+function fin(i){
+  cue(Z,TOT,TOT-1);
+  ev('session_completed',i,Date.now()-t0);
+  done('Done');
+}
+function draw(){
+  if(!run)return;
+  var s=S[cur],c=g.getWidth()/2,n=run==2?pa:Date.now(),r=Math.ceil((base+O[cur]+s[6]-n)/1000);
+  g.clear();
+  g.setFontAlign(0,0);
+  g.setFont('Vector',18);
+  g.drawString(X[s[0]],c,30);
+  g.drawString(K[s[4]]+(R[s[5]]?' '+R[s[5]]:''),c,60);
+  g.drawString('Set '+s[1]+(s[2]?' Rep '+s[2]:'')+(s[3]?' '+D[s[3]]:''),c,90);
+  g.setFont('Vector',run==2?30:48);
+  g.drawString(run==2?'Paused':''+Math.max(r,0),c,135);
+  g.flip();
+}
+function done(m){
+  run=0;
+  if(bw)clearWatch(bw);
+  if(pt)clearTimeout(pt);
+  bw=pt=0;
+  g.clear();
+  g.setFontAlign(0,0);
+  g.setFont('Vector',30);
+  g.drawString(m,g.getWidth()/2,g.getHeight()/2);
+  g.flip();
+  // Back to the clock once the end cue has played: load() restores the UI the session took.
+  lt=setTimeout(function(){lt=0;if(!run)load();},LD);
+}
+function start(){
+  clr();
+  if(lt)clearTimeout(lt);
+  lt=0;
+  t0=base=Date.now();
+  run=1;
+  // The clock's own button handler would open the launcher and end the session: drop it.
+  if(Bangle.setUI)Bangle.setUI();
+  bw=setWatch(btn,BTN1,{repeat:true,edge:'both',debounce:25});
+  step(0);
+}
+function stop(){
+  clr();
+  ev('session_aborted',cur,Date.now()-t0);
+  done('Stopped');
+}
+function toggle(){
+  if(run==1){
+    pa=Date.now();
+    clr();
+    run=2;
+    ev('paused',cur,0);
+  }else if(run==2){
+    var p=pa-base,d=Date.now()-pa;
+    base+=d;
+    run=1;
+    sched(cur,p);
+    ev('resumed',cur,d);
+  }
+  draw();
+}
+function skip(){
+  if(!run)return;
+  var x=S[cur][0],n=F[x][0]+F[x][1],d=cur>=F[x][0]?Date.now()-xs:0;
+  if(run==2){
+    run=1;
+    ev('resumed',cur,Date.now()-pa);
+  }
+  clr();
+  ev('exercise_skipped',cur,d);
+  base=Date.now()-(n<S.length?O[n]:TOT);
+  if(n<S.length)step(n);else fin(n-1);
+}
+// BTN1: a press shorter than a second pauses or resumes; holding it for a second skips the
+// exercise (well before the firmware's 1.5 s hold that reloads the clock).
+function btn(e){
+  if(e.state){
+    if(pt)clearTimeout(pt);
+    pt=setTimeout(function(){pt=0;skip();},1000);
+  }else if(pt){
+    clearTimeout(pt);
+    pt=0;
+    toggle();
+  }
+}
+function count(){
+  var n=0;
+  eachEv(function(){n++;});
+  return n;
+}
+W.cmd=function(m){
+  var c=m.c,r={k:'ok',c:c},n=0,l=0,keep=[];
+  if(m.i!==undefined)r.i=m.i;
+  try{
+    if(c=='id'){
+      Object.assign(r,{k:'id',hash:H,v:V,prog:P,boot:boot,seq:seq,unacked:count(),state:['idle','running','paused'][run],step:cur,now:now()});
+    }else if(c=='start'){
+      if(run)Object.assign(r,{k:'err',e:'busy'});else start();
+    }else if(c=='stop'){
+      if(!run)Object.assign(r,{k:'err',e:'idle'});else stop();
+    }else if(c=='dump'){
+      eachEv(function(e){
+        if(n<(m.max||64)){n++;out(Object.assign({k:'ev',re:1},e));}else l++;
+      });
+      Object.assign(r,{k:'dump',n:n,left:l});
+    }else if(c=='ack'){
+      eachEv(function(e){
+        if(e.boot==m.b&&e.seq<=m.n)n++;else keep.push(JSON.stringify(e));
+      });
+      if(n){
+        st.open(EVF,'r').erase();
+        var f=st.open(EVF,'a');
+        keep.forEach(function(x){f.write(x+'\n');});
+      }
+      st.writeJSON(STF,{b:boot,s:seq});
+      Object.assign(r,{k:'ack',b:m.b,n:m.n,removed:n,left:keep.length});
+    }else{
+      Object.assign(r,{k:'err',e:'unknown'});
+    }
+  }catch(x){
+    Object.assign(r,{k:'err',e:''+x});
+  }
+  out(r);
+};
+W.off=function(){
+  if(run){clr();ev('session_aborted',cur,Date.now()-t0);}
+  run=0;
+  if(bw)clearWatch(bw);
+  if(pt)clearTimeout(pt);
+  if(lt)clearTimeout(lt);
+  global.GB=W.gb0;
+  if(W.st0)global.setTime=W.st0;
+};
+// Commands arrive as GB({t:'wearsync',...}) lines, the only form that still reaches the
+// watch when Programmable is off; anything else goes on to the handler that was there.
+global.GB=function(m){
+  if(m&&m.t=='wearsync')W.cmd(m);else if(W.gb0)W.gb0(m);
+};
+// setTime() moves the wall clock but not pending timers: move the session's anchors with it.
+if(W.st0)global.setTime=function(s){
+  var d=s*1000-Date.now();
+  W.st0(s);
+  base+=d;
+  t0+=d;
+  xs+=d;
+  pa+=d;
+};
+global.WS=W;
+})();
