@@ -1,0 +1,1 @@
+"""Tests of the pure codecs of docs/protocol.md, organised by section."""
