@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from wearsync.cli.common import JsonOption, emit, format_duration, new_app
 from wearsync.routine.compiler import CompileOptions, TimerProgram, compile_routine
+from wearsync.routine.describe import describe_schedule, describe_structure
 from wearsync.routine.loader import builtin_names, load_routine
 from wearsync.routine.model import RangePick, Routine
 
@@ -186,44 +187,6 @@ def validate(
             f"{format_duration(r.total_ms)} total"
         ),
     )
-
-
-def describe_structure(routine: Routine, exercise_id: str) -> str:
-    """A short human description: ``hold 3 counts, release 2 s x 10 reps``."""
-    ex = routine.exercise(exercise_id)
-    parts = []
-    effort = ("hold", ex.hold) if ex.hold is not None else ("work", ex.work)
-    after = ("release", ex.release) if ex.hold is not None else ("rest", ex.rest)
-    for word, span in (effort, after):
-        if span is None:
-            continue
-        if span.counts is not None:
-            parts.append(f"{word} {span.counts} counts")
-        elif span.seconds is not None:
-            parts.append(f"{word} {span.seconds:g} s")
-        elif span.range is not None:
-            parts.append(f"{word} {span.range.min:g}-{span.range.max:g} s")
-    text = ", ".join(parts)
-    if len(ex.directions) > 1:
-        text += " (" + " then ".join(d.value for d in ex.directions) + ")"
-    text += f" x {ex.reps} rep{'s' if ex.reps > 1 else ''}"
-    if ex.sets > 1:
-        text += f" x {ex.sets} sets"
-    if len(ex.sides) > 1:
-        text += " per side (" + ", ".join(s.value for s in ex.sides) + ")"
-    return text
-
-
-def describe_schedule(routine: Routine) -> str:
-    """``every 2-3 days at 18:00 (Europe/London)``."""
-    s = routine.schedule
-    days = (
-        f"{s.every_days.min:g}"
-        if s.every_days.min == s.every_days.max
-        else f"{s.every_days.min:g}-{s.every_days.max:g}"
-    )
-    times = ", ".join(t.strftime("%H:%M") for t in s.times)
-    return f"every {days} days at {times} ({s.timezone})"
 
 
 def _render_list(result: RoutineList) -> None:
