@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal, TypeVar
@@ -192,8 +193,11 @@ class BumbleBleakClient(BaseBleakClient):
         try:
             await self._setup(connection, pair)
         except BaseException:
-            with contextlib.suppress(Exception):
-                await connection.disconnect()
+            # A link that is already gone never confirms a disconnect: only ask a live one,
+            # and never wait on it for long.
+            if self._connection is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(connection.disconnect(), timeout=2.0)
             raise
 
     async def _resolve_address(self, central: BumbleCentral, *, scan_seconds: float) -> Address:
@@ -467,7 +471,12 @@ class BumbleBleakClient(BaseBleakClient):
         the drop would wait 30 s for a response that never comes; racing every operation
         against the disconnection turns both into :class:`.BumbleLinkLostError` at once.
         """
-        self._require(operation)
+        try:
+            self._require(operation)
+        except BaseException:
+            if inspect.iscoroutine(awaitable):
+                awaitable.close()  # never started: close it so it is not reported as leaked
+            raise
         link_lost = self._link_lost
         assert link_lost is not None
         task = asyncio.ensure_future(awaitable)
