@@ -69,7 +69,7 @@ def test_protocol_and_routine_do_no_io(path: Path) -> None:
 LOWER = {
     "protocol": {"protocol", "routine"},
     "routine": {"routine"},
-    "ble": {"ble", "protocol", "routine"},
+    "ble": {"ble", "protocol", "routine", "profiles"},
     "store": {"store", "routine", "protocol"},
     "sync": {"sync", "ble", "store", "protocol", "routine", "profiles"},
     "calendar": {"calendar", "store", "routine", "protocol"},

@@ -100,6 +100,11 @@ class EventRecord(BaseModel):
     side: str
     duration_ms: Annotated[int, Field(ge=0)]
     program_hash: str = ""
+    step: Annotated[int, Field(ge=0)] = 0
+    direction: str = "none"
+    time_known: bool = True
+    """False when the watch's clock was never set for the event's boot: ``at`` is then when
+    the companion received it, not when it happened (docs/protocol.md §10.3)."""
 
 
 class DeviceRecord(BaseModel):

@@ -62,6 +62,9 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         side TEXT NOT NULL,
         duration_ms INTEGER NOT NULL,
         program_hash TEXT NOT NULL,
+        step INTEGER NOT NULL,
+        direction TEXT NOT NULL,
+        time_known INTEGER NOT NULL,
         received_at TEXT NOT NULL,
         PRIMARY KEY (device, boot_id, seq)
     ) WITHOUT ROWID;
@@ -258,6 +261,9 @@ class Store:
                 e.side,
                 e.duration_ms,
                 e.program_hash,
+                e.step,
+                e.direction,
+                int(e.time_known),
                 received,
             )
             for e in events
@@ -266,8 +272,8 @@ class Store:
             before = conn.total_changes
             conn.executemany(
                 "INSERT OR IGNORE INTO events(device, boot_id, seq, at, kind, exercise, set_no, "
-                "rep, side, duration_ms, program_hash, received_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "rep, side, duration_ms, program_hash, step, direction, time_known, received_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
             return conn.total_changes - before
@@ -276,7 +282,7 @@ class Store:
         """Stored events in (device, boot id, seq) order, optionally of one device."""
         query = (
             "SELECT device, boot_id, seq, at, kind, exercise, set_no, rep, side, duration_ms, "
-            "program_hash FROM events"
+            "program_hash, step, direction, time_known FROM events"
         )
         args: tuple[str, ...] = ()
         if device is not None:
@@ -296,6 +302,9 @@ class Store:
                 side=r[8],
                 duration_ms=r[9],
                 program_hash=r[10],
+                step=r[11],
+                direction=r[12],
+                time_known=bool(r[13]),
             )
             for r in rows
         ]

@@ -40,8 +40,8 @@ class BackendUnavailableError(BleError):
                 "Check the HCI transport (e.g. tcp-client:127.0.0.1:PORT with the simulator "
                 "running, or usb:0 with a dongle plugged in)."
                 if hci
-                else "Turn Bluetooth on, or set WEARSYNC_HCI to a bumble transport such as "
-                "usb:0 or tcp-client:127.0.0.1:PORT."
+                else "Turn Bluetooth on; or, with no Bluetooth here, start the simulated watch "
+                "('wearsync sim') and pass the --hci it prints (or set WEARSYNC_HCI)."
             ),
         )
         self.hci = hci
@@ -182,6 +182,12 @@ def from_bleak(
         return BackendUnavailableError(str(exc), hci=exc.hci or None)
     if isinstance(exc, bleak_exc.BleakBluetoothNotAvailableError):
         return BackendUnavailableError(f"Bluetooth is not available: {exc.reason.name}")
+    if isinstance(exc, OSError) and not isinstance(exc, TimeoutError):
+        # The platform stack is unreachable (no BlueZ on D-Bus, no permission): there is no
+        # Bluetooth to use on this machine, not a failure of one request.
+        return BackendUnavailableError(
+            f"Bluetooth is not available: cannot reach the system's Bluetooth service ({exc})"
+        )
     if isinstance(exc, bumble_exc.BumbleLinkLostError):
         return LinkLostError(
             f"link lost{who} during {exc.operation}", reason=exc.reason, address=address

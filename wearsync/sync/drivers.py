@@ -1,0 +1,53 @@
+"""Which sync and session code serves a device profile's driver.
+
+The CLI never names a driver: it finds the watch, reads ``watch.profile.driver.name`` and calls
+:func:`sync_any` / :func:`session_any`. A new driver adds its functions here.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Awaitable, Callable
+from typing import Any, Final
+
+from wearsync.errors import WearSyncError
+
+#: driver name -> ("module:sync function", "module:session function")
+DRIVERS: Final[dict[str, tuple[str, str]]] = {
+    "wearsync-timer": ("wearsync.sync.service:sync_watch", "wearsync.sync.live:run_session"),
+    "espruino-uart": (
+        "wearsync.sync.espruino:sync_espruino",
+        "wearsync.sync.espruino:run_espruino_session",
+    ),
+    "host-timed": (
+        "wearsync.sync.host_timed:sync_host_timed",
+        "wearsync.sync.host_timed:run_host_timed_session",
+    ),
+}
+
+
+class UnsupportedDriverError(WearSyncError):
+    """A profile names a driver this wearsync cannot drive yet."""
+
+
+def _resolve(driver: str, which: int) -> Callable[..., Awaitable[Any]]:
+    if driver not in DRIVERS:
+        raise UnsupportedDriverError(
+            f"driver {driver!r} is not supported by this wearsync",
+            hint=f"supported drivers: {', '.join(sorted(DRIVERS))}",
+        )
+    module_name, _, name = DRIVERS[driver][which].partition(":")
+    function: Callable[..., Awaitable[Any]] = getattr(importlib.import_module(module_name), name)
+    return function
+
+
+def sync_function(driver: str) -> Callable[..., Awaitable[Any]]:
+    """The sync coroutine function for ``driver``: ``(store=, routine=, routine_text=, watch=,
+    hci=, progress=) -> SyncReport``."""
+    return _resolve(driver, 0)
+
+
+def session_function(driver: str) -> Callable[..., Awaitable[Any]]:
+    """The live-session coroutine function for ``driver``: ``(store=, routine=, routine_text=,
+    watch=, hci=, progress=, start=, on_update=, speed=) -> SessionReport``."""
+    return _resolve(driver, 1)
