@@ -21,6 +21,12 @@ from wearsync.cli.common import WearSyncGroup, new_app
 COMMANDS: dict[str, tuple[str, str]] = {
     "routine": ("wearsync.cli.routine", "List, show, plan and validate routines."),
     "history": ("wearsync.cli.history", "Sessions done per day and adherence to the schedule."),
+    "export": ("wearsync.cli.export", "Export the schedule and sessions as an iCalendar file."),
+    "feed": ("wearsync.cli.feed", "Serve the calendar feed; print or rotate its secret URL."),
+    "sync": ("wearsync.cli.sync", "Push the routine to the watch and read back what was done."),
+    "devices": ("wearsync.cli.devices", "Find compatible wearables nearby."),
+    "session": ("wearsync.cli.session", "Run the routine on the watch and mirror it live."),
+    "sim": ("wearsync.cli.sim", "Run a simulated watch for the other commands to talk to."),
 }
 
 

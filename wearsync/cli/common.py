@@ -75,3 +75,43 @@ def format_duration(ms: int) -> str:
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+HciOption = Annotated[
+    str | None,
+    typer.Option(
+        "--hci",
+        envvar="WEARSYNC_HCI",
+        help=(
+            "Bluetooth HCI transport for the bumble stack, e.g. tcp-client:127.0.0.1:7461 for "
+            "'wearsync sim' (default: the computer's own Bluetooth through bleak)."
+        ),
+    ),
+]
+
+
+class Progress:
+    """A one-line progress display on stderr (so ``--json`` output stays clean).
+
+    Use as a context manager; call it with a message to update the line.
+    """
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self._status: Any = None
+
+    def __enter__(self) -> Progress:
+        if self.enabled:
+            from rich.console import Console
+
+            self._status = Console(stderr=True).status("starting")
+            self._status.__enter__()
+        return self
+
+    def __call__(self, message: str) -> None:
+        if self._status is not None:
+            self._status.update(message)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._status is not None:
+            self._status.__exit__(*exc)

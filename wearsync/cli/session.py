@@ -1,0 +1,185 @@
+"""``wearsync session``: run the routine on the watch and mirror it live in the terminal."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from wearsync.cli.common import HciOption, JsonOption, emit, format_duration, new_app
+
+if TYPE_CHECKING:
+    from wearsync.sync.live import LiveUpdate, SessionReport
+
+app = new_app()
+
+SpeedOption = Annotated[
+    float,
+    typer.Option(
+        "--speed",
+        min=0.1,
+        max=1000,
+        help="How fast the watch's timer runs against wall time, for the countdown display "
+        "(1 for a real watch; the simulator's --speed).",
+    ),
+]
+
+
+class SessionView:
+    """What the terminal shows: the current step with a countdown bar, and the cue log.
+
+    Rendered by rich's Live display several times a second; :meth:`update` is called from the
+    event loop for every event the watch reports.
+    """
+
+    def __init__(self, routine: str, speed: float) -> None:
+        self.routine = routine
+        self.speed = speed
+        self.headline = "waiting for the watch"
+        self.detail = ""
+        self.step_ms = 0
+        self.step_started = 0.0
+        self.paused_at: float | None = None
+        self.log: list[str] = []
+        self.session_started = time.monotonic()
+
+    def say(self, message: str) -> None:
+        """Show a progress message (connecting, pushing...) until the session starts."""
+        if not self.step_ms:
+            self.headline = message
+
+    def update(self, u: LiveUpdate) -> None:
+        """Take one event from the watch."""
+        now = time.monotonic()
+        if u.kind == "session_started":
+            self.session_started = now
+        if u.kind == "step_started" and u.step is not None:
+            step = u.step
+            self.step_ms = step.duration_ms
+            self.step_started = now
+            self.paused_at = None
+            where = [f"set {step.set}", f"rep {step.rep}"] if step.rep else []
+            if step.side.value != "both":
+                where.append(f"{step.side.value} side")
+            if step.direction.value != "none":
+                where.append(step.direction.value)
+            self.headline = f"{u.exercise or '?'}: {step.kind.value.replace('_', ' ')}"
+            self.detail = ", ".join(where)
+            self._log(f"vibration '{u.cue}'  {self.headline} {self.detail}".rstrip())
+        elif u.kind == "paused":
+            self.paused_at = now
+            self._log("paused")
+        elif u.kind == "resumed":
+            if self.paused_at is not None:
+                self.step_started += now - self.paused_at
+            self.paused_at = None
+            self._log("resumed")
+        elif u.kind in ("exercise_completed", "exercise_skipped"):
+            self._log(f"{u.exercise}: {u.kind.split('_')[1]}")
+        elif u.kind in ("session_completed", "session_aborted"):
+            self.headline = "session " + u.kind.split("_")[1]
+            self.detail = ""
+            self.step_ms = 0
+            self._log(self.headline + " (vibration 'session_end')" if "completed" in u.kind else "")
+
+    def _log(self, line: str) -> None:
+        if line:
+            elapsed = (time.monotonic() - self.session_started) * self.speed * 1000
+            self.log.append(f"{format_duration(int(elapsed)):>6}  {line}")
+            del self.log[:-8]
+
+    def __rich__(self) -> Any:
+        from rich.console import Group
+        from rich.panel import Panel
+        from rich.progress_bar import ProgressBar
+        from rich.text import Text
+
+        now = self.paused_at or time.monotonic()
+        done_ms = min(self.step_ms, (now - self.step_started) * self.speed * 1000)
+        left_s = max(0.0, (self.step_ms - done_ms) / 1000)
+        parts: list[Any] = [Text(self.headline, style="bold"), Text(self.detail)]
+        if self.step_ms:
+            bar = ProgressBar(total=self.step_ms, completed=done_ms, width=40)
+            label = "paused" if self.paused_at else f"{left_s:4.1f} s left"
+            parts += [bar, Text(label)]
+        parts.append(Text("\n".join(self.log), style="dim"))
+        return Panel(Group(*parts), title=f"wearsync session: {self.routine}")
+
+
+@app.command()
+def session(
+    routine: Annotated[
+        str, typer.Option("--routine", "-r", help="Built-in routine name or .toml file.")
+    ] = "foot-care",
+    device: Annotated[
+        str | None,
+        typer.Option(
+            "--device", "-d", help="Watch name or address (default: the one synced last)."
+        ),
+    ] = None,
+    wait: Annotated[
+        bool,
+        typer.Option("--wait", help="Wait for the wearer to start on the watch instead."),
+    ] = False,
+    speed: SpeedOption = 1.0,
+    hci: HciOption = None,
+    scan_seconds: Annotated[
+        float, typer.Option("--scan-seconds", min=0.5, max=120, help="How long to look.")
+    ] = 10.0,
+    as_json: JsonOption = False,
+) -> None:
+    """Start the routine on the watch and mirror it live: exercise, countdown, each cue."""
+    from wearsync.ble.connection import find_watch
+    from wearsync.profiles import load_profiles
+    from wearsync.routine.loader import parse_routine, read_routine_text
+    from wearsync.store import Store
+    from wearsync.sync.drivers import session_function
+
+    text, source = read_routine_text(routine)
+    parsed = parse_routine(text, source)
+    profiles = load_profiles()
+    view = SessionView(parsed.name, speed)
+
+    async def run(progress: Callable[[str], None]) -> SessionReport:
+        with Store.open() as store:
+            target = device
+            if target is None and (last := store.devices()):
+                target = last[0].address
+            progress(f"looking for {target or 'a compatible watch'}")
+            watch = await find_watch(
+                profiles, name_or_address=target, hci=hci, seconds=scan_seconds
+            )
+            run_session = session_function(watch.profile.driver.name)
+            report: SessionReport = await run_session(
+                store=store,
+                routine=parsed,
+                routine_text=text,
+                watch=watch,
+                hci=hci,
+                progress=progress,
+                start=not wait,
+                on_update=view.update,
+            )
+            return report
+
+    if as_json:
+        emit(asyncio.run(run(lambda _msg: None)), True, render_session)
+        return
+    from rich.console import Console
+    from rich.live import Live
+
+    with Live(view, console=Console(), refresh_per_second=10):
+        report = asyncio.run(run(view.say))
+    render_session(report)
+
+
+def render_session(report: SessionReport) -> None:
+    """Print how the session ended, for people."""
+    typer.echo(
+        f"Session '{report.routine}' on {report.address}: {report.ended.replace('_', ' ')}; "
+        f"{report.steps_seen} steps mirrored, {report.events_new} new events stored"
+    )
+    typer.echo("See 'wearsync history' for the record.")

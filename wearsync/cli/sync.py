@@ -1,0 +1,89 @@
+"""``wearsync sync``: push the routine to the watch if it changed, read back what was done."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from wearsync.cli.common import HciOption, JsonOption, Progress, emit, new_app
+
+if TYPE_CHECKING:
+    from wearsync.sync.service import SyncReport
+
+app = new_app()
+
+
+@app.command()
+def sync(
+    routine: Annotated[
+        str, typer.Option("--routine", "-r", help="Built-in routine name or .toml file.")
+    ] = "foot-care",
+    device: Annotated[
+        str | None,
+        typer.Option(
+            "--device", "-d", help="Watch name or address (default: the one synced last)."
+        ),
+    ] = None,
+    hci: HciOption = None,
+    scan_seconds: Annotated[
+        float, typer.Option("--scan-seconds", min=0.5, max=120, help="How long to look.")
+    ] = 10.0,
+    as_json: JsonOption = False,
+) -> None:
+    """Sync a routine to the watch and store the completion events it recorded."""
+    from wearsync.ble.connection import find_watch
+    from wearsync.profiles import load_profiles
+    from wearsync.routine.loader import parse_routine, read_routine_text
+    from wearsync.store import Store
+    from wearsync.sync.drivers import sync_function
+
+    text, source = read_routine_text(routine)
+    parsed = parse_routine(text, source)
+    profiles = load_profiles()
+
+    async def run(progress: Progress) -> SyncReport:
+        with Store.open() as store:
+            target = device
+            if target is None and (last := store.devices()):
+                target = last[0].address
+            progress(f"looking for {target or 'a compatible watch'}")
+            watch = await find_watch(
+                profiles, name_or_address=target, hci=hci, seconds=scan_seconds
+            )
+            sync_watch = sync_function(watch.profile.driver.name)
+            report: SyncReport = await sync_watch(
+                store=store,
+                routine=parsed,
+                routine_text=text,
+                watch=watch,
+                hci=hci,
+                progress=progress,
+            )
+            return report
+
+    with Progress(enabled=not as_json) as progress:
+        report = asyncio.run(run(progress))
+    emit(report, as_json, render_report)
+
+
+def render_report(report: SyncReport) -> None:
+    """Print what a sync did, for people."""
+    who = f"{report.name} ({report.address})" if report.name else report.address
+    typer.echo(f"Synced '{report.routine}' with {who} in {report.seconds:.2f} s")
+    if report.paired:
+        typer.echo("  paired and bonded with the watch")
+    program = "pushed" if report.program_pushed else "unchanged, nothing written"
+    typer.echo(
+        f"  program {report.program_identity[:16]} ({report.program_bytes} bytes): {program}"
+    )
+    if report.clock_set:
+        typer.echo("  watch clock set")
+    typer.echo(
+        f"  events: {report.events_received} read back, {report.events_new} new"
+        + (f", acknowledged through {report.acked_through}" if report.acked_through else "")
+    )
+    if report.rejected_notifications:
+        typer.echo(f"  warning: {report.rejected_notifications} malformed notifications dropped")
+    typer.echo(f"  sessions on record for this watch: {report.sessions}")
