@@ -1,0 +1,80 @@
+"""VTIMEZONE (RFC 5545 section 3.6.5): yearly rules read off zoneinfo, checked hour by hour."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import icalendar
+import pytest
+
+from wearsync.calendar.timezones import vtimezone
+
+START = date(2025, 3, 1)
+TODAY = date(2026, 11, 23)
+
+
+def offsets_agree(key: str, years: int) -> list[datetime]:
+    """Instants from START on where the VTIMEZONE and zoneinfo disagree: every six hours, and
+    every quarter hour on the days zoneinfo changes offset."""
+    text = vtimezone(ZoneInfo(key), START, TODAY).to_ical()
+    from_ics = icalendar.Timezone.from_ical(text).to_tz(lookup_tzid=False)
+    zone = ZoneInfo(key)
+
+    def differs(moment: datetime) -> bool:
+        return moment.astimezone(from_ics).utcoffset() != moment.astimezone(zone).utcoffset()
+
+    wrong = []
+    day = datetime(START.year, START.month, START.day, tzinfo=UTC)
+    end = day + timedelta(days=365 * years)
+    while day < end:
+        nxt = day + timedelta(days=1)
+        changes = day.astimezone(zone).utcoffset() != nxt.astimezone(zone).utcoffset()
+        step = timedelta(minutes=15) if changes else timedelta(hours=6)
+        moment = day
+        while moment < nxt:
+            if differs(moment):
+                wrong.append(moment)
+            moment += step
+        day = nxt
+    return wrong
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "Europe/London",
+        "America/New_York",
+        "Australia/Sydney",  # southern hemisphere: summer time spans the new year
+        "America/Santiago",  # "first Sunday on or after the 2nd": BYMONTHDAY + BYDAY
+        "Europe/Dublin",  # tzdata's negative summer time
+        "Africa/Casablanca",  # no yearly rule (Ramadan): transitions listed
+        "Asia/Kolkata",  # no transitions
+        "Pacific/Chatham",  # a quarter-hour offset
+    ],
+)
+def test_vtimezone_matches_zoneinfo_for_twelve_years(key: str) -> None:
+    assert offsets_agree(key, years=12) == []
+
+
+def test_london_is_two_yearly_rules_with_rfc_onsets() -> None:
+    text = vtimezone(ZoneInfo("Europe/London"), START, TODAY).to_ical()
+    tz = icalendar.Timezone.from_ical(text)
+    by_kind = {c.name: c for c in tz.subcomponents}
+    summer, winter = by_kind["DAYLIGHT"], by_kind["STANDARD"]
+    assert summer["RRULE"]["BYMONTH"] == [3] and summer["RRULE"]["BYDAY"] == ["-1SU"]
+    assert winter["RRULE"]["BYMONTH"] == [10] and winter["RRULE"]["BYDAY"] == ["-1SU"]
+    # Onsets are wall times in the offset in force before the change: 01:00 GMT, 02:00 BST.
+    assert summer["DTSTART"].dt.time().hour == 1 and winter["DTSTART"].dt.time().hour == 2
+    assert summer["TZOFFSETTO"].td == timedelta(hours=1)
+    assert winter["TZOFFSETTO"].td == timedelta(0)
+    # The rules start before the schedule does, so its first day is covered.
+    assert max(summer["DTSTART"].dt, winter["DTSTART"].dt).date() < START
+    assert b"RDATE" not in text
+
+
+def test_a_zone_without_changes_has_one_observance() -> None:
+    tz = icalendar.Timezone.from_ical(vtimezone(ZoneInfo("Asia/Tokyo"), START, TODAY).to_ical())
+    (only,) = tz.subcomponents
+    assert only.name == "STANDARD"
+    assert only["TZOFFSETFROM"].td == only["TZOFFSETTO"].td == timedelta(hours=9)

@@ -1,0 +1,101 @@
+"""The small interfaces the calendar needs from the rest of wearsync.
+
+The export and the feed server depend on these protocols, not on :mod:`wearsync.store`, so that
+they can be tested on their own and wired to whatever owns the database:
+
+- :class:`EventLedger` remembers, per event UID, the fingerprint of what was last published, its
+  ``SEQUENCE`` and ``LAST-MODIFIED`` (Google Calendar only shows an edit when both move forward);
+- :class:`Settings` is a key/value store (the token of the feed URL, the date the schedule starts
+  from); :class:`wearsync.store.Store` satisfies it as it is;
+- :class:`FeedSource` gives the feed server the current routine and sessions, and a cheap
+  revision that changes whenever they do.
+
+:mod:`wearsync.calendar.ledger` implements the first two over a ``sqlite3.Connection``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Protocol
+
+from wearsync.records import SessionRecord
+from wearsync.routine.model import Routine
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """What was last published under one UID.
+
+    Attributes:
+        uid: the event's UID.
+        fingerprint: a digest of the event's content, without DTSTAMP, SEQUENCE and LAST-MODIFIED.
+        sequence: the event's SEQUENCE (0 when first published).
+        last_modified: when the content last changed (aware, UTC, whole seconds).
+    """
+
+    uid: str
+    fingerprint: str
+    sequence: int
+    last_modified: datetime
+
+
+class EventLedger(Protocol):
+    """Memory of published events across exports (the revision ledger).
+
+    Lookups and writes are in bulk because a feed with years of history holds thousands of
+    events and is rebuilt whenever a session arrives.
+    """
+
+    def get_many(self, uids: Iterable[str]) -> dict[str, LedgerEntry]:
+        """The entries for those of ``uids`` that have one."""
+        ...
+
+    def put_many(self, entries: Iterable[LedgerEntry]) -> None:
+        """Insert or replace ``entries``, all in one transaction."""
+        ...
+
+
+class Settings(Protocol):
+    """A persistent key/value store (``Store.get_setting``/``set_setting`` have this shape)."""
+
+    def get_setting(self, key: str) -> str | None:
+        """The value of ``key``, or None."""
+        ...
+
+    def set_setting(self, key: str, value: str) -> None:
+        """Set ``key`` to ``value`` durably."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSnapshot:
+    """What a feed is built from.
+
+    Attributes:
+        routine: the routine whose schedule is published.
+        sessions: stored sessions to show as history (any order; other routines' sessions are
+            the source's business to leave out or keep).
+        start: the date the schedule's recurrences start from (the first full-routine day).
+    """
+
+    routine: Routine
+    sessions: Sequence[SessionRecord]
+    start: date
+
+
+class FeedSource(Protocol):
+    """Gives the feed server the current routine and sessions."""
+
+    def revision(self) -> Hashable:
+        """A cheap value that changes whenever :meth:`snapshot` would return something new.
+
+        Called on every request, so it must not load the sessions; the server rebuilds the
+        calendar only when it changes (or when the server's ``invalidate()`` is called).
+        """
+        ...
+
+    def snapshot(self) -> FeedSnapshot:
+        """The routine, the sessions and the start date, as they are now."""
+        ...
