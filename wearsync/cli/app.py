@@ -19,6 +19,7 @@ from wearsync.cli.common import WearSyncGroup, new_app
 
 #: name -> (module exposing ``app``, one-line help shown by ``wearsync --help``)
 COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("wearsync.cli.demo", "Run the main job on a simulated watch (no Bluetooth needed)."),
     "routine": ("wearsync.cli.routine", "List, show, plan and validate routines."),
     "history": ("wearsync.cli.history", "Sessions done per day and adherence to the schedule."),
     "export": ("wearsync.cli.export", "Export the schedule and sessions as an iCalendar file."),

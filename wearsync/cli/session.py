@@ -51,6 +51,10 @@ class SessionView:
         if not self.step_ms:
             self.headline = message
 
+    def note(self, line: str) -> None:
+        """Add a line to the log (e.g. a vibration the simulated watch played)."""
+        self._log(line)
+
     def update(self, u: LiveUpdate) -> None:
         """Take one event from the watch."""
         now = time.monotonic()
@@ -68,7 +72,7 @@ class SessionView:
                 where.append(step.direction.value)
             self.headline = f"{u.exercise or '?'}: {step.kind.value.replace('_', ' ')}"
             self.detail = ", ".join(where)
-            self._log(f"vibration '{u.cue}'  {self.headline} {self.detail}".rstrip())
+            self._log(f"{self.headline} {self.detail} (cue '{u.cue}')".replace("  ", " "))
         elif u.kind == "paused":
             self.paused_at = now
             self._log("paused")
