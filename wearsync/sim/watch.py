@@ -83,6 +83,8 @@ from wearsync.sim.wearer import Wearer
 logger = logging.getLogger(__name__)
 
 DEFAULT_NAME: Final = "WearSync Sim"
+#: The longest the event log waits in memory before it is written to flash.
+LOG_FLUSH_S: Final = 0.02
 #: Every feature of table 3-1.
 ALL_FEATURES: Final = (
     Feature.SESSION_CONTROL
@@ -158,6 +160,7 @@ class SimWatch:
         self._utc_offset_ms: int | None = None
         self._staging: dict[Connection, Staging] = {}
         self._wearer_start: Timer | None = None
+        self._log_flush: asyncio.TimerHandle | None = None
         self._wearer_started = False
 
     @classmethod
@@ -260,7 +263,8 @@ class SimWatch:
         return self._utc_at(self.clock.now_ms())
 
     async def drain(self) -> None:
-        """Wait until every queued notification has been sent."""
+        """Wait until every queued notification has been sent (and the log is in flash)."""
+        self.flush_log()
         if self.service is not None:
             await self.service.drain()
 
@@ -312,6 +316,7 @@ class SimWatch:
 
     async def _shut_down(self, *, link_loss: bool) -> None:
         self.runner.halt()
+        self.flush_log()
         if self._wearer_start is not None:
             self._wearer_start.cancel()
             self._wearer_start = None
@@ -417,7 +422,8 @@ class SimWatch:
                 self.runner.resume()
             case AckEvents(boot_id=boot_id, seq=seq):
                 removed = self.log.ack(boot_id, seq)
-                self.flash.save_log(self.log, self._marker)
+                self._save_log_soon()
+                self.flush_log()  # an acknowledgement is final: persist it before answering
                 logger.info("acknowledged up to (%d, %d): %d removed", boot_id, seq, removed)
             case _:
                 raise AttError(AttErrorCode.OPCODE_NOT_SUPPORTED)
@@ -494,7 +500,7 @@ class SimWatch:
     def on_session_marker(self, marker: SessionMarker | None) -> None:
         """Persist where the session is."""
         self._marker = marker
-        self.flash.save_log(self.log, marker)
+        self._save_log_soon()
 
     def watch_time(self, at_ms: int) -> tuple[int, datetime | None]:
         """Uptime and UTC at clock time ``at_ms``."""
@@ -529,12 +535,27 @@ class SimWatch:
         )
         self._seq += 1
         self.log.append(record)
-        self.flash.save_log(self.log, self._marker)
+        self._save_log_soon()
         logger.debug("event %s", record)
         if self.service is not None:
             self.service.notify_event(record)
         if self.on_event is not None:
             self.on_event(record)
+
+    def _save_log_soon(self) -> None:
+        # Rewriting the whole log per event made long runs quadratic (10,000 events took
+        # minutes); like a watch that batches flash writes, save at most every 20 ms, and at
+        # once before anything that could lose the difference (shut-down, acknowledgement).
+        if self._log_flush is None:
+            loop = asyncio.get_running_loop()
+            self._log_flush = loop.call_later(LOG_FLUSH_S, self.flush_log)
+
+    def flush_log(self) -> None:
+        """Write the event log and session marker to flash now, if anything is pending."""
+        if self._log_flush is not None:
+            self._log_flush.cancel()
+            self._log_flush = None
+            self.flash.save_log(self.log, self._marker)
 
     def _utc_at(self, at_ms: int) -> datetime | None:
         if self._utc_offset_ms is None:
