@@ -122,3 +122,21 @@ def test_history_counts_adherence_over_30_days() -> None:
     # A shorter window sees fewer.
     week = summarize(sessions, schedule, now=watch.clock, window_days=7)
     assert week.planned == 3 and week.done < report.done
+
+
+def test_acknowledge_only_up_to_the_first_gap() -> None:
+    from wearsync.protocol import EventKind
+    from wearsync.protocol import EventRecord as Wire
+    from wearsync.routine.model import Direction, Side
+    from wearsync.sync.service import contiguous_end
+
+    def wire(boot: int, seq: int) -> Wire:
+        return Wire(
+            boot, seq, 0, 0, EventKind.STEP_STARTED, True, 0, 0, 1, 0, Side.BOTH, Direction.NONE, 0
+        )
+
+    assert contiguous_end((wire(3, 7), wire(3, 8), wire(3, 9))) == wire(3, 9)
+    assert contiguous_end((wire(3, 7), wire(3, 8), wire(3, 10))) == wire(3, 8)
+    assert contiguous_end((wire(3, 7), wire(4, 0), wire(4, 1))) == wire(4, 1)
+    assert contiguous_end((wire(3, 7), wire(4, 2))) == wire(3, 7)
+    assert contiguous_end((wire(5, 40),)) == wire(5, 40)

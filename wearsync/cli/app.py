@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sync": ("wearsync.cli.sync", "Push the routine to the watch and read back what was done."),
     "devices": ("wearsync.cli.devices", "Find compatible wearables nearby."),
     "session": ("wearsync.cli.session", "Run the routine on the watch and mirror it live."),
+    "serve": ("wearsync.cli.serve", "Keep the watch in sync on a schedule and serve the feed."),
     "sim": ("wearsync.cli.sim", "Run a simulated watch for the other commands to talk to."),
 }
 

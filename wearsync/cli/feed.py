@@ -19,6 +19,9 @@ from wearsync.cli.common import JsonOption, emit, new_app
 from wearsync.errors import InputError
 
 if TYPE_CHECKING:
+    from wearsync.calendar.feed import FeedServer
+    from wearsync.calendar.sources import RoutineFeedSource
+    from wearsync.calendar.tokens import FeedTokens
     from wearsync.store import Store
 
 app = new_app(help="Serve the calendar feed and manage its secret URL.")
@@ -180,41 +183,58 @@ def serve(
     asyncio.run(_serve(routine, host, port, public_url, as_json))
 
 
+async def start_feed(
+    store: Store, routine: str, host: str | None, port: int | None, public_url: str | None
+) -> tuple[FeedServer, RoutineFeedSource, FeedTokens]:
+    """Start the feed server for ``routine`` on ``store``; the caller stops it.
+
+    Also records where it serves, for ``feed url``.
+    """
+    from wearsync.calendar.feed import FeedServer
+    from wearsync.calendar.httputil import DEFAULT_HOST, DEFAULT_PORT
+    from wearsync.calendar.ledger import SqliteEventLedger
+    from wearsync.calendar.sources import RoutineFeedSource
+    from wearsync.calendar.tokens import FeedTokens
+
+    conn = store.conn
+
+    def data_version() -> int:
+        # Changes whenever another connection (e.g. 'wearsync sync') commits.
+        return int(conn.execute("PRAGMA data_version").fetchone()[0])
+
+    source = RoutineFeedSource(routine, store, store, changes=data_version)
+    source.routine()  # fail now, with the routine's own error, rather than on a request
+    tokens = FeedTokens(store)
+    server = FeedServer(
+        source,
+        ledger=SqliteEventLedger(conn),
+        tokens=tokens,
+        host=host or DEFAULT_HOST,
+        port=DEFAULT_PORT if port is None else port,
+        public_url=public_url,
+    )
+    await server.start()
+    store.set_setting(BASE_URL_KEY, server.url)
+    return server, source, tokens
+
+
+def feed_links(server: FeedServer, tokens: FeedTokens) -> FeedLinks:
+    """The subscribe links of a running feed server."""
+    return _links(server.url, tokens.current())
+
+
 async def _serve(
     routine: str, host: str | None, port: int | None, public_url: str | None, as_json: bool
 ) -> None:
     import asyncio
     import signal
 
-    from wearsync.calendar.feed import FeedServer
-    from wearsync.calendar.httputil import DEFAULT_HOST, DEFAULT_PORT
-    from wearsync.calendar.ledger import SqliteEventLedger
-    from wearsync.calendar.sources import RoutineFeedSource
-    from wearsync.calendar.tokens import FeedTokens
     from wearsync.store import Store
 
     with Store.open() as store:
-        conn = store.conn
-
-        def data_version() -> int:
-            # Changes whenever another connection (e.g. 'wearsync sync') commits.
-            return int(conn.execute("PRAGMA data_version").fetchone()[0])
-
-        source = RoutineFeedSource(routine, store, store, changes=data_version)
-        source.routine()  # fail now, with the routine's own error, rather than on a request
-        tokens = FeedTokens(store)
-        server = FeedServer(
-            source,
-            ledger=SqliteEventLedger(conn),
-            tokens=tokens,
-            host=host or DEFAULT_HOST,
-            port=DEFAULT_PORT if port is None else port,
-            public_url=public_url,
-        )
-        await server.start()
+        server, _source, tokens = await start_feed(store, routine, host, port, public_url)
         try:
-            store.set_setting(BASE_URL_KEY, server.url)
-            emit(_links(server.url, tokens.current()), as_json, _render_serving)
+            emit(feed_links(server, tokens), as_json, _render_serving)
             sys.stdout.flush()  # whoever reads our output (a pipe) learns the port now
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()

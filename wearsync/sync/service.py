@@ -140,7 +140,14 @@ class SyncSession:
         identity = info.program_identity.hex()
         stored = [to_stored(e, self.watch.address, identity, info, received) for e in replay.events]
         new = self.store.add_events(stored)  # committed when this returns
-        last = replay.events[-1]
+        last = contiguous_end(replay.events)
+        if last is not replay.events[-1]:
+            log.warning(
+                "%s: the replay skipped events after %d/%d; acknowledging only up to there",
+                self.watch.address,
+                last.boot_id,
+                last.seq,
+            )
         await self.client.ack(last.boot_id, last.seq)
         return len(stored), new, f"{last.boot_id}/{last.seq}"
 
@@ -159,6 +166,12 @@ class SyncSession:
             await self.client.set_clock(now)
             clock_set = True
         say(f"reading back events ({info.unacked_events} waiting)")
+        if info.flags & InfoFlags.EVENTS_LOST:
+            log.warning(
+                "%s: the watch's event log overflowed and dropped its oldest events; "
+                "sync more often to keep them all",
+                self.watch.address,
+            )
         received, new, acked = await self.collect_events(info)
         pushed = await self.ensure_program(info, wire, routine, routine_text, say)
         return clock_set, received, new, acked, pushed
@@ -232,6 +245,23 @@ def to_stored(
         duration_ms=event.duration_ms,
         program_hash=identity,
     )
+
+
+def contiguous_end(events: tuple[EventRecord, ...]) -> EventRecord:
+    """The last event before the first gap in ``events`` (sorted by id, non-empty).
+
+    Within a boot, sequence numbers run without gaps, and a new boot starts at 0 (§9.4); a
+    replay that skipped some (a dropped notification) must not have them acknowledged, or they
+    would be deleted from the watch unstored.
+    """
+    last = events[0]
+    for event in events[1:]:
+        same_boot_next = event.boot_id == last.boot_id and event.seq == last.seq + 1
+        new_boot_first = event.boot_id != last.boot_id and event.seq == 0
+        if not (same_boot_next or new_boot_first):
+            break
+        last = event
+    return last
 
 
 def needs_clock(info: TimerInfo, now: datetime) -> bool:

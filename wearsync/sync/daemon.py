@@ -1,0 +1,132 @@
+"""Keeping the watch in sync on a schedule, for ``wearsync serve``.
+
+Every ``every`` the daemon looks for the watch and syncs it. When the watch is out of range (or
+the link drops), it looks again sooner, backing off from ``retry`` up to ``every``, so a watch
+that comes back in range is synced within one retry interval. Errors that retrying cannot fix
+(a bad routine file, an unsupported watch) are logged and tried again at the next regular sync,
+so the daemon never dies of them. It stops when its ``stop`` event is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from wearsync.ble.connection import find_watch
+from wearsync.ble.errors import BleError, DeviceNotFoundError
+from wearsync.errors import InputError, WearSyncError
+from wearsync.profiles import DeviceProfile
+from wearsync.routine.loader import parse_routine, read_routine_text
+from wearsync.store import Store
+from wearsync.sync.drivers import sync_function
+
+if TYPE_CHECKING:
+    from wearsync.ble.bumble_backend.central import HciSpec
+
+log = logging.getLogger(__name__)
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+
+
+def parse_interval(text: str, option: str = "--sync-every") -> timedelta:
+    """``15m`` -> 15 minutes; also ``30s``, ``1.5h``, ``1d``, ``500ms`` or plain seconds.
+
+    Raises:
+        InputError: not a positive duration.
+    """
+    match = _DURATION.match(text)
+    if match is None or float(match.group(1)) <= 0:
+        raise InputError(f"{option}: {text!r} is not a duration (e.g. 30s, 15m, 1h)")
+    return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+
+
+@dataclass
+class SyncDaemon:
+    """Syncs one routine with the watch every ``every``; see the module docstring.
+
+    Attributes:
+        store: the open database.
+        routine: a built-in routine name or a TOML file (re-read before every sync).
+        profiles: the device profiles to recognise the watch by.
+        every: the regular interval between syncs.
+        retry: the first retry interval after a failed sync (doubles up to ``every``).
+        device: the watch's name or address; default the one synced last, else any.
+        hci: the HCI transport (None: ``$WEARSYNC_HCI`` or the platform stack).
+        scan_seconds: how long one search for the watch lasts.
+        on_synced: called with each sync report (the feed server refreshes from it).
+    """
+
+    store: Store
+    routine: str
+    profiles: Sequence[DeviceProfile]
+    every: timedelta
+    retry: timedelta = timedelta(seconds=30)
+    device: str | None = None
+    hci: HciSpec | None = None
+    scan_seconds: float = 10.0
+    on_synced: Callable[[Any], None] | None = None
+    syncs: int = 0
+    failures: int = 0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Sync until ``stop`` is set; returns promptly when it is."""
+        backoff = self.retry
+        while not stop.is_set():
+            wait = self.every
+            try:
+                await self.sync_once()
+                backoff = self.retry
+            except (DeviceNotFoundError, BleError) as exc:
+                self.failures += 1
+                wait = min(backoff, self.every)
+                backoff = min(backoff * 2, self.every)
+                log.warning("sync failed: %s; trying again in %s", exc.message, _human(wait))
+            except WearSyncError as exc:
+                self.failures += 1
+                log.error("sync failed: %s%s", exc.message, f" ({exc.hint})" if exc.hint else "")
+            try:
+                async with asyncio.timeout(wait.total_seconds()):
+                    await stop.wait()
+            except TimeoutError:
+                pass
+        log.info("stopped after %d syncs", self.syncs)
+
+    async def sync_once(self) -> Any:
+        """Find the watch and sync it once; returns the driver's report."""
+        text, source = read_routine_text(self.routine)
+        routine = parse_routine(text, source)
+        target = self.device
+        if target is None and (known := self.store.devices()):
+            target = known[0].address
+        watch = await find_watch(
+            self.profiles, name_or_address=target, hci=self.hci, seconds=self.scan_seconds
+        )
+        sync = sync_function(watch.profile.driver.name)
+        report = await sync(
+            store=self.store, routine=routine, routine_text=text, watch=watch, hci=self.hci
+        )
+        self.syncs += 1
+        log.info(
+            "synced %s: program %s, %d new events",
+            watch.name or watch.address,
+            "pushed" if report.program_pushed else "unchanged",
+            report.events_new,
+        )
+        if self.on_synced is not None:
+            self.on_synced(report)
+        return report
+
+
+def _human(interval: timedelta) -> str:
+    seconds = interval.total_seconds()
+    if seconds >= 3600:
+        return f"{seconds / 3600:g} h"
+    if seconds >= 60:
+        return f"{seconds / 60:g} min"
+    return f"{seconds:g} s"
