@@ -1,0 +1,184 @@
+"""What the Bangle.js and host-timed drivers share: the locked link, program keys, sessions.
+
+- :func:`hold_watch` locks the watch against other wearsync processes, remembers it and marks
+  it synced when the block ends with the link still up; the driver connects inside it (no
+  pairing: neither kind of watch needs a bond).
+- :func:`program_key` is the key a program's events and its push record share, so that
+  :meth:`Store.pushed_routine` finds the routine of any stored event (the Bangle.js runner tags
+  its events with the first 12 hex digits of the program's content hash; the host-timed driver
+  uses the same key).
+- :func:`refresh_sessions` re-derives a device's sessions the way
+  :func:`~wearsync.sync.sessions.derive_sessions` does, one boot at a time, with one correction
+  only the driver can make: it knows whether the watch is running a session *now*. An open
+  session the watch is not running (it reset, or the companion that timed it is gone) is
+  interrupted, not in progress.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from functools import lru_cache
+from itertools import groupby
+from typing import Final
+
+from wearsync.ble.connection import FoundWatch
+from wearsync.errors import WearSyncError
+from wearsync.paths import data_dir
+from wearsync.protocol import EventKind
+from wearsync.protocol import EventRecord as WireEvent
+from wearsync.records import EventRecord, SessionRecord, SessionStatus, utc_now
+from wearsync.routine.compiler import TimerProgram, compile_routine
+from wearsync.routine.loader import parse_routine
+from wearsync.routine.model import Direction, Side
+from wearsync.store import Store
+from wearsync.sync.live import LiveUpdate
+from wearsync.sync.lock import watch_lock
+from wearsync.sync.service import Progress
+from wearsync.sync.sessions import derive_sessions
+
+log = logging.getLogger(__name__)
+
+#: Hex digits of the content hash that name a program in events and push records.
+PROGRAM_KEY_DIGITS: Final = 12
+_KINDS: Final = {kind.name.lower(): kind for kind in EventKind}
+
+
+def program_key(program: TimerProgram) -> str:
+    """The key ``program``'s events and push record are stored under."""
+    return program.content_hash[:PROGRAM_KEY_DIGITS]
+
+
+def quiet(_message: str) -> None:
+    """A progress callback that shows nothing."""
+
+
+class HeldWatch:
+    """A watch this process holds: whether its link was lost, and who to tell when it is."""
+
+    def __init__(self) -> None:
+        self.lost = False
+        self._listeners: list[Callable[[], None]] = []
+
+    def on_lost(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` when the link goes down."""
+        self._listeners.append(listener)
+
+    def link_lost(self) -> None:
+        """The connection's disconnected callback."""
+        self.lost = True
+        for listener in self._listeners:
+            listener()
+
+
+@asynccontextmanager
+async def hold_watch(
+    *, store: Store, watch: FoundWatch, progress: Progress, lock_wait: float
+) -> AsyncIterator[HeldWatch]:
+    """Lock the watch against other processes and remember it; mark it synced at the end.
+
+    Connect inside the block with ``connect(watch, disconnected=held.link_lost)``. The watch
+    is marked synced only if the block ends without an error and without a lost link.
+
+    Raises:
+        WatchBusyError: another process holds the watch.
+    """
+    store.remember_device(watch.address, watch.name or watch.address, watch.profile.id)
+    held = HeldWatch()
+    async with watch_lock(data_dir() / "locks", watch.address, wait=lock_wait):
+        progress(f"connecting to {watch.name or watch.address}")
+        yield held
+    if not held.lost:
+        store.mark_synced(watch.address, bonded=False)
+
+
+class ProgramLookup:
+    """Finds the program a stored event's key names, through the routine pushed under it."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def __call__(self, key: str) -> TimerProgram | None:
+        pushed = self.store.pushed_routine(key)
+        return None if pushed is None else _compile_text(pushed[1])
+
+
+@lru_cache(maxsize=16)
+def _compile_text(text: str) -> TimerProgram | None:
+    try:
+        return compile_routine(parse_routine(text))
+    except WearSyncError:
+        return None
+
+
+def refresh_sessions(store: Store, address: str, *, running_boot: int | None) -> int:
+    """Re-derive and save ``address``'s sessions; returns how many it has.
+
+    Args:
+        running_boot: the boot in which the watch is running a session right now, or
+            ``None`` when it runs none (or cannot be asked). Only that boot's last open
+            session stays in progress; every other open session is interrupted.
+    """
+    lookup = ProgramLookup(store)
+    now = utc_now()
+    sessions: list[SessionRecord] = []
+    events = sorted(store.events(address), key=lambda e: (e.boot_id, e.seq))
+    for boot, of_boot in groupby(events, key=lambda e: e.boot_id):
+        for session in derive_sessions(list(of_boot), lookup, now=now):
+            if session.status is SessionStatus.IN_PROGRESS and boot != running_boot:
+                session = session.model_copy(update={"status": SessionStatus.INTERRUPTED})
+            sessions.append(session)
+    store.save_sessions(sessions)
+    return len(sessions)
+
+
+def live_update(event: EventRecord, program: TimerProgram | None) -> LiveUpdate | None:
+    """The display's view of a stored event; ``None`` if it cannot be shown as one."""
+    step = (
+        program.steps[event.step]
+        if program is not None and event.step < len(program.steps)
+        else None
+    )
+    name = (
+        program.exercises[event.exercise].name
+        if program is not None and event.exercise < len(program.exercises)
+        else None
+    )
+    kind = _KINDS.get(event.kind, EventKind(0))
+    millis = int(event.at.timestamp() * 1000)
+    try:
+        wire = WireEvent(
+            boot_id=event.boot_id,
+            seq=event.seq,
+            time_s=millis // 1000,
+            time_ms=millis % 1000,
+            kind=kind,
+            clock_set=event.time_known,
+            step=event.step,
+            exercise=event.exercise,
+            set=event.set,
+            rep=event.rep,
+            side=_side(event.side),
+            direction=_direction(event.direction),
+            duration_ms=event.duration_ms,
+        )
+    except WearSyncError as exc:
+        log.debug("event %s/%s cannot be shown live: %s", event.boot_id, event.seq, exc)
+        return None
+    cue = step.cue if step is not None and kind is EventKind.STEP_STARTED else None
+    return LiveUpdate(event.kind, step, name, cue, wire)
+
+
+def _side(value: str) -> Side:
+    try:
+        return Side(value)
+    except ValueError:
+        return Side.BOTH
+
+
+def _direction(value: str) -> Direction:
+    try:
+        return Direction(value)
+    except ValueError:
+        return Direction.NONE
