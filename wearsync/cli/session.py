@@ -22,8 +22,8 @@ SpeedOption = Annotated[
         "--speed",
         min=0.1,
         max=1000,
-        help="How fast the watch's timer runs against wall time, for the countdown display "
-        "(1 for a real watch; the simulator's --speed).",
+        help="Time scale of the session: 1 for a real watch; with the simulator, its --speed "
+        "(host-timed watches then get their cues that much faster).",
     ),
 ]
 
@@ -166,6 +166,7 @@ def session(
                 progress=progress,
                 start=not wait,
                 on_update=view.update,
+                speed=speed,
             )
             return report
 

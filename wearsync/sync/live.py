@@ -139,8 +139,12 @@ async def run_session(
     start: bool = True,
     on_update: Callable[[LiveUpdate], None],
     silence_timeout: float = SILENCE_TIMEOUT_S,
+    speed: float = 1.0,
 ) -> SessionReport:
-    """Sync, run a session on the watch while mirroring it, then store what it recorded."""
+    """Sync, run a session on the watch while mirroring it, then store what it recorded.
+
+    ``speed`` is accepted for the drivers' common signature; the watch keeps its own time.
+    """
     say = progress or (lambda _msg: None)
     program = compile_routine(routine)
     wire = encode_program(program)
