@@ -77,17 +77,20 @@ async def test_two_syncs_of_one_watch_at_once_one_waits_or_fails_clearly(
     tmp_path: Path, sim: dict[str, Any]
 ) -> None:
     home = tmp_path / "home"
-    code, _, err = await run(home, "sync", "--hci", sim["hci"], "--json")
+    code, out, err = await run(home, "sync", "--hci", sim["hci"], "--json")
     assert code == 0, err
+    assert json.loads(out)["paired"], "the first sync pairs"
     # Both at once: the lock file serialises them (the second waits), or one fails clearly.
     results = await asyncio.gather(
         run(home, "sync", "--hci", sim["hci"], "--json"),
         run(home, "sync", "--hci", sim["hci"], "--json"),
     )
-    for code, _out, err in results:
+    for code, out, err in results:
         if code != 0:
             assert err.startswith("error: "), err
             assert "Traceback" not in err
+        else:
+            assert not json.loads(out)["paired"], "the bond is remembered across processes"
     assert any(code == 0 for code, _, _ in results)
     stored = events_in(home / "wearsync.db")
     assert len(stored) == len(set(stored)), "no event stored twice"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import weakref
@@ -309,6 +310,34 @@ def _usable(task: asyncio.Task[BumbleCentral]) -> bool:
     return not task.cancelled() and task.exception() is None and not task.result().closed
 
 
+def _identity(hci_spec: HciSpec) -> tuple[str | None, KeyStore | None]:
+    """A lasting address and bond store for a transport other processes share.
+
+    A companion must come back as the same device with the same keys, or every run would pair
+    anew: for a named transport (``tcp-client:``, ``usb:``) the central's random static address
+    and its bonds are kept in the data directory (``central.json``, ``bonds.json``). An
+    in-process link is a test's: it keeps both in memory.
+    """
+    if not isinstance(hci_spec, str):
+        return None, None
+    from bumble.keys import JsonKeyStore
+
+    from wearsync.paths import data_dir
+
+    folder = data_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    identity = folder / "central.json"
+    address: str | None = None
+    try:
+        address = str(json.loads(identity.read_text())["address"])
+    except (OSError, ValueError, KeyError, TypeError):
+        address = hci.Address.generate_static_address().to_string(with_type_qualifier=False)
+        temporary = identity.with_suffix(".tmp")
+        temporary.write_text(json.dumps({"address": address}))
+        os.replace(temporary, identity)
+    return address, JsonKeyStore(namespace=address, filename=str(folder / "bonds.json"))
+
+
 async def get_central(hci_spec: HciSpec) -> BumbleCentral:
     """The shared central for ``hci_spec`` in this event loop, opened on first use.
 
@@ -321,7 +350,10 @@ async def get_central(hci_spec: HciSpec) -> BumbleCentral:
     if task is not None and task.done() and not _usable(task):
         task = None
     if task is None:
-        task = asyncio.ensure_future(BumbleCentral.open(hci_spec))
+        address, keystore = _identity(hci_spec)
+        task = asyncio.ensure_future(
+            BumbleCentral.open(hci_spec, address=address, keystore=keystore)
+        )
         registry[key] = task
     try:
         return await asyncio.shield(task)
