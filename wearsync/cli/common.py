@@ -90,6 +90,18 @@ HciOption = Annotated[
 ]
 
 
+RoutineRefOption = Annotated[
+    str, typer.Option("--routine", "-r", help="Built-in routine name or .toml file.")
+]
+DeviceOption = Annotated[
+    str | None,
+    typer.Option("--device", "-d", help="Watch name or address (default: the one synced last)."),
+]
+ScanSecondsOption = Annotated[
+    float, typer.Option("--scan-seconds", min=0.5, max=120, help="How long to look.")
+]
+
+
 class Progress:
     """A one-line progress display on stderr (so ``--json`` output stays clean).
 

@@ -9,7 +9,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from wearsync.cli.common import HciOption, JsonOption, emit, format_duration, new_app
+from wearsync.cli.common import (
+    DeviceOption,
+    HciOption,
+    JsonOption,
+    RoutineRefOption,
+    ScanSecondsOption,
+    emit,
+    format_duration,
+    new_app,
+)
 
 if TYPE_CHECKING:
     from wearsync.sync.live import LiveUpdate, SessionReport
@@ -115,32 +124,22 @@ class SessionView:
 
 @app.command()
 def session(
-    routine: Annotated[
-        str, typer.Option("--routine", "-r", help="Built-in routine name or .toml file.")
-    ] = "foot-care",
-    device: Annotated[
-        str | None,
-        typer.Option(
-            "--device", "-d", help="Watch name or address (default: the one synced last)."
-        ),
-    ] = None,
+    routine: RoutineRefOption = "foot-care",
+    device: DeviceOption = None,
     wait: Annotated[
         bool,
         typer.Option("--wait", help="Wait for the wearer to start on the watch instead."),
     ] = False,
     speed: SpeedOption = 1.0,
     hci: HciOption = None,
-    scan_seconds: Annotated[
-        float, typer.Option("--scan-seconds", min=0.5, max=120, help="How long to look.")
-    ] = 10.0,
+    scan_seconds: ScanSecondsOption = 10.0,
     as_json: JsonOption = False,
 ) -> None:
     """Start the routine on the watch and mirror it live: exercise, countdown, each cue."""
-    from wearsync.ble.connection import find_watch
     from wearsync.profiles import load_profiles
     from wearsync.routine.loader import parse_routine, read_routine_text
     from wearsync.store import Store
-    from wearsync.sync.drivers import session_function
+    from wearsync.sync.drivers import locate_watch, session_function
 
     text, source = read_routine_text(routine)
     parsed = parse_routine(text, source)
@@ -149,12 +148,8 @@ def session(
 
     async def run(progress: Callable[[str], None]) -> SessionReport:
         with Store.open() as store:
-            target = device
-            if target is None and (last := store.devices()):
-                target = last[0].address
-            progress(f"looking for {target or 'a compatible watch'}")
-            watch = await find_watch(
-                profiles, name_or_address=target, hci=hci, seconds=scan_seconds
+            watch = await locate_watch(
+                store, profiles, device=device, hci=hci, seconds=scan_seconds, progress=progress
             )
             run_session = session_function(watch.profile.driver.name)
             report: SessionReport = await run_session(

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
 
 import typer
 
-from wearsync.cli.common import HciOption, JsonOption, Progress, emit, new_app
+from wearsync.cli.common import (
+    DeviceOption,
+    HciOption,
+    JsonOption,
+    Progress,
+    RoutineRefOption,
+    ScanSecondsOption,
+    emit,
+    new_app,
+)
 
 if TYPE_CHECKING:
     from wearsync.sync.service import SyncReport
@@ -17,27 +26,17 @@ app = new_app()
 
 @app.command()
 def sync(
-    routine: Annotated[
-        str, typer.Option("--routine", "-r", help="Built-in routine name or .toml file.")
-    ] = "foot-care",
-    device: Annotated[
-        str | None,
-        typer.Option(
-            "--device", "-d", help="Watch name or address (default: the one synced last)."
-        ),
-    ] = None,
+    routine: RoutineRefOption = "foot-care",
+    device: DeviceOption = None,
     hci: HciOption = None,
-    scan_seconds: Annotated[
-        float, typer.Option("--scan-seconds", min=0.5, max=120, help="How long to look.")
-    ] = 10.0,
+    scan_seconds: ScanSecondsOption = 10.0,
     as_json: JsonOption = False,
 ) -> None:
     """Sync a routine to the watch and store the completion events it recorded."""
-    from wearsync.ble.connection import find_watch
     from wearsync.profiles import load_profiles
     from wearsync.routine.loader import parse_routine, read_routine_text
     from wearsync.store import Store
-    from wearsync.sync.drivers import sync_function
+    from wearsync.sync.drivers import locate_watch, sync_function
 
     text, source = read_routine_text(routine)
     parsed = parse_routine(text, source)
@@ -45,12 +44,8 @@ def sync(
 
     async def run(progress: Progress) -> SyncReport:
         with Store.open() as store:
-            target = device
-            if target is None and (last := store.devices()):
-                target = last[0].address
-            progress(f"looking for {target or 'a compatible watch'}")
-            watch = await find_watch(
-                profiles, name_or_address=target, hci=hci, seconds=scan_seconds
+            watch = await locate_watch(
+                store, profiles, device=device, hci=hci, seconds=scan_seconds, progress=progress
             )
             sync_watch = sync_function(watch.profile.driver.name)
             report: SyncReport = await sync_watch(

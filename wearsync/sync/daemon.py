@@ -17,13 +17,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from wearsync.ble.connection import find_watch
 from wearsync.ble.errors import BleError, DeviceNotFoundError
 from wearsync.errors import InputError, WearSyncError
 from wearsync.profiles import DeviceProfile
 from wearsync.routine.loader import parse_routine, read_routine_text
 from wearsync.store import Store
-from wearsync.sync.drivers import sync_function
+from wearsync.sync.drivers import locate_watch, sync_function
 
 if TYPE_CHECKING:
     from wearsync.ble.bumble_backend.central import HciSpec
@@ -101,11 +100,8 @@ class SyncDaemon:
         """Find the watch and sync it once; returns the driver's report."""
         text, source = read_routine_text(self.routine)
         routine = parse_routine(text, source)
-        target = self.device
-        if target is None and (known := self.store.devices()):
-            target = known[0].address
-        watch = await find_watch(
-            self.profiles, name_or_address=target, hci=self.hci, seconds=self.scan_seconds
+        watch = await locate_watch(
+            self.store, self.profiles, device=self.device, hci=self.hci, seconds=self.scan_seconds
         )
         sync = sync_function(watch.profile.driver.name)
         report = await sync(

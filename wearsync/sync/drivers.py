@@ -7,10 +7,16 @@ The CLI never names a driver: it finds the watch, reads ``watch.profile.driver.n
 from __future__ import annotations
 
 import importlib
-from collections.abc import Awaitable, Callable
-from typing import Any, Final
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Final
 
+from wearsync.ble.connection import FoundWatch, find_watch
 from wearsync.errors import WearSyncError
+from wearsync.profiles import DeviceProfile
+from wearsync.store import Store
+
+if TYPE_CHECKING:
+    from wearsync.ble.bumble_backend.central import HciSpec
 
 #: driver name -> ("module:sync function", "module:session function")
 DRIVERS: Final[dict[str, tuple[str, str]]] = {
@@ -28,6 +34,28 @@ DRIVERS: Final[dict[str, tuple[str, str]]] = {
 
 class UnsupportedDriverError(WearSyncError):
     """A profile names a driver this wearsync cannot drive yet."""
+
+
+async def locate_watch(
+    store: Store,
+    profiles: Sequence[DeviceProfile],
+    *,
+    device: str | None,
+    hci: HciSpec | None,
+    seconds: float,
+    progress: Callable[[str], None] | None = None,
+) -> FoundWatch:
+    """Find ``device`` (name or address), else the watch synced last, else any compatible one.
+
+    Raises:
+        DeviceNotFoundError: it did not advertise within ``seconds``.
+    """
+    target = device
+    if target is None and (known := store.devices()):
+        target = known[0].address
+    if progress is not None:
+        progress(f"looking for {target or 'a compatible watch'}")
+    return await find_watch(profiles, name_or_address=target, hci=hci, seconds=seconds)
 
 
 def _resolve(driver: str, which: int) -> Callable[..., Awaitable[Any]]:
