@@ -208,3 +208,34 @@ async def test_serve_syncs_on_schedule_serves_the_feed_and_stops_on_sigterm(
     assert code == 0
     rest = (await process.stderr.read()).decode()
     assert "stopped" in rest and "Traceback" not in rest
+
+
+async def test_devices_scan_lists_the_watch_with_its_profile(
+    tmp_path: Path, sim: dict[str, Any]
+) -> None:
+    home = tmp_path / "home"
+    code, out, err = await run(home, "devices", "scan", "--hci", sim["hci"], "--seconds", "1")
+    assert code == 0, err
+    assert "wearsync-timer" in out and "WearSync Sim" in out
+    code, out, err = await run(
+        home, "devices", "scan", "--hci", sim["hci"], "--seconds", "1", "--json"
+    )
+    rows = json.loads(out)["devices"]
+    assert [(r["profile"], r["name"], r["remembered"]) for r in rows] == [
+        ("wearsync-timer", "WearSync Sim", False)
+    ]
+    assert -127 <= rows[0]["rssi"] < 0
+    code, _, err = await run(home, "sync", "--hci", sim["hci"])
+    assert code == 0, err
+    code, out, _ = await run(home, "devices", "list", "--json")
+    listed = json.loads(out)["devices"]
+    assert [(d["address"], d["bonded"]) for d in listed] == [(rows[0]["address"], True)]
+
+
+async def test_no_bluetooth_is_one_clear_line(tmp_path: Path) -> None:
+    code, _, err = await run(tmp_path / "home", "devices", "scan", "--seconds", "1")
+    if code == 0:
+        pytest.skip("this machine has a Bluetooth stack")
+    assert code == 1
+    assert err.startswith("error: Bluetooth is not available"), err
+    assert "hint: " in err and "Traceback" not in err
