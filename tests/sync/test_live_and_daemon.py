@@ -22,9 +22,9 @@ from wearsync.sync.daemon import SyncDaemon, parse_interval
 from wearsync.sync.live import LiveUpdate, run_session
 
 
-async def until(condition: Callable[[], bool], timeout: float = 20.0) -> None:
-    """Wait (polling) until ``condition()`` holds; fail after ``timeout`` seconds."""
-    async with asyncio.timeout(timeout):
+async def until(condition: Callable[[], bool]) -> None:
+    """Wait (polling) until ``condition()`` holds; fail after 20 seconds."""
+    async with asyncio.timeout(20):
         while not condition():  # noqa: ASYNC110 - the state lives in plain attributes
             await asyncio.sleep(0.01)
 
