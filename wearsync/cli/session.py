@@ -54,10 +54,11 @@ class SessionView:
         self.paused_at: float | None = None
         self.log: list[str] = []
         self.session_started = time.monotonic()
+        self.ended = False
 
     def say(self, message: str) -> None:
         """Show a progress message (connecting, pushing...) until the session starts."""
-        if not self.step_ms:
+        if not self.step_ms and not self.ended:
             self.headline = message
 
     def note(self, line: str) -> None:
@@ -94,6 +95,7 @@ class SessionView:
             self._log(f"{u.exercise}: {u.kind.split('_')[1]}")
         elif u.kind in ("session_completed", "session_aborted"):
             self.headline = "session " + u.kind.split("_")[1]
+            self.ended = True
             self.detail = ""
             self.step_ms = 0
             self._log(self.headline + " (vibration 'session_end')" if "completed" in u.kind else "")
