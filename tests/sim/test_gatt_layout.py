@@ -58,7 +58,7 @@ async def test_discovery_shows_the_service_with_the_properties_of_table_2_2(
         assert cts is not None
         assert {c.uuid: set(c.properties) for c in cts.characteristics} == {
             CURRENT_TIME: {"read", "write", "notify"},
-            LOCAL_TIME: {"read", "write"},
+            LOCAL_TIME: {"read", "write", "write-without-response"},
         }
 
 

@@ -77,8 +77,10 @@ async def test_first_sync_pairs_pushes_and_the_watch_reports_the_identity(
     assert report.program_identity == program_identity(WIRE).hex()
     assert report.program_bytes == len(WIRE) <= 240
     first = watch.tap.connections[-1]
-    # Read Timer Info, set the clock (2 writes), write the program, commit.
-    assert sync_round_trips(first) == 5
+    # Read Timer Info, set the clock (a Write Command of Local Time Information, then Current
+    # Time with response), write the program, commit.
+    assert sync_round_trips(first) == 4
+    assert first.count(opcode=0x52) == 1, "Local Time Information went as a Write Command"
     program_writes = [p for p in first.pdus if p.opcode == 0x12 and p.direction == "rx"]
     assert any(p.size == 3 + 4 + len(WIRE) for p in program_writes), "one write carries it all"
     device = store.device(watch.address)

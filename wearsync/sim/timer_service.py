@@ -183,7 +183,9 @@ class TimerService:
             )
             self.local_time = self._characteristic(
                 U.LOCAL_TIME_INFORMATION,
-                _P.READ | _P.WRITE,
+                # Write Without Response lets a client send it ahead of Current Time and
+                # confirm both with one Write Response (docs/protocol.md §10.2).
+                _P.READ | _P.WRITE | _P.WRITE_WITHOUT_RESPONSE,
                 read=self._read_local_time,
                 write=self._write_local_time,
             )
