@@ -592,14 +592,14 @@ def run_demo(workdir: Path) -> dict[str, Any]:
 def expected_round_trips(sample: SyncSample) -> int:
     """What docs/protocol.md §12 budgets for what this sync did.
 
-    Read Timer Info (1); the clock, 2 when set (§12.6); the program, 2 when pushed in one chunk
+    Read Timer Info (1); the clock, 1 when set (§12.6); the program, 2 when pushed in one chunk
     (§12.1); the backlog by replay, 2 when events waited (§12.3: notifications already enabled
     with the bond).
     """
     report = sample.report
     return (
         1
-        + (2 if report.clock_set else 0)
+        + (1 if report.clock_set else 0)
         + (2 if report.program_pushed else 0)
         + (2 if report.events_received else 0)
     )
@@ -820,7 +820,7 @@ async def bench(args: argparse.Namespace, workdir: Path, late: LateControlPdus) 
             f"first sync of a fresh watch: {first_rt} round trips after discovery, over the "
             f"target of {TARGET_FIRST_RT}"
             + (
-                "; the watch's clock is unset, so setting it (§12.6: 2 writes) comes on top of "
+                "; the watch's clock is unset, so setting it (§12.6: 1 round trip) comes on top of "
                 f"read + program write + commit ({transfer_rt})"
                 if clock_writes
                 else ""

@@ -78,6 +78,7 @@ class TimerClient:
         self._status_listeners: list[Callable[[SessionStatus], None]] = []
         self._event_listeners: list[Callable[[EventRecord], None]] = []
         self._notifying = False
+        self._status_notifying = False
         self.rejected_notifications = 0
 
     @property
@@ -142,14 +143,19 @@ class TimerClient:
 
     # §9, §12.3, §12.4 -------------------------------------------------------------------------
 
-    async def enable_notifications(self) -> None:
-        """Subscribe to Event Log and Session Status notifications (once per connection)."""
-        if self._notifying:
-            return
+    async def enable_notifications(self, *, status: bool = True) -> None:
+        """Subscribe to Event Log (and Session Status) notifications, once per connection.
+
+        A sync needs only the Event Log (for the replay); a live session also wants Session
+        Status. Each subscription is a CCCD write, so one round trip.
+        """
         with self._errors("subscribe"):
-            await self.client.start_notify(str(U.EVENT_LOG), self._on_event_value)
-            await self.client.start_notify(str(U.SESSION_STATUS), self._on_status_value)
-        self._notifying = True
+            if not self._notifying:
+                await self.client.start_notify(str(U.EVENT_LOG), self._on_event_value)
+                self._notifying = True
+            if status and not self._status_notifying:
+                await self.client.start_notify(str(U.SESSION_STATUS), self._on_status_value)
+                self._status_notifying = True
 
     def on_status(self, listener: Callable[[SessionStatus], None]) -> None:
         """Call ``listener`` with every Session Status notification."""
@@ -185,7 +191,7 @@ class TimerClient:
 
         Events are returned in log order and de-duplicated by id; nothing is acknowledged.
         """
-        await self.enable_notifications()
+        await self.enable_notifications(status=False)
         rejected_before = self.rejected_notifications
         seen: dict[tuple[int, int], EventRecord] = {}
         if info.features & Feature.EVENT_REPLAY:
