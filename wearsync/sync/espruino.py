@@ -66,9 +66,9 @@ from wearsync.routine.compiler import TimerProgram, compile_routine
 from wearsync.routine.model import Routine
 from wearsync.store import Store
 from wearsync.sync.live import SILENCE_TIMEOUT_S, LiveUpdate, SessionReport
+from wearsync.sync.programs import ProgramLookup
 from wearsync.sync.service import Progress, SyncError, SyncReport
 from wearsync.sync.watch_link import (
-    ProgramLookup,
     hold_watch,
     live_update,
     program_key,

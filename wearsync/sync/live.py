@@ -23,6 +23,7 @@ from wearsync.protocol import EventKind, EventRecord, SessionState, encode_progr
 from wearsync.routine.compiler import Step, TimerProgram, compile_routine
 from wearsync.routine.model import Routine
 from wearsync.store import Store
+from wearsync.sync.programs import kind_name
 from wearsync.sync.service import Progress, SyncSession, open_watch
 
 if TYPE_CHECKING:
@@ -51,6 +52,29 @@ class LiveUpdate:
     exercise: str | None
     cue: str | None
     event: EventRecord
+
+    @classmethod
+    def of(
+        cls, event: EventRecord, program: TimerProgram | None, *, kind: str | None = None
+    ) -> LiveUpdate:
+        """``event`` placed in ``program`` (either may name a step or exercise it lacks).
+
+        Args:
+            kind: the kind's name when the caller has it already (a stored event).
+        """
+        step = (
+            program.steps[event.step]
+            if program is not None and event.step < len(program.steps)
+            else None
+        )
+        name = (
+            program.exercises[event.exercise].name
+            if program is not None and event.exercise < len(program.exercises)
+            else None
+        )
+        started = event.kind == EventKind.STEP_STARTED
+        cue = step.cue if step is not None and started else None
+        return cls(kind or kind_name(event.kind), step, name, cue, event)
 
 
 @dataclass(frozen=True)
@@ -100,19 +124,12 @@ async def mirror_session(
             return LiveOutcome("silent", steps_seen, events_seen)
         for event in events:
             events_seen += 1
-            step = program.steps[event.step] if event.step < len(program.steps) else None
-            name = (
-                program.exercises[event.exercise].name
-                if event.exercise < len(program.exercises)
-                else None
-            )
-            kind = event.kind.name.lower() if event.kind.known else f"unknown_{int(event.kind)}"
-            cue = step.cue if step is not None and event.kind == EventKind.STEP_STARTED else None
             if event.kind == EventKind.STEP_STARTED:
                 steps_seen += 1
-            on_update(LiveUpdate(kind, step, name, cue, event))
+            update = LiveUpdate.of(event, program)
+            on_update(update)
             if event.kind in (EventKind.SESSION_COMPLETED, EventKind.SESSION_ABORTED):
-                return LiveOutcome(kind, steps_seen, events_seen)
+                return LiveOutcome(update.kind, steps_seen, events_seen)
 
 
 class SessionReport(BaseModel):

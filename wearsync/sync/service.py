@@ -21,7 +21,6 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
-from functools import lru_cache
 from typing import TYPE_CHECKING, Final, TypeVar
 
 from pydantic import BaseModel
@@ -43,11 +42,11 @@ from wearsync.protocol import (
 )
 from wearsync.records import EventRecord as StoredEvent
 from wearsync.records import utc_now
-from wearsync.routine.compiler import TimerProgram, compile_routine
-from wearsync.routine.loader import parse_routine
+from wearsync.routine.compiler import compile_routine
 from wearsync.routine.model import Routine
 from wearsync.store import Store
 from wearsync.sync.lock import watch_lock
+from wearsync.sync.programs import ProgramLookup, kind_name
 from wearsync.sync.sessions import derive_sessions
 
 if TYPE_CHECKING:
@@ -202,24 +201,10 @@ class SyncSession:
     def refresh_sessions(self) -> int:
         """Re-derive this watch's sessions from its stored events; returns how many."""
         sessions = derive_sessions(
-            self.store.events(self.watch.address), self._program_for, now=utc_now()
+            self.store.events(self.watch.address), ProgramLookup(self.store), now=utc_now()
         )
         self.store.save_sessions(sessions)
         return len(sessions)
-
-    def _program_for(self, identity_hex: str) -> TimerProgram | None:
-        pushed = self.store.pushed_routine(identity_hex)
-        if pushed is None:
-            return None
-        return _compile_text(pushed[1])
-
-
-@lru_cache(maxsize=16)
-def _compile_text(text: str) -> TimerProgram | None:
-    try:
-        return compile_routine(parse_routine(text))
-    except WearSyncError:
-        return None
 
 
 def to_stored(
@@ -228,14 +213,13 @@ def to_stored(
     """Map a wire event to the stored record, placing its time per docs/protocol.md §10.3."""
     boot_time = info.boot_time if info.boot_id == event.boot_id else None
     at = event.utc(boot_time)
-    kind = event.kind.name.lower() if event.kind.known else f"unknown_{int(event.kind):#04x}"
     return StoredEvent(
         device=address,
         boot_id=event.boot_id,
         seq=event.seq,
         at=at or received,
         time_known=at is not None,
-        kind=kind,
+        kind=kind_name(event.kind),
         exercise=event.exercise,
         set=event.set,
         rep=event.rep,

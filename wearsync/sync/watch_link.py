@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from functools import lru_cache
 from itertools import groupby
 from typing import Final
 
@@ -29,12 +28,12 @@ from wearsync.paths import data_dir
 from wearsync.protocol import EventKind
 from wearsync.protocol import EventRecord as WireEvent
 from wearsync.records import EventRecord, SessionRecord, SessionStatus, utc_now
-from wearsync.routine.compiler import TimerProgram, compile_routine
-from wearsync.routine.loader import parse_routine
+from wearsync.routine.compiler import TimerProgram
 from wearsync.routine.model import Direction, Side
 from wearsync.store import Store
 from wearsync.sync.live import LiveUpdate
 from wearsync.sync.lock import watch_lock
+from wearsync.sync.programs import ProgramLookup
 from wearsync.sync.service import Progress
 from wearsync.sync.sessions import derive_sessions
 
@@ -93,25 +92,6 @@ async def hold_watch(
         store.mark_synced(watch.address, bonded=False)
 
 
-class ProgramLookup:
-    """Finds the program a stored event's key names, through the routine pushed under it."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-
-    def __call__(self, key: str) -> TimerProgram | None:
-        pushed = self.store.pushed_routine(key)
-        return None if pushed is None else _compile_text(pushed[1])
-
-
-@lru_cache(maxsize=16)
-def _compile_text(text: str) -> TimerProgram | None:
-    try:
-        return compile_routine(parse_routine(text))
-    except WearSyncError:
-        return None
-
-
 def refresh_sessions(store: Store, address: str, *, running_boot: int | None) -> int:
     """Re-derive and save ``address``'s sessions; returns how many it has.
 
@@ -135,17 +115,6 @@ def refresh_sessions(store: Store, address: str, *, running_boot: int | None) ->
 
 def live_update(event: EventRecord, program: TimerProgram | None) -> LiveUpdate | None:
     """The display's view of a stored event; ``None`` if it cannot be shown as one."""
-    step = (
-        program.steps[event.step]
-        if program is not None and event.step < len(program.steps)
-        else None
-    )
-    name = (
-        program.exercises[event.exercise].name
-        if program is not None and event.exercise < len(program.exercises)
-        else None
-    )
-    kind = _KINDS.get(event.kind, EventKind(0))
     millis = int(event.at.timestamp() * 1000)
     try:
         wire = WireEvent(
@@ -153,7 +122,7 @@ def live_update(event: EventRecord, program: TimerProgram | None) -> LiveUpdate 
             seq=event.seq,
             time_s=millis // 1000,
             time_ms=millis % 1000,
-            kind=kind,
+            kind=_KINDS.get(event.kind, EventKind(0)),
             clock_set=event.time_known,
             step=event.step,
             exercise=event.exercise,
@@ -166,8 +135,7 @@ def live_update(event: EventRecord, program: TimerProgram | None) -> LiveUpdate 
     except WearSyncError as exc:
         log.debug("event %s/%s cannot be shown live: %s", event.boot_id, event.seq, exc)
         return None
-    cue = step.cue if step is not None and kind is EventKind.STEP_STARTED else None
-    return LiveUpdate(event.kind, step, name, cue, wire)
+    return LiveUpdate.of(wire, program, kind=event.kind)
 
 
 def _side(value: str) -> Side:
