@@ -34,12 +34,11 @@ from wearsync.errors import InputError
 from wearsync.protocol.info import PROTOCOL_VERSION
 from wearsync.protocol.uuids import sig_uuid
 from wearsync.routine.base import Frozen
-from wearsync.routine.loader import describe_error
+from wearsync.routine.loader import describe_error, first_problem, toml_problem
 
 _PACKAGED: Final = "wearsync.builtin_profiles"
 _ID_PATTERN: Final = r"^[a-z0-9][a-z0-9-]{0,39}$"
 _SHORT_UUID: Final = re.compile(r"^(?:0x)?([0-9a-fA-F]{4})$")
-_TOML_LINE: Final = re.compile(r"\s*\(at line (\d+), column \d+\)")
 
 
 class ProfileError(InputError):
@@ -227,16 +226,12 @@ def parse_profile(text: str, source: str = "<profile>") -> DeviceProfile:
     try:
         data: dict[str, Any] = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        match = _TOML_LINE.search(str(exc))
-        where = f"{source}:{match.group(1)}" if match else source
-        raise ProfileError(where, f"invalid TOML: {_TOML_LINE.sub('', str(exc))}") from exc
+        line, problem = toml_problem(exc)
+        raise ProfileError(source if line is None else f"{source}:{line}", problem) from exc
     try:
         return DeviceProfile.model_validate(data)
     except ValidationError as exc:
-        errors = exc.errors()
-        field, problem = _describe(errors[0])
-        if len(errors) > 1:
-            problem += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+        field, problem = first_problem(exc, _describe)
         raise ProfileError(source, problem, field=field or None) from exc
 
 

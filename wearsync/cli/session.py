@@ -139,12 +139,11 @@ def session(
 ) -> None:
     """Start the routine on the watch and mirror it live: exercise, countdown, each cue."""
     from wearsync.profiles import load_profiles
-    from wearsync.routine.loader import parse_routine, read_routine_text
+    from wearsync.routine.loader import load_routine_and_text
     from wearsync.store import Store
     from wearsync.sync.drivers import locate_watch, session_function
 
-    text, source = read_routine_text(routine)
-    parsed = parse_routine(text, source)
+    parsed, text = load_routine_and_text(routine)
     profiles = load_profiles()
     view = SessionView(parsed.name, speed)
 

@@ -34,12 +34,11 @@ def sync(
 ) -> None:
     """Sync a routine to the watch and store the completion events it recorded."""
     from wearsync.profiles import load_profiles
-    from wearsync.routine.loader import parse_routine, read_routine_text
+    from wearsync.routine.loader import load_routine_and_text
     from wearsync.store import Store
     from wearsync.sync.drivers import locate_watch, sync_function
 
-    text, source = read_routine_text(routine)
-    parsed = parse_routine(text, source)
+    parsed, text = load_routine_and_text(routine)
     profiles = load_profiles()
 
     async def run(progress: Progress) -> SyncReport:

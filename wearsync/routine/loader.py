@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -55,8 +56,17 @@ def load_routine(ref: str | Path) -> Routine:
     Raises:
         RoutineError: the file cannot be read, is not valid TOML, or is not a valid routine.
     """
+    return load_routine_and_text(ref)[0]
+
+
+def load_routine_and_text(ref: str | Path) -> tuple[Routine, str]:
+    """Like :func:`load_routine`, also returning the TOML text (a sync stores it with a push).
+
+    Raises:
+        RoutineError: the file cannot be read, is not valid TOML, or is not a valid routine.
+    """
     text, source = read_routine_text(ref)
-    return parse_routine(text, source)
+    return parse_routine(text, source), text
 
 
 def read_routine_text(ref: str | Path) -> tuple[str, str]:
@@ -86,19 +96,35 @@ def parse_routine(text: str, source: str = "<routine>") -> Routine:
     try:
         data: dict[str, Any] = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        message = str(exc)
-        match = _TOML_LINE.search(message)
-        line = int(match.group(1)) if match else None
-        problem = _TOML_LINE.sub("", message).strip().rstrip(".")
-        raise RoutineError(source, f"invalid TOML: {problem}", line=line) from exc
+        line, problem = toml_problem(exc)
+        raise RoutineError(source, problem, line=line) from exc
     try:
         return Routine.model_validate(data)
     except ValidationError as exc:
-        errors = exc.errors()
-        field, problem = describe_error(errors[0])
-        if len(errors) > 1:
-            problem += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+        field, problem = first_problem(exc)
         raise RoutineError(source, problem, field=field or None) from exc
+
+
+def toml_problem(exc: tomllib.TOMLDecodeError) -> tuple[int | None, str]:
+    """``(line, "invalid TOML: ...")`` for a TOML syntax error (shared with profile files)."""
+    message = str(exc)
+    match = _TOML_LINE.search(message)
+    line = int(match.group(1)) if match else None
+    return line, "invalid TOML: " + _TOML_LINE.sub("", message).strip().rstrip(".")
+
+
+def first_problem(
+    exc: ValidationError, describe: Callable[[ErrorDetails], tuple[str, str]] | None = None
+) -> tuple[str, str]:
+    """``(field, problem)`` of the first validation error, counting the others in words.
+
+    ``describe`` words one error (default :func:`describe_error`).
+    """
+    errors = exc.errors()
+    field, problem = (describe or describe_error)(errors[0])
+    if len(errors) > 1:
+        problem += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+    return field, problem
 
 
 def field_path(loc: tuple[int | str, ...]) -> str:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from wearsync.ble.errors import BleError, DeviceNotFoundError
 from wearsync.errors import InputError, WearSyncError
 from wearsync.profiles import DeviceProfile
-from wearsync.routine.loader import parse_routine, read_routine_text
+from wearsync.routine.loader import load_routine_and_text
 from wearsync.store import Store
 from wearsync.sync.drivers import locate_watch, sync_function
 
@@ -98,8 +98,7 @@ class SyncDaemon:
 
     async def sync_once(self) -> Any:
         """Find the watch and sync it once; returns the driver's report."""
-        text, source = read_routine_text(self.routine)
-        routine = parse_routine(text, source)
+        routine, text = load_routine_and_text(self.routine)
         watch = await locate_watch(
             self.store, self.profiles, device=self.device, hci=self.hci, seconds=self.scan_seconds
         )
