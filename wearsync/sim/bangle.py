@@ -26,8 +26,7 @@ import secrets
 from collections.abc import Callable, Coroutine
 from datetime import datetime
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Final, Literal, Self
+from typing import Any, Final, Literal
 
 from bumble import gatt
 from bumble.device import Connection, Device
@@ -36,7 +35,7 @@ from wearsync.ble.bumble_backend.central import HciSpec
 from wearsync.ble.uart_client import NUS_RX, NUS_SERVICE, NUS_TX
 from wearsync.sim.espruino import DEFAULT_WALL_START, EspruinoVM
 from wearsync.sim.link import VirtualLink
-from wearsync.sim.peripheral import Peripheral, start_peripheral
+from wearsync.sim.peripheral import HostedPeripheral, Peripheral, start_peripheral
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +52,7 @@ def bangle_name(suffix: str | None = None) -> str:
     return f"Bangle.js {suffix or secrets.token_hex(2)}"
 
 
-class SimBangle:
+class SimBangle(HostedPeripheral):
     """A simulated Bangle.js 2 advertising on ``hci`` (a VirtualLink or an HCI transport).
 
     Use as ``async with SimBangle(link, tmp_path / "flash.json") as bangle:``.
@@ -76,6 +75,8 @@ class SimBangle:
         rx_bytes: bytes received on RX.
         tx_notifications: notifications sent on TX.
     """
+
+    what = "the simulated Bangle.js"
 
     def __init__(
         self,
@@ -114,30 +115,6 @@ class SimBangle:
             _A.WRITEABLE,
             gatt.CharacteristicValue[bytes](write=self._on_rx),
         )
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
-
-    @property
-    def peripheral(self) -> Peripheral:
-        """The running bumble peripheral."""
-        if self._peripheral is None:
-            raise RuntimeError("the simulated Bangle.js is not started")
-        return self._peripheral
-
-    @property
-    def address(self) -> str:
-        """The address it advertises with, as bleak writes it."""
-        return self.peripheral.address
 
     async def start(self) -> None:
         """Boot the VM, then power the radio on and advertise."""

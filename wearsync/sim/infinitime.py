@@ -22,8 +22,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from types import TracebackType
-from typing import Final, Literal, Self
+from typing import Final, Literal
 
 from bumble import att, gatt
 from bumble.device import Connection
@@ -42,7 +41,7 @@ from wearsync.protocol.alerts import (
 from wearsync.protocol.cts import CurrentTime, LocalTimeInformation, cts_to_utc
 from wearsync.protocol.errors import DecodeError
 from wearsync.sim.link import VirtualLink
-from wearsync.sim.peripheral import Peripheral, start_peripheral
+from wearsync.sim.peripheral import HostedPeripheral, Peripheral, start_peripheral
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +74,7 @@ class ReceivedAlert:
     watch_time: datetime
 
 
-class SimInfiniTime:
+class SimInfiniTime(HostedPeripheral):
     """A simulated InfiniTime watch (or alert band) advertising on ``hci``.
 
     Use as ``async with SimInfiniTime(link) as watch:``.
@@ -127,18 +126,6 @@ class SimInfiniTime:
         self._clock_since = time.monotonic()
         self._services = self._build(local_time_information)
 
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
-
     def _build(self, local_time_information: bool) -> list[gatt.Service]:
         level: gatt.Characteristic[bytes] = gatt.Characteristic(
             str(ALERT_LEVEL),
@@ -179,18 +166,6 @@ class SimInfiniTime:
         services.append(gatt.Service(str(ALERT_NOTIFICATION_SERVICE), [new_alert, event]))
         services.append(gatt.Service(str(U.CURRENT_TIME_SERVICE), times))
         return services
-
-    @property
-    def peripheral(self) -> Peripheral:
-        """The running bumble peripheral."""
-        if self._peripheral is None:
-            raise RuntimeError("the simulated watch is not started")
-        return self._peripheral
-
-    @property
-    def address(self) -> str:
-        """The address it advertises with, as bleak writes it."""
-        return self.peripheral.address
 
     async def start(self) -> None:
         """Power on and advertise."""

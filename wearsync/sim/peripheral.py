@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
+from typing import Self
 
 from bumble import core, gatt, hci
 from bumble.core import AdvertisingData
@@ -176,3 +177,42 @@ async def start_peripheral(
     )
     logger.debug("peripheral %s advertising as %s", name, peripheral.address)
     return peripheral
+
+
+class HostedPeripheral:
+    """Base of a simulated wearable built around one :class:`Peripheral`.
+
+    Subclasses set ``_peripheral`` in :meth:`start` and clear it in :meth:`close`; this gives
+    them the context manager and the ``peripheral``/``address`` accessors.
+    """
+
+    #: How errors name the device ("the simulated Bangle.js").
+    what = "the simulated watch"
+    _peripheral: Peripheral | None = None
+
+    async def start(self) -> None:
+        """Power on and advertise."""
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        """Switch off."""
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @property
+    def peripheral(self) -> Peripheral:
+        """The running bumble peripheral."""
+        if self._peripheral is None:
+            raise RuntimeError(f"{self.what} is not started")
+        return self._peripheral
+
+    @property
+    def address(self) -> str:
+        """The address it advertises with, as bleak writes it."""
+        return self.peripheral.address
