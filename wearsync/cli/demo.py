@@ -24,6 +24,7 @@ from wearsync.cli.common import JsonOption, emit, format_duration, new_app
 if TYPE_CHECKING:
     from wearsync.cli.session import SessionView
     from wearsync.routine.model import Routine
+    from wearsync.sim.wearer import Wearer
     from wearsync.store import Store
 
 app = new_app()
@@ -100,7 +101,7 @@ def _make_view(speed: float) -> SessionView:
 
 
 async def run_demo(
-    home: Path, speed: float, wearer: object, view: SessionView | None
+    home: Path, speed: float, wearer: Wearer, view: SessionView | None
 ) -> DemoResult:
     """Run the demo in ``home``; ``view`` (if any) is fed progress, events and vibrations."""
     import time
@@ -113,7 +114,6 @@ async def run_demo(
     from wearsync.sim.link import VirtualLink
     from wearsync.sim.motor import Vibration
     from wearsync.sim.watch import SimWatch
-    from wearsync.sim.wearer import Wearer
     from wearsync.store import Store
     from wearsync.sync.live import LiveUpdate, run_session
     from wearsync.sync.service import sync_watch
@@ -141,7 +141,7 @@ async def run_demo(
         link,
         flash_dir=home / "sim-flash",
         clock=SimClock(speed=speed),
-        wearer=wearer if isinstance(wearer, Wearer) else Wearer(),
+        wearer=wearer,
         on_vibration=buzz,
     )
     try:
