@@ -60,7 +60,7 @@ from wearsync.ble.connection import FoundWatch, find_watch
 from wearsync.profiles import DeviceProfile, load_profiles
 from wearsync.protocol import encode_program, program_chunks
 from wearsync.protocol.transfer import CHUNK_HEADER_SIZE
-from wearsync.records import EventRecord, utc_now
+from wearsync.records import StoredEvent, utc_now
 from wearsync.routine import compile_routine, load_routine
 from wearsync.routine.loader import builtin_text
 from wearsync.sim.att_tap import AttCounts, AttKind, AttPdu
@@ -260,7 +260,7 @@ class StopwatchStore(Store):
     insert_s: float = 0.0
     inserted: int = 0
 
-    def add_events(self, events: Iterable[EventRecord]) -> int:
+    def add_events(self, events: Iterable[StoredEvent]) -> int:
         started = time.perf_counter()
         new = super().add_events(events)
         self.insert_s += time.perf_counter() - started
@@ -538,12 +538,12 @@ async def run_sessions(watch: SimWatch, clock: ManualClock, count: int) -> None:
     watch.set_utc(utc_now())
 
 
-def synthetic_events(count: int) -> list[EventRecord]:
+def synthetic_events(count: int) -> list[StoredEvent]:
     """``count`` plausible stored events of one device (built before the clock starts)."""
     kinds = ("step_started", "exercise_completed", "rep_completed", "session_started")
     base = datetime(2026, 7, 1, 18, tzinfo=UTC)
     return [
-        EventRecord(
+        StoredEvent(
             device="C0:FF:EE:00:00:01",
             boot_id=1,
             seq=i,

@@ -9,19 +9,19 @@ from pathlib import Path
 import pytest
 
 from wearsync.records import (
-    EventRecord,
     ExerciseOutcome,
     ExerciseStatus,
     SessionRecord,
     SessionStatus,
+    StoredEvent,
 )
 from wearsync.store import MIGRATIONS, Store, StoreError
 
 T0 = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
 
 
-def event(seq: int, boot: int = 7, device: str = "AA:BB") -> EventRecord:
-    return EventRecord(
+def event(seq: int, boot: int = 7, device: str = "AA:BB") -> StoredEvent:
+    return StoredEvent(
         device=device,
         boot_id=boot,
         seq=seq,

@@ -80,7 +80,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class EventRecord(BaseModel):
+class StoredEvent(BaseModel):
     """A completion event read from a watch, as stored (exactly once per device, boot, seq).
 
     ``kind`` is the event kind's name (``exercise_completed``), or ``unknown_<code>`` for a kind

@@ -23,10 +23,10 @@ from typing import Final, Self
 from wearsync.errors import WearSyncError
 from wearsync.records import (
     DeviceRecord,
-    EventRecord,
     ExerciseOutcome,
     SessionRecord,
     SessionStatus,
+    StoredEvent,
     utc_now,
 )
 
@@ -245,7 +245,7 @@ class Store:
 
     # events -----------------------------------------------------------------------------------
 
-    def add_events(self, events: Iterable[EventRecord]) -> int:
+    def add_events(self, events: Iterable[StoredEvent]) -> int:
         """Store events exactly once, in one transaction; returns how many were new."""
         received = _iso(utc_now())
         rows = [
@@ -278,7 +278,7 @@ class Store:
             )
             return conn.total_changes - before
 
-    def events(self, device: str | None = None) -> list[EventRecord]:
+    def events(self, device: str | None = None) -> list[StoredEvent]:
         """Stored events in (device, boot id, seq) order, optionally of one device."""
         query = (
             "SELECT device, boot_id, seq, at, kind, exercise, set_no, rep, side, duration_ms, "
@@ -290,7 +290,7 @@ class Store:
             args = (device,)
         rows = self.conn.execute(query + " ORDER BY device, boot_id, seq", args).fetchall()
         return [
-            EventRecord(
+            StoredEvent(
                 device=r[0],
                 boot_id=r[1],
                 seq=r[2],

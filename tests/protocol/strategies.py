@@ -22,7 +22,7 @@ from wearsync.protocol import (
     LocalTimeInformation,
     ProgramChunk,
     SessionState,
-    SessionStatus,
+    SessionStatusValue,
     StartSession,
     Timed,
     TimerInfo,
@@ -244,7 +244,7 @@ def timer_infos(draw: st.DrawFn) -> TimerInfo:
 
 
 open_states = st.one_of(st.sampled_from(list(SessionState)), u8.map(SessionState))
-session_statuses = st.builds(SessionStatus, open_states, u16, u32)
+session_statuses = st.builds(SessionStatusValue, open_states, u16, u32)
 
 event_records = st.builds(
     EventRecord,

@@ -25,7 +25,7 @@ from wearsync.protocol import (
     LocalTimeInformation,
     ProgramChunk,
     SessionState,
-    SessionStatus,
+    SessionStatusValue,
     StartSession,
     TimerInfo,
     WireProgram,
@@ -167,8 +167,8 @@ def test_timer_info() -> None:
 
 def test_session_status() -> None:
     """§13.4: 01 RUNNING · 05 00 step 5 · e2 04 00 00 1250 ms."""
-    status = SessionStatus.from_bytes(STATUS)
-    assert status == SessionStatus(SessionState.RUNNING, 5, 1250)
+    status = SessionStatusValue.from_bytes(STATUS)
+    assert status == SessionStatusValue(SessionState.RUNNING, 5, 1250)
     assert bytes(status) == STATUS
 
 

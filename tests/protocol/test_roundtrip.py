@@ -27,7 +27,7 @@ from wearsync.protocol import (
     LocalTimeInformation,
     ProgramChunk,
     SessionState,
-    SessionStatus,
+    SessionStatusValue,
     Timed,
     TimerInfo,
     UnsupportedVersionError,
@@ -56,7 +56,7 @@ CASES: list[tuple[type[Codec], st.SearchStrategy[Codec]]] = [
     (WireProgram, wire_programs()),
     (ProgramChunk, program_chunks),
     (TimerInfo, timer_infos()),
-    (SessionStatus, session_statuses),
+    (SessionStatusValue, session_statuses),
     (EventRecord, event_records),
     (EventBatch, event_batches),
     (CurrentTime, current_times),
@@ -91,9 +91,9 @@ def test_timer_info_ignores_appended_fields(info: TimerInfo, extra: bytes) -> No
 
 
 @given(session_statuses, st.binary(max_size=8))
-def test_session_status_ignores_appended_fields(status: SessionStatus, extra: bytes) -> None:
+def test_session_status_ignores_appended_fields(status: SessionStatusValue, extra: bytes) -> None:
     assert len(bytes(status)) == SESSION_STATUS_SIZE
-    assert SessionStatus.from_bytes(bytes(status) + extra) == status
+    assert SessionStatusValue.from_bytes(bytes(status) + extra) == status
 
 
 @given(st.lists(event_records, min_size=1, max_size=5), st.integers(1, 8))
@@ -110,7 +110,7 @@ def test_unknown_enum_values_are_kept() -> None:
     kind = EventKind(0x42)
     assert not kind.known and int(kind) == 0x42 and EventKind(0x42) is kind
     assert EventKind.PAUSED.known
-    state = SessionStatus.from_bytes(bytes([9, 0, 0, 0, 0, 0, 0])).state
+    state = SessionStatusValue.from_bytes(bytes([9, 0, 0, 0, 0, 0, 0])).state
     assert state == 9 and not state.known and state != SessionState.IDLE
 
 

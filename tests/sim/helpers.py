@@ -24,7 +24,7 @@ from wearsync.protocol import (
     EventBatch,
     EventKind,
     EventRecord,
-    SessionStatus,
+    SessionStatusValue,
     TimerInfo,
     WireProgram,
     decode_program,
@@ -88,7 +88,7 @@ async def push(client: BleakClient, program: bytes) -> None:
 class Notifications:
     """Session Status and Event Log notifications received by one client."""
 
-    statuses: list[SessionStatus] = field(default_factory=list)
+    statuses: list[SessionStatusValue] = field(default_factory=list)
     batches: list[EventBatch] = field(default_factory=list)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -97,7 +97,7 @@ class Notifications:
         return [e for b in self.batches for e in b.events]
 
     def on_status(self, _c: BleakGATTCharacteristic, value: bytearray) -> None:
-        self.statuses.append(SessionStatus.from_bytes(bytes(value)))
+        self.statuses.append(SessionStatusValue.from_bytes(bytes(value)))
         self.arrived.set()
 
     def on_events(self, _c: BleakGATTCharacteristic, value: bytearray) -> None:

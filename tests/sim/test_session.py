@@ -27,7 +27,7 @@ from wearsync.protocol import (
     PauseSession,
     ResumeSession,
     SessionState,
-    SessionStatus,
+    SessionStatusValue,
     StartSession,
     StopSession,
     program_crc,
@@ -92,7 +92,7 @@ async def test_a_whole_session_plays_every_cue_and_records_every_event(
     watch = await started(start_watch)
     assert watch.state is SessionState.RUNNING
     await clock.advance(TOTAL_MS - 1)
-    assert watch.status == SessionStatus(
+    assert watch.status == SessionStatusValue(
         SessionState.RUNNING, len(STEPS) - 1, STEPS[-1].duration_ms - 1
     )
     await clock.advance(1)
@@ -128,7 +128,7 @@ async def test_session_status_and_live_events_are_notified(
         await control(client, StartSession(program_identity(FOOT_CARE)))
         await seen.until(lambda: len(seen.events) == 2)
         # §12.5: RUNNING at step 0, then SESSION_STARTED and STEP_STARTED in one LIVE batch.
-        assert seen.statuses == [SessionStatus(SessionState.RUNNING, 0, 0)]
+        assert seen.statuses == [SessionStatusValue(SessionState.RUNNING, 0, 0)]
         assert len(seen.batches) == 1 and kinds(seen.events) == [K.SESSION_STARTED, K.STEP_STARTED]
         await clock.advance(TOTAL_MS)
         await seen.until(lambda: len(seen.events) == len(watch.events))
@@ -151,15 +151,15 @@ async def test_the_client_pauses_resumes_and_stops(
         await control(client, StartSession(program_identity(FOOT_CARE)))
         await clock.advance(6000)  # 1 s into step 1
         await control(client, PauseSession())
-        assert watch.status == SessionStatus(SessionState.PAUSED, 1, 1000)
+        assert watch.status == SessionStatusValue(SessionState.PAUSED, 1, 1000)
         with pytest.raises(BleakGATTProtocolError) as caught:
             await control(client, PauseSession())
         assert caught.value.code == 0x8C
         await clock.advance(30_000)
-        assert watch.status == SessionStatus(SessionState.PAUSED, 1, 1000)
+        assert watch.status == SessionStatusValue(SessionState.PAUSED, 1, 1000)
         await control(client, ResumeSession())
         await clock.advance(500)
-        assert watch.status == SessionStatus(SessionState.RUNNING, 1, 1500)
+        assert watch.status == SessionStatusValue(SessionState.RUNNING, 1, 1500)
         await control(client, StopSession())
     assert watch.state is SessionState.IDLE
     tail = watch.events[-4:]
@@ -263,7 +263,7 @@ async def test_wearer_aborts_at_a_step(start_watch: StartWatch, clock: ManualClo
 async def test_wearer_pauses_and_resumes(start_watch: StartWatch, clock: ManualClock) -> None:
     watch = await started(start_watch, "pause=10:5000")
     await clock.advance(STEPS[10].start_ms + 2500)
-    assert watch.status == SessionStatus(SessionState.PAUSED, 10, 0)
+    assert watch.status == SessionStatusValue(SessionState.PAUSED, 10, 0)
     await clock.advance(TOTAL_MS + 5000)
     paused = [e for e in watch.events if e.kind in (K.PAUSED, K.RESUMED)]
     assert [fields(e) for e in paused] == [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from wearsync.records import EventRecord, ExerciseStatus, SessionStatus
+from wearsync.records import ExerciseStatus, SessionStatus, StoredEvent
 from wearsync.routine import compile_routine, load_routine
 from wearsync.sync.history import summarize
 from wearsync.sync.sessions import derive_sessions
@@ -25,11 +25,11 @@ class Watch:
         self.boot = 1
         self.seq = 0
         self.clock = T0
-        self.events: list[EventRecord] = []
+        self.events: list[StoredEvent] = []
 
     def emit(self, kind: str, exercise: int = 0, duration_ms: int = 0) -> None:
         self.events.append(
-            EventRecord(
+            StoredEvent(
                 device=self.device,
                 boot_id=self.boot,
                 seq=self.seq,

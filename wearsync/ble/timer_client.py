@@ -27,7 +27,7 @@ from wearsync.protocol import (
     EventRecord,
     Feature,
     ReplayEvents,
-    SessionStatus,
+    SessionStatusValue,
     StartSession,
     StopSession,
     TimerInfo,
@@ -75,7 +75,7 @@ class TimerClient:
         self.client = client
         self.address = address
         self._events: asyncio.Queue[bytes] = asyncio.Queue()
-        self._status_listeners: list[Callable[[SessionStatus], None]] = []
+        self._status_listeners: list[Callable[[SessionStatusValue], None]] = []
         self._event_listeners: list[Callable[[EventRecord], None]] = []
         self._notifying = False
         self._status_notifying = False
@@ -157,7 +157,7 @@ class TimerClient:
                 await self.client.start_notify(str(U.SESSION_STATUS), self._on_status_value)
                 self._status_notifying = True
 
-    def on_status(self, listener: Callable[[SessionStatus], None]) -> None:
+    def on_status(self, listener: Callable[[SessionStatusValue], None]) -> None:
         """Call ``listener`` with every Session Status notification."""
         self._status_listeners.append(listener)
 
@@ -170,7 +170,7 @@ class TimerClient:
 
     def _on_status_value(self, _char: BleakGATTCharacteristic, value: bytearray) -> None:
         try:
-            status = SessionStatus.from_bytes(bytes(value))
+            status = SessionStatusValue.from_bytes(bytes(value))
         except DecodeError as exc:
             self.rejected_notifications += 1
             log.warning("%s: dropped a malformed Session Status: %s", self.address, exc)
@@ -273,6 +273,6 @@ class TimerClient:
         """Abort the running session."""
         await self._write(U.CONTROL_POINT, bytes(StopSession()), operation="stop session")
 
-    async def read_status(self) -> SessionStatus:
+    async def read_status(self) -> SessionStatusValue:
         """Read Session Status."""
-        return SessionStatus.from_bytes(await self._read(U.SESSION_STATUS))
+        return SessionStatusValue.from_bytes(await self._read(U.SESSION_STATUS))

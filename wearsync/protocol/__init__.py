@@ -56,7 +56,7 @@ from wearsync.protocol.program import (
     program_crc,
     program_identity,
 )
-from wearsync.protocol.status import SessionState, SessionStatus
+from wearsync.protocol.status import SessionState, SessionStatusValue
 from wearsync.protocol.transfer import ProgramChunk, Staging, chunk_capacity, program_chunks
 
 __all__ = [
@@ -89,7 +89,7 @@ __all__ = [
     "ReplayEvents",
     "ResumeSession",
     "SessionState",
-    "SessionStatus",
+    "SessionStatusValue",
     "Staging",
     "StartSession",
     "StopSession",

@@ -25,7 +25,7 @@ class SessionState(OpenIntEnum):
 
 
 @dataclass(frozen=True)
-class SessionStatus:
+class SessionStatusValue:
     """The Session Status value (§8.1, table 8-1).
 
     Attributes:

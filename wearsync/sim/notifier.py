@@ -19,7 +19,13 @@ from typing import Final
 from bumble import gatt
 from bumble.device import Connection, Device
 
-from wearsync.protocol import BatchFlags, EventBatch, EventRecord, SessionStatus, events_per_batch
+from wearsync.protocol import (
+    BatchFlags,
+    EventBatch,
+    EventRecord,
+    SessionStatusValue,
+    events_per_batch,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +72,7 @@ class Notifier:
         self._idle.set()
         self._task = asyncio.get_running_loop().create_task(self._send_forever())
 
-    def status(self, status: SessionStatus) -> None:
+    def status(self, status: SessionStatusValue) -> None:
         """Queue a Session Status notification to every subscribed client."""
         self._push(_Job(status=bytes(status)))
 

@@ -29,7 +29,7 @@ from wearsync.protocol import (
     AttErrorCode,
     EventKind,
     SessionState,
-    SessionStatus,
+    SessionStatusValue,
     WireCue,
     WireProgram,
     expand,
@@ -48,7 +48,7 @@ class SessionHost(Protocol):
         """Record an event of ``kind`` at ``step`` that happened at clock time ``at_ms``."""
         ...
 
-    def on_session_status(self, status: SessionStatus) -> None:
+    def on_session_status(self, status: SessionStatusValue) -> None:
         """The state or the step changed (notify Session Status)."""
         ...
 
@@ -130,13 +130,13 @@ class SessionRunner:
             return self._paused_ms
         return self.clock.now_ms() - self._origin
 
-    def status(self) -> SessionStatus:
+    def status(self) -> SessionStatusValue:
         """The Session Status value now (§8.1)."""
         step = self.step
         if step is None:
-            return SessionStatus(SessionState.IDLE)
+            return SessionStatusValue(SessionState.IDLE)
         elapsed = min(max(self.session_ms() - self._step_start, 0), step.duration_ms)
-        return SessionStatus(self.state, self._index, elapsed)
+        return SessionStatusValue(self.state, self._index, elapsed)
 
     # -- what starts and steers a session -------------------------------------------------
 
@@ -155,7 +155,7 @@ class SessionRunner:
         self.motor.begin_session()
         self._origin = self.clock.now_ms()
         self.state = SessionState.RUNNING
-        self.host.on_session_status(SessionStatus(SessionState.RUNNING, 0, 0))
+        self.host.on_session_status(SessionStatusValue(SessionState.RUNNING, 0, 0))
         self._event(EventKind.SESSION_STARTED, self.steps[0], 0, self._origin)
         self._enter(0, 0, first=True)
         self._arm()
@@ -222,7 +222,7 @@ class SessionRunner:
             self._exercise_start = at
             self._tokens[_Scope.EXERCISE] += 1
         if not first:
-            self.host.on_session_status(SessionStatus(SessionState.RUNNING, index, 0))
+            self.host.on_session_status(SessionStatusValue(SessionState.RUNNING, index, 0))
         self._event(EventKind.STEP_STARTED, step, at, self._origin + at)
         self._play(step.cue, at, index)
         if step.countdown_cue is not None:
@@ -300,7 +300,7 @@ class SessionRunner:
         self._cancel_timers()
         self._agenda.clear()
         self.state = SessionState.IDLE
-        self.host.on_session_status(SessionStatus(SessionState.IDLE))
+        self.host.on_session_status(SessionStatusValue(SessionState.IDLE))
         self.host.on_session_marker(None)
 
     # -- pauses ---------------------------------------------------------------------------
@@ -312,7 +312,7 @@ class SessionRunner:
         self._paused_at = self._origin + at
         step = self.steps[self._index]
         self.host.on_session_status(
-            SessionStatus(SessionState.PAUSED, self._index, at - self._step_start)
+            SessionStatusValue(SessionState.PAUSED, self._index, at - self._step_start)
         )
         self._event(EventKind.PAUSED, step, 0, self._paused_at)
         self._mark(at)
@@ -335,7 +335,7 @@ class SessionRunner:
         self.state = SessionState.RUNNING
         step = self.steps[self._index]
         elapsed = self._paused_ms - self._step_start
-        self.host.on_session_status(SessionStatus(SessionState.RUNNING, self._index, elapsed))
+        self.host.on_session_status(SessionStatusValue(SessionState.RUNNING, self._index, elapsed))
         self._event(EventKind.RESUMED, step, at_clock - self._paused_at, at_clock)
         self._arm()
 

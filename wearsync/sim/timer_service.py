@@ -50,7 +50,7 @@ from wearsync.protocol import (
     ProgramChunk,
     ReplayEvents,
     ResumeSession,
-    SessionStatus,
+    SessionStatusValue,
     StartSession,
     StopSession,
     TimerInfo,
@@ -102,7 +102,7 @@ class TimerBackend(Protocol):
         """Carry out a Control Point request other than REPLAY_EVENTS (§7)."""
         ...
 
-    def session_status(self) -> SessionStatus:
+    def session_status(self) -> SessionStatusValue:
         """The Session Status value now."""
         ...
 
@@ -248,7 +248,7 @@ class TimerService:
         if self.notifier is not None:
             await self.notifier.drain()
 
-    def notify_status(self, status: SessionStatus) -> None:
+    def notify_status(self, status: SessionStatusValue) -> None:
         """Notify Session Status to every subscribed client."""
         if self.notifier is not None:
             self.notifier.status(status)

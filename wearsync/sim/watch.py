@@ -58,7 +58,7 @@ from wearsync.protocol import (
     ProgramChunk,
     ResumeSession,
     SessionState,
-    SessionStatus,
+    SessionStatusValue,
     Staging,
     StartSession,
     StopSession,
@@ -243,7 +243,7 @@ class SimWatch:
         return self.runner.state
 
     @property
-    def status(self) -> SessionStatus:
+    def status(self) -> SessionStatusValue:
         """The Session Status value now."""
         return self.runner.status()
 
@@ -450,7 +450,7 @@ class SimWatch:
             and self.clock.now_ms() >= self._boot_at + start_after
         )
 
-    def session_status(self) -> SessionStatus:
+    def session_status(self) -> SessionStatusValue:
         """The Session Status value now (§8.1)."""
         return self.runner.status()
 
@@ -492,7 +492,7 @@ class SimWatch:
         """Record an event of the running session."""
         self._record_at(kind, step, duration_ms, at_ms)
 
-    def on_session_status(self, status: SessionStatus) -> None:
+    def on_session_status(self, status: SessionStatusValue) -> None:
         """Notify Session Status."""
         if self.service is not None:
             self.service.notify_status(status)

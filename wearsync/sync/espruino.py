@@ -60,8 +60,7 @@ from wearsync.protocol.espruino import (
     runner_source,
     start_command,
 )
-from wearsync.records import EventRecord as StoredEvent
-from wearsync.records import utc_now
+from wearsync.records import StoredEvent, utc_now
 from wearsync.routine.compiler import TimerProgram, compile_routine
 from wearsync.routine.model import Routine
 from wearsync.store import Store

@@ -48,8 +48,7 @@ from wearsync.ble.errors import LinkLostError
 from wearsync.errors import WearSyncError
 from wearsync.profiles import HostTimedDriver
 from wearsync.protocol.alerts import AlertCategory, AlertLevel, NewAlert
-from wearsync.records import EventRecord as StoredEvent
-from wearsync.records import utc_now
+from wearsync.records import StoredEvent, utc_now
 from wearsync.routine.compiler import Step, StepKind, TimerProgram, compile_routine
 from wearsync.routine.model import Direction, Routine, Side
 from wearsync.store import Store

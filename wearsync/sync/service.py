@@ -40,8 +40,7 @@ from wearsync.protocol import (
     encode_program,
     program_identity,
 )
-from wearsync.records import EventRecord as StoredEvent
-from wearsync.records import utc_now
+from wearsync.records import StoredEvent, utc_now
 from wearsync.routine.compiler import compile_routine
 from wearsync.routine.model import Routine
 from wearsync.store import Store

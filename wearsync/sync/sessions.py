@@ -18,11 +18,11 @@ from datetime import datetime
 from itertools import groupby
 
 from wearsync.records import (
-    EventRecord,
     ExerciseOutcome,
     ExerciseStatus,
     SessionRecord,
     SessionStatus,
+    StoredEvent,
 )
 from wearsync.routine.compiler import TimerProgram
 
@@ -34,14 +34,14 @@ ProgramLookup = Callable[[str], TimerProgram | None]
 
 @dataclass
 class _Open:
-    first: EventRecord
-    last: EventRecord
+    first: StoredEvent
+    last: StoredEvent
     outcomes: dict[int, tuple[ExerciseStatus, int]] = field(default_factory=dict)
     end_kind: str | None = None
 
 
 def derive_sessions(
-    events: Iterable[EventRecord], programs: ProgramLookup, *, now: datetime
+    events: Iterable[StoredEvent], programs: ProgramLookup, *, now: datetime
 ) -> list[SessionRecord]:
     """Group ``events`` (any devices, any order) into sessions, oldest first.
 
@@ -62,7 +62,7 @@ def derive_sessions(
 
 
 def _sessions_of_boot(
-    events: list[EventRecord], newest_boot: bool, programs: ProgramLookup, now: datetime
+    events: list[StoredEvent], newest_boot: bool, programs: ProgramLookup, now: datetime
 ) -> list[SessionRecord]:
     found: list[_Open] = []
     current: _Open | None = None

@@ -27,7 +27,7 @@ from wearsync.errors import WearSyncError
 from wearsync.paths import data_dir
 from wearsync.protocol import EventKind
 from wearsync.protocol import EventRecord as WireEvent
-from wearsync.records import EventRecord, SessionRecord, SessionStatus, utc_now
+from wearsync.records import SessionRecord, SessionStatus, StoredEvent, utc_now
 from wearsync.routine.compiler import TimerProgram
 from wearsync.routine.model import Direction, Side
 from wearsync.store import Store
@@ -113,7 +113,7 @@ def refresh_sessions(store: Store, address: str, *, running_boot: int | None) ->
     return len(sessions)
 
 
-def live_update(event: EventRecord, program: TimerProgram | None) -> LiveUpdate | None:
+def live_update(event: StoredEvent, program: TimerProgram | None) -> LiveUpdate | None:
     """The display's view of a stored event; ``None`` if it cannot be shown as one."""
     millis = int(event.at.timestamp() * 1000)
     try:
