@@ -128,7 +128,8 @@ class TestInstall:
         found = [m for m in map(parse_line, install(bangle, program)) if m is not None]
         verify = next(m for m in found if isinstance(m, VerifyResult))
         check_verify(verify, source)
-        ident = next(m for m in found if isinstance(m, Identity))
+        ident = next((m for m in found if isinstance(m, Identity)), None)
+        assert ident is not None, f"no identity; the watch answered {found}"
         assert (ident.program_hash, ident.routine, ident.state) == (
             program.content_hash,
             "foot-care",
