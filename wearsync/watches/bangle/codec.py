@@ -57,6 +57,7 @@ __all__ = [
     "BOOT_FILE",
     "EVENTS_FILE",
     "HELLO_PROBE",
+    "MAX_STEPS",
     "RUNNER_FILE",
     "RUNNER_VERSION",
     "STATE_FILE",
@@ -66,6 +67,7 @@ __all__ = [
     "Hello",
     "Identity",
     "LineAssembler",
+    "ProgramTooLargeError",
     "ProgrammableOffError",
     "Reply",
     "RunnerBusyError",
@@ -75,6 +77,7 @@ __all__ = [
     "WatchError",
     "WatchMessage",
     "ack_commands",
+    "check_fits",
     "check_verify",
     "chunk_for_mtu",
     "clock_commands",
@@ -84,6 +87,7 @@ __all__ = [
     "identify_command",
     "parse_line",
     "plan_upload",
+    "render_runner",
     "runner_source",
     "start_command",
     "stop_command",
@@ -93,6 +97,12 @@ __all__ = [
 #: Bumped whenever the runner template changes, so an old runner is replaced even when the
 #: program is the same.
 RUNNER_VERSION: Final = 1
+#: The most steps a program may have on a Bangle.js 2. Measured on Espruino 2v29's
+#: BANGLEJS2_LINUX build (12,000 variables; tests/watches/bangle/firmware): the installed
+#: runner takes about 890 variables plus 15.5 a step, and 220 more while a session runs. At
+#: 300 steps that is under 6,000, half the watch, which leaves the other half to the clock
+#: face, its widgets and the firmware (an 801-step runner fails with OUT OF MEMORY).
+MAX_STEPS: Final = 300
 #: Storage file of the runner itself.
 RUNNER_FILE: Final = "wearsync.js"
 #: Boot file that loads the runner at every boot and app change (Bangle.js runs ``*.boot.js``).
@@ -179,8 +189,46 @@ class UploadVerifyError(WearSyncError):
         )
 
 
+class ProgramTooLargeError(WearSyncError):
+    """The program has more steps than a Bangle.js 2 can hold in memory with its runner.
+
+    Attributes:
+        steps: the program's step count.
+        limit: :data:`MAX_STEPS`.
+    """
+
+    def __init__(self, steps: int, limit: int) -> None:
+        self.steps = steps
+        self.limit = limit
+        super().__init__(
+            f"the routine has {steps} timed steps; a Bangle.js 2 holds at most {limit}",
+            hint="use fewer reps, sets, sides or exercises, or split the routine in two",
+        )
+
+
+def check_fits(program: TimerProgram) -> None:
+    """Refuse, before anything is sent, a program the watch could not load.
+
+    Raises:
+        ProgramTooLargeError: more than :data:`MAX_STEPS` steps.
+    """
+    if len(program.steps) > MAX_STEPS:
+        raise ProgramTooLargeError(len(program.steps), MAX_STEPS)
+
+
 def runner_source(program: TimerProgram) -> str:
     """The watch-side runner for ``program``, as Espruino JavaScript (ASCII only).
+
+    Raises:
+        ProgramTooLargeError: the watch could not hold it (:func:`check_fits`).
+        EncodeError: see :func:`render_runner`.
+    """
+    check_fits(program)
+    return render_runner(program)
+
+
+def render_runner(program: TimerProgram) -> str:
+    """:func:`runner_source` without the size check (for tests that need a too-large one).
 
     The program is baked into the source as compact arrays: per step ``[exercise, set, rep,
     side, kind, direction, duration_ms, cue, countdown_cue or -1, countdown_ms]`` (steps are
@@ -304,9 +352,11 @@ def upload_commands(source: str, mtu: int) -> list[bytes]:
     Each write line carries one piece of the source at its offset
     (``require("Storage").write(file, piece, offset, total)``; the first, at offset 0, creates
     the file) and fits one ATT write when ``mtu - 3`` is at least :data:`MIN_LINE_BUDGET`. The
-    verify line answers with a :class:`VerifyResult`; the install line writes the boot file
-    (only if it differs), loads the runner if the stored file's CRC-32 is right, and answers
-    with the new runner's :class:`Identity` (or a :class:`WatchError` ``crc``).
+    verify line answers with a :class:`VerifyResult`; the install line, if the stored file's
+    CRC-32 is right, removes the boot file, loads the runner, and only once it loaded writes
+    the boot file again, so a runner that fails to load (``OUT OF MEMORY`` stops the line) is
+    not run at every later boot; it answers with the new runner's :class:`Identity` (or a
+    :class:`WatchError` ``crc``).
 
     Raises:
         EncodeError: ``source`` is not ASCII (Storage offsets count bytes), or the MTU is bad.
@@ -343,8 +393,8 @@ def upload_commands(source: str, mtu: int) -> list[bytes]:
             f'\x10(function(){{var s=require("Storage"),c=s.read({name}),b={boot};'
             f"if(!c||E.CRC32(c)!={crc})return Bluetooth.println(JSON.stringify("
             f'{{t:"wearsync",k:"err",c:"install",e:"crc"}}));'
-            f"if(s.read({json.dumps(BOOT_FILE)})!=b)s.write({json.dumps(BOOT_FILE)},b);"
-            f'eval(c);WS.cmd({{c:"id"}});}})()\n'
+            f"s.erase({json.dumps(BOOT_FILE)});eval(c);s.write({json.dumps(BOOT_FILE)},b);"
+            f'WS.cmd({{c:"id"}});}})()\n'
         ).encode("ascii")
     )
     return lines

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Final, Self, TypeVar
+from typing import IO, Final, Self, TypeVar
 
 REPO: Final = Path(__file__).resolve().parents[4]
 BUILD_SCRIPT: Final = REPO / "wearsync/watches/bangle/espruino/build.sh"
@@ -104,7 +104,8 @@ class RealEspruino:
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
         )
-        self._reader = threading.Thread(target=self._read, daemon=True)
+        assert self._proc.stdout is not None
+        self._reader = threading.Thread(target=self._read, args=(self._proc.stdout,), daemon=True)
         self._reader.start()
         for line in self._stubs:
             self.send(line.encode("ascii"))
@@ -130,11 +131,12 @@ class RealEspruino:
             proc.wait()
         if self._reader is not None:
             self._reader.join(5)
+        if proc.stdout is not None:
+            proc.stdout.close()
 
-    def _read(self) -> None:
-        assert self._proc is not None and self._proc.stdout is not None
+    def _read(self, stdout: IO[bytes]) -> None:
         buffer = b""
-        while chunk := self._proc.stdout.read1(4096):
+        while chunk := stdout.read1(4096):  # type: ignore[attr-defined]
             buffer += chunk
             *lines, buffer = buffer.split(b"\n")
             with self._cond:

@@ -28,16 +28,21 @@ from tests.watches.bangle.firmware.conftest import needs_espruino
 from tests.watches.bangle.firmware.harness import LINUX_BINARY, Pulse, RealEspruino
 from wearsync.routine import CompileOptions, TimerProgram, compile_routine, parse_routine
 from wearsync.watches.bangle.codec import (
+    BOOT_FILE,
+    MAX_STEPS,
     RUNNER_FILE,
     Event,
     Identity,
+    ProgramTooLargeError,
     VerifyResult,
     check_verify,
     clock_commands,
     parse_line,
     plan_upload,
+    render_runner,
     runner_source,
     start_command,
+    upload_commands,
 )
 from wearsync.watches.bangle.espruino import EspruinoVM
 
@@ -299,3 +304,50 @@ async def _stand_in(storage: Path, program: TimerProgram, inputs: Inputs) -> Tim
         ]
         assert (await vm.state()).errors == ()
         return timeline(events, pulses)
+
+
+def _presses(reps: int) -> TimerProgram:
+    """A program of ``2 * reps + 1`` steps: a prepare step, then holds and releases."""
+    text = QUICK_ROUTINE.split("[[exercises]]")[0] + (
+        '[[exercises]]\nid = "press"\nname = "Press"\n'
+        f"hold = {{ seconds = 1 }}\nrelease = {{ seconds = 1 }}\nreps = {reps}\n"
+    )
+    return compile_routine(parse_routine(text), CompileOptions(countdown_seconds=0))
+
+
+class TestMemory:
+    @pytest.mark.slow
+    def test_largest_allowed_program_runs_in_half_the_watch(self, bangle: RealEspruino) -> None:
+        program = _presses((MAX_STEPS - 1) // 2)
+        assert len(program.steps) in (MAX_STEPS - 1, MAX_STEPS)  # an odd count of steps
+        before = bangle.evaluate("process.memory().usage")
+        assert isinstance(before, int)
+        install(bangle, program)
+        bangle.send(start_command())
+        bangle.wait_bt(lambda line: b"session_started" in line)
+        total = bangle.evaluate("process.memory().total")
+        used = bangle.evaluate("process.memory().usage")
+        assert isinstance(total, int) and isinstance(used, int)
+        assert total == 12_000  # the watch's own variable count
+        assert used - before <= total // 2, f"runner and session use {used - before} variables"
+        assert bangle.errors() == []
+
+    def test_one_step_more_is_refused_before_any_upload(self) -> None:
+        program = _presses(MAX_STEPS // 2)
+        with pytest.raises(ProgramTooLargeError) as caught:
+            runner_source(program)
+        assert str(caught.value) == (
+            f"the routine has {MAX_STEPS + 1} timed steps; a Bangle.js 2 holds at most {MAX_STEPS}"
+        )
+
+    @pytest.mark.slow
+    def test_runner_that_runs_out_of_memory_is_not_booted_again(
+        self, bangle: RealEspruino, quick: TimerProgram
+    ) -> None:
+        install(bangle, quick)
+        assert bangle.evaluate(f"!!require('Storage').read({json.dumps(BOOT_FILE)})") is True
+        too_big = render_runner(_presses(400))
+        bangle.send_all(upload_commands(too_big, MTU))
+        bangle.wait(lambda: next((e for e in bangle.errors() if "OUT OF MEMORY" in e), None))
+        bangle.sync()
+        assert bangle.evaluate(f"require('Storage').read({json.dumps(BOOT_FILE)})") is None
