@@ -182,6 +182,23 @@ class Bench:
             with self.store("bangle") as store:
                 watch = await self.found(link, sim.address)
                 await self.two_syncs(row, link, tap, watch, sync_espruino, store)
+                # A program change (one rep more of the first exercise), runner installed.
+                first = self.routine.exercises[0]
+                changed = self.routine.model_copy(
+                    update={
+                        "exercises": (
+                            first.model_copy(update={"reps": first.reps + 1}),
+                            *self.routine.exercises[1:],
+                        )
+                    }
+                )
+                await sync_espruino(
+                    store=store, routine=changed, routine_text=self.text, watch=watch, hci=link
+                )
+                row.note = f"program change: {_cell(AttCounts(list(tap.current.pdus))).strip()}"
+                await sync_espruino(
+                    store=store, routine=self.routine, routine_text=self.text, watch=watch, hci=link
+                )
                 started: list[LiveUpdate] = []
                 task = asyncio.create_task(
                     run_espruino_session(
