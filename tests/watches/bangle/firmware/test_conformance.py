@@ -26,10 +26,17 @@ import pytest
 from tests.watches.bangle.espruino.conftest import messages, needs_node, send, send_all
 from tests.watches.bangle.firmware.conftest import needs_espruino
 from tests.watches.bangle.firmware.harness import LINUX_BINARY, Pulse, RealEspruino
-from wearsync.routine import CompileOptions, TimerProgram, compile_routine, parse_routine
+from wearsync.routine import (
+    CompileOptions,
+    TimerProgram,
+    compile_routine,
+    load_routine,
+    parse_routine,
+)
 from wearsync.watches.bangle.codec import (
     BOOT_FILE,
     MAX_STEPS,
+    POINTER_FILE,
     RUNNER_FILE,
     Event,
     Identity,
@@ -37,10 +44,13 @@ from wearsync.watches.bangle.codec import (
     VerifyResult,
     check_verify,
     clock_commands,
+    data_commands,
+    encode_program,
     parse_line,
     plan_upload,
-    render_runner,
-    runner_source,
+    plan_uploads,
+    program_data,
+    runtime_source,
     start_command,
     upload_commands,
 )
@@ -81,11 +91,12 @@ def quick() -> TimerProgram:
 
 
 def install(watch: RealEspruino, program: TimerProgram) -> list[bytes]:
-    """Send the upload lines of ``program``; what the watch answered."""
-    source = runner_source(program)
-    watch.send_all(plan_upload(None, program.content_hash, source, MTU))
-    lines = [watch.wait_bt(lambda line: b'"k":"crc"' in line)]
-    lines.append(watch.wait_bt(lambda line: b'"k":"id"' in line or b'"k":"err"' in line))
+    """Send the upload lines of ``program`` (runtime, then data); what the watch answered."""
+    lines = []
+    for upload in plan_uploads(None, program.content_hash, program_data(program), MTU):
+        watch.send_all(upload.lines)
+        lines.append(watch.wait_bt(lambda line: b'"k":"crc"' in line))
+        lines.append(watch.wait_bt(lambda line: b'"k":"id"' in line or b'"k":"err"' in line))
     return lines
 
 
@@ -93,7 +104,7 @@ def test_runner_parses_on_both_builds(
     tmp_path: Path, bangle: RealEspruino, quick: TimerProgram
 ) -> None:
     """Defining the runner as a function makes Espruino's parser read all of it."""
-    wrapped = json.dumps("(function(){" + runner_source(quick) + "})")
+    wrapped = json.dumps("(function(){" + runtime_source() + "})")
     check = f"\x10print('\\x05p:'+typeof eval({wrapped}))\n".encode("ascii")
     with RealEspruino(LINUX_BINARY, tmp_path, stubs=()) as linux:
         for watch in (linux, bangle):
@@ -126,21 +137,36 @@ async def test_timer_calls_behave_as_on_the_firmware(tmp_path: Path, bangle: Rea
 
 class TestInstall:
     def test_installs_from_the_exact_upload_bytes(self, bangle: RealEspruino) -> None:
-        from wearsync.routine import load_routine
-
         program = compile_routine(load_routine("foot-care"))
-        source = runner_source(program)
+        data = program_data(program)
         found = [m for m in map(parse_line, install(bangle, program)) if m is not None]
-        verify = next(m for m in found if isinstance(m, VerifyResult))
-        check_verify(verify, source)
-        ident = next((m for m in found if isinstance(m, Identity)), None)
+        runtime, stored = (m for m in found if isinstance(m, VerifyResult))
+        check_verify(runtime, runtime_source())
+        check_verify(stored, data)
+        ident = next((m for m in found[::-1] if isinstance(m, Identity)), None)
         assert ident is not None, f"no identity; the watch answered {found}"
         assert (ident.program_hash, ident.routine, ident.state) == (
             program.content_hash,
             "foot-care",
             "idle",
         )
-        assert bangle.evaluate(f"require('Storage').read({json.dumps(RUNNER_FILE)})") == source
+        read = "require('Storage').read"
+        assert bangle.evaluate(f"{read}({json.dumps(RUNNER_FILE)})") == runtime_source()
+        assert bangle.evaluate(f"{read}({read}({json.dumps(POINTER_FILE)}))") == data
+        assert bangle.errors() == []
+
+    def test_a_program_change_sends_only_the_data(
+        self, bangle: RealEspruino, quick: TimerProgram
+    ) -> None:
+        install(bangle, quick)
+        other = _presses(3)
+        ident = parse_line(bangle.bluetooth[-1])
+        assert isinstance(ident, Identity)
+        (upload,) = plan_uploads(ident, other.content_hash, program_data(other), MTU)
+        bangle.send_all(upload.lines)
+        line = bangle.wait_bt(lambda line: b'"k":"id"' in line)
+        after = parse_line(line)
+        assert isinstance(after, Identity) and after.program_hash == other.content_hash
         assert bangle.errors() == []
 
 
@@ -268,7 +294,7 @@ def _offset(p: Pulse, start: float, moved: float) -> tuple[int, int, float]:
 async def _stand_in(storage: Path, program: TimerProgram, inputs: Inputs) -> Timeline:
     """The same session on the stand-in, each input at the moment the real one took effect."""
     async with EspruinoVM(storage) as vm:
-        await send_all(vm, plan_upload(None, program.content_hash, runner_source(program), MTU))
+        await send_all(vm, plan_upload(None, program.content_hash, program_data(program), MTU))
         messages(vm)
         t0 = await vm.now()
         await send(vm, start_command())
@@ -335,19 +361,27 @@ class TestMemory:
     def test_one_step_more_is_refused_before_any_upload(self) -> None:
         program = _presses(MAX_STEPS // 2)
         with pytest.raises(ProgramTooLargeError) as caught:
-            runner_source(program)
+            program_data(program)
         assert str(caught.value) == (
             f"the routine has {MAX_STEPS + 1} timed steps; a Bangle.js 2 holds at most {MAX_STEPS}"
         )
 
     @pytest.mark.slow
-    def test_runner_that_runs_out_of_memory_is_not_booted_again(
+    def test_program_that_runs_out_of_memory_is_not_committed(
         self, bangle: RealEspruino, quick: TimerProgram
     ) -> None:
         install(bangle, quick)
-        assert bangle.evaluate(f"!!require('Storage').read({json.dumps(BOOT_FILE)})") is True
-        too_big = render_runner(_presses(400))
-        bangle.send_all(upload_commands(too_big, MTU))
+        pointer = bangle.evaluate(f"require('Storage').read({json.dumps(POINTER_FILE)})")
+        too_big = encode_program(_presses(450))
+        bangle.send_all(data_commands(too_big, MTU))
         bangle.wait(lambda: next((e for e in bangle.errors() if "OUT OF MEMORY" in e), None))
+        bangle.sync()
+        assert bangle.evaluate(f"require('Storage').read({json.dumps(POINTER_FILE)})") == pointer
+        assert bangle.evaluate(f"!!require('Storage').read({json.dumps(BOOT_FILE)})") is True
+
+    @pytest.mark.slow
+    def test_runtime_that_fails_to_load_is_not_booted_again(self, bangle: RealEspruino) -> None:
+        bangle.send_all(upload_commands("(function(){throw new Error('broken');})()\n", MTU))
+        bangle.wait(lambda: next((e for e in bangle.errors() if "broken" in e), None))
         bangle.sync()
         assert bangle.evaluate(f"require('Storage').read({json.dumps(BOOT_FILE)})") is None
