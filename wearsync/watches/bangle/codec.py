@@ -1,9 +1,10 @@
-"""The Bangle.js (Espruino) driver's protocol: a generated runner and text lines over Nordic UART.
+"""The Bangle.js (Espruino) driver's protocol: a runtime, programs as data, lines over UART.
 
 A Bangle.js is a JavaScript REPL. Rather than a binary service, wearsync installs a small
-*runner* on the watch, generated from the compiled :class:`~wearsync.routine.TimerProgram`
-(:func:`runner_source`), which runs the session on the watch's own clock, buzzes every cue,
-and keeps what the wearer did in Storage until the companion acknowledges it.
+Bangle.js app: a generic *runtime* (:func:`runtime_source`, the same for every routine,
+installed once) that runs the session on the watch's own clock, buzzes every cue, and keeps
+what the wearer did in Storage until the companion acknowledges it; and, for each routine, the
+compiled :class:`~wearsync.routine.TimerProgram` as a small data file (:func:`program_data`).
 
 Everything the companion sends is a line starting with ``\\x10`` (the REPL then does not echo
 it); everything the runner answers is one JSON line ``{"t":"wearsync","k":...}``, parsed by
@@ -13,9 +14,12 @@ it); everything the runner answers is one JSON line ``{"t":"wearsync","k":...}``
    with the watch's *Programmable* setting off, because commands are ``GB({...})`` lines).
 2. No answer: :data:`HELLO_PROBE`; no answer to that either means Programmable is off
    (:class:`ProgrammableOffError`).
-3. :func:`plan_upload` -> the lines that install the runner, or none when the watch already
-   runs this program (same hash): Storage writes, a CRC-32 check (a :class:`VerifyResult`),
-   then an install line that loads the runner and answers with its new :class:`Identity`.
+3. :func:`plan_uploads` -> what the watch lacks: the runtime if it has none or an older one
+   (Storage writes, a CRC-32 check answered by a :class:`VerifyResult`, then an install line
+   that loads it and only then writes the boot file), and the program if it runs another
+   (writes to the free slot, a check, then a commit that loads it and only then switches the
+   pointer file); each finishes with the runtime's new :class:`Identity`. Nothing when the
+   watch already runs this program. Programs over :data:`MAX_STEPS` are refused first.
 4. :func:`clock_commands` set the watch's clock and time zone.
 5. Events arrive live as :class:`Event` lines; :func:`dump_command` replays the stored ones,
    :func:`ack_commands` removes them from the watch.
@@ -101,14 +105,15 @@ __all__ = [
     "upload_commands",
 ]
 
-#: Bumped whenever the runner template changes, so an old runner is replaced even when the
+#: Bumped whenever the runtime (runner.js) changes, so an old one is replaced even when the
 #: program is the same.
 RUNNER_VERSION: Final = 2
 #: The most steps a program may have on a Bangle.js 2. Measured on Espruino 2v29's
-#: BANGLEJS2_LINUX build (12,000 variables; tests/watches/bangle/firmware): the installed
-#: runner takes about 890 variables plus 15.5 a step, and 220 more while a session runs. At
-#: 300 steps that is under 6,000, half the watch, which leaves the other half to the clock
-#: face, its widgets and the firmware (an 801-step runner fails with OUT OF MEMORY).
+#: BANGLEJS2_LINUX build (12,000 variables; tests/watches/bangle/firmware): the runtime with
+#: a loaded program takes about 1,060 variables plus 14 a step (the decoded step rows), and
+#: up to 220 more while a session runs. At 300 steps that is under 5,500, less than half the
+#: watch, which leaves the rest to the clock face, its widgets and the firmware; a 901-step
+#: program fails with OUT OF MEMORY (and is then not committed).
 MAX_STEPS: Final = 300
 #: The name a program upload's :class:`VerifyResult` gives (it is written to one of two slots,
 #: ``wearsync.p0`` and ``wearsync.p1``, and :data:`POINTER_FILE` names the live one).
