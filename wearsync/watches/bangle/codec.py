@@ -507,12 +507,12 @@ def check_verify(result: VerifyResult, source: str) -> None:
 def data_commands(data: str, mtu: int) -> list[bytes]:
     """The lines that commit ``data`` (:func:`program_data`) as the program the runtime runs.
 
-    Writes ``WS.w(piece, offset, total)`` put it in the Storage slot not in use (the running
-    program is untouched); ``WS.v(crc, length)`` answers a :class:`VerifyResult` for
-    :data:`DATA_FILE`; ``WS.c(crc)`` loads it and, only once it loaded, switches the pointer
-    file to it and answers the :class:`Identity` (else a :class:`WatchError` ``install``, and
-    the previous program stays). Each line fits one ATT write when ``mtu - 3`` is at least
-    :data:`MIN_LINE_BUDGET`.
+    Writes ``WS.w(piece, offset[, total])`` (the size on the first) put it in the Storage
+    slot not in use (the running program is untouched); ``WS.v(crc, length)`` answers a
+    :class:`VerifyResult` for :data:`DATA_FILE`; ``WS.c(crc)`` loads it and, only once it
+    loaded, switches the pointer file to it and answers the :class:`Identity` (else a
+    :class:`WatchError` ``install``, and the previous program stays). Each line fits one ATT
+    write when ``mtu - 3`` is at least :data:`MIN_LINE_BUDGET`.
 
     Raises:
         EncodeError: ``data`` is not ASCII, or the MTU is bad.
@@ -527,7 +527,8 @@ def data_commands(data: str, mtu: int) -> list[bytes]:
     offset = 0
     while offset < total:
         head = "\x10WS.w('"
-        tail = f"',{offset},{total})\n"
+        # Storage needs the file's size only when the first write creates it.
+        tail = f"',{offset})\n" if offset else f"',0,{total})\n"
         room = budget - len(head) - len(tail)
         length = _fitting_piece(data, offset, room, quoted=False)
         piece = _js_str(data[offset : offset + length])[1:-1]
