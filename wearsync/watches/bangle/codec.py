@@ -60,6 +60,7 @@ from wearsync.watches.bangle.messages import (
 
 __all__ = [
     "BOOT_FILE",
+    "BOOT_SOURCE",
     "DATA_FILE",
     "EVENTS_FILE",
     "HELLO_PROBE",
@@ -138,7 +139,7 @@ MIN_LINE_BUDGET: Final = 128
 _ATT_HEADER: Final = 3
 #: The boot file runs the runner only if its last byte was written: an interrupted upload
 #: leaves erased flash (0xFF) at the end, and a half-written runner must not run at boot.
-_BOOT_SOURCE: Final = (
+BOOT_SOURCE: Final = (
     "(function(){var c=require('Storage').read('wearsync.js');"
     "if(c&&c.charCodeAt(c.length-1)!=255)eval(c);})()"
 )
@@ -463,7 +464,7 @@ def upload_commands(source: str, mtu: int) -> list[bytes]:
             f"ok:E.CRC32(c)=={crc}&&c.length=={total}}}))}})()\n"
         ).encode("ascii")
     )
-    boot = json.dumps(_BOOT_SOURCE)
+    boot = json.dumps(BOOT_SOURCE)
     lines.append(
         (
             f'\x10(function(){{var s=require("Storage"),c=s.read({name}),b={boot};'

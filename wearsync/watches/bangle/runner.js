@@ -249,6 +249,8 @@ W.c=function(crc){
   if(o)st.erase(o);
   W.cmd({c:'id'});
 };
+// For the app's screen and its settings entry.
+W.info=function(){return {prog:P,steps:S.length,unacked:count(),state:run};};
 W.off=function(){
   if(run){clr();ev('session_aborted',cur,Date.now()-t0);}
   run=0;

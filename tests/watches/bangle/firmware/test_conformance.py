@@ -33,11 +33,13 @@ from wearsync.routine import (
     load_routine,
     parse_routine,
 )
+from wearsync.watches.bangle.app_loader import app_files
 from wearsync.watches.bangle.codec import (
     BOOT_FILE,
     MAX_STEPS,
     POINTER_FILE,
     RUNNER_FILE,
+    RUNNER_VERSION,
     Event,
     Identity,
     ProgramTooLargeError,
@@ -385,3 +387,42 @@ class TestMemory:
         bangle.wait(lambda: next((e for e in bangle.errors() if "broken" in e), None))
         bangle.sync()
         assert bangle.evaluate(f"require('Storage').read({json.dumps(BOOT_FILE)})") is None
+
+
+class TestAppLoader:
+    def test_installed_from_the_app_folder_then_synced_with_data_only(
+        self, bangle: RealEspruino
+    ) -> None:
+        """Storage as the App Loader leaves it, then what the companion sends, then the app."""
+        meta = json.loads(app_files()["metadata.json"])
+        files = app_files()
+        for entry in meta["storage"]:
+            content = files[entry["url"]].decode("ascii")
+            value = content if entry.get("evaluate") else json.dumps(content)
+            bangle.send(
+                f"\x10require('Storage').write({json.dumps(entry['name'])},{value})\n".encode()
+            )
+        # What the bootloader does at every app start: run the *.boot.js files.
+        bangle.send(f"\x10eval(require('Storage').read({json.dumps(BOOT_FILE)}))\n".encode())
+        bangle.send(b'\x10GB({"t":"wearsync","c":"id"})\n')
+        empty = parse_line(bangle.wait_bt(lambda line: b'"k":"id"' in line))
+        assert isinstance(empty, Identity) and empty.runner_version == RUNNER_VERSION
+        assert empty.program_hash == ""
+
+        program = compile_routine(load_routine("foot-care"))
+        data = program_data(program)
+        (upload,) = plan_uploads(empty, program.content_hash, data, MTU)
+        assert upload.what == "program"
+        bangle.send_all(upload.lines)
+        ident = parse_line(bangle.wait_bt(lambda line: b'"k":"id"' in line))
+        assert isinstance(ident, Identity) and ident.program_hash == program.content_hash
+
+        assert bangle.evaluate("typeof require('Storage').read('wearsync.img')") == "string"
+        bangle.send(b"\x10eval(require('Storage').read('wearsync.settings.js'))(function(){})\n")
+        bangle.send(b"\x10eval(require('Storage').read('wearsync.app.js'))\n")
+        bangle.sync()
+        bangle.set_button(True)
+        time.sleep(0.2)  # a press the port's 1 ms polling and the 25 ms debounce both see
+        bangle.set_button(False)  # the app starts the routine on release
+        bangle.wait_bt(lambda line: b"session_started" in line)
+        assert bangle.errors() == []
