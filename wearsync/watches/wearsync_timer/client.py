@@ -189,10 +189,11 @@ class TimerClient:
 
         Events are returned in log order and de-duplicated by id; nothing is acknowledged.
         """
-        await self.enable_notifications(status=False)
         rejected_before = self.rejected_notifications
         seen: dict[tuple[int, int], EventRecord] = {}
         if info.features & Feature.EVENT_REPLAY:
+            # Only a replay needs the Event Log's notifications (§9.5.2); reads do not.
+            await self.enable_notifications(status=False)
             self._drain_queue(seen)
             await self._write(U.CONTROL_POINT, bytes(ReplayEvents()), operation="replay events")
             while True:
