@@ -33,7 +33,14 @@ from pydantic_core import ErrorDetails
 from wearsync.errors import InputError
 from wearsync.protocol.uuids import sig_uuid
 from wearsync.routine.base import Frozen
-from wearsync.routine.loader import describe_error, first_problem, toml_problem
+from wearsync.routine.loader import (
+    TOO_LARGE,
+    FileTooLargeError,
+    describe_error,
+    first_problem,
+    read_small_text,
+    toml_problem,
+)
 
 _PACKAGED: Final = "wearsync.builtin_profiles"
 _ID_PATTERN: Final = r"^[a-z0-9][a-z0-9-]{0,39}$"
@@ -257,7 +264,9 @@ def load_profile(path: Path | Traversable) -> DeviceProfile:
     """
     source = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_small_text(path)
+    except FileTooLargeError as exc:
+        raise ProfileError(source, TOO_LARGE.format(kind="profile")) from exc
     except UnicodeDecodeError as exc:
         raise ProfileError(source, "is not UTF-8 text") from exc
     except OSError as exc:
