@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from wearsync.cli.common import JsonOption, new_app
 from wearsync.errors import WearSyncError
+from wearsync.sim.clock import MAX_SPEED
 from wearsync.sim.wearer import Wearer
 
 if TYPE_CHECKING:
@@ -101,7 +102,10 @@ def sim(
     speed: Annotated[
         float,
         typer.Option(
-            "--speed", min=0.001, help="Watch time per real time: 60 runs a minute a second."
+            "--speed",
+            min=0.001,
+            max=MAX_SPEED,
+            help="Watch time per real time: 60 runs a minute a second.",
         ),
     ] = 1.0,
     wearer: Annotated[
