@@ -6,7 +6,6 @@ and every race runs real processes.
 
 from __future__ import annotations
 
-import os
 import shutil
 import sqlite3
 import stat
