@@ -108,15 +108,14 @@ async def run_demo(
 
     from wearsync.ble.bumble_backend import close_centrals
     from wearsync.ble.connection import find_watch
-    from wearsync.profiles import load_profiles
     from wearsync.routine.loader import builtin_text, parse_routine
     from wearsync.sim.clock import SimClock
     from wearsync.sim.link import VirtualLink
     from wearsync.sim.motor import Vibration
     from wearsync.store import Store
+    from wearsync.sync.driver import SessionOptions, SyncContext
     from wearsync.sync.live import LiveUpdate
-    from wearsync.watches.wearsync_timer.driver import sync_watch
-    from wearsync.watches.wearsync_timer.live import run_session
+    from wearsync.watches.registry import driver_for, load_profiles
     from wearsync.watches.wearsync_timer.sim.watch import SimWatch
 
     started = time.monotonic()
@@ -149,19 +148,10 @@ async def run_demo(
         with Store.open(home / "wearsync.db") as store:
             say("scanning for a compatible watch")
             found = await find_watch(load_profiles(), hci=link, seconds=10)
-            report = await sync_watch(
-                store=store, routine=routine, routine_text=text, watch=found, hci=link, progress=say
-            )
-            session = await run_session(
-                store=store,
-                routine=routine,
-                routine_text=text,
-                watch=found,
-                hci=link,
-                progress=say,
-                start=True,
-                on_update=update,
-            )
+            ctx = SyncContext.of(store, found, routine, text, hci=link, progress=say)
+            driver = driver_for(found.profile)
+            report = await driver.sync(ctx)
+            session = await driver.session(ctx, SessionOptions(on_update=update, start=True))
             sessions = store.sessions()
             events = len(store.events())
             calendar_path, calendar_events = _export_calendar(home, store, routine)

@@ -37,7 +37,6 @@ from wearsync.watches.wearsync_timer.codec import (
     ReplayEvents,
     SessionStatusValue,
     StartSession,
-    StopSession,
     TimerInfo,
     UnsupportedVersionError,
     clock_values,
@@ -281,10 +280,11 @@ class TimerClient:
             ProtocolViolationError: the replay carried more records than the watch reported,
                 or did not end by the deadline, or the Event Log read did not decode.
         """
-        await self.enable_notifications(status=False)
         rejected_before = self.rejected_notifications
         seen: dict[tuple[int, int], EventRecord] = {}
         if info.features & Feature.EVENT_REPLAY:
+            # Only a replay needs the Event Log's notifications (§9.5.2); reads do not.
+            await self.enable_notifications(status=False)
             self._drain_queue(seen, boot_id=info.boot_id)
             await self._write(U.CONTROL_POINT, bytes(ReplayEvents()), operation="replay events")
             await self._collect_replay(info, seen, deadline_s)
@@ -396,10 +396,6 @@ class TimerClient:
     async def start_session(self, identity: bytes) -> None:
         """Start the committed program, which must have ``identity``."""
         await self._write(U.CONTROL_POINT, bytes(StartSession(identity)), operation="start session")
-
-    async def stop_session(self) -> None:
-        """Abort the running session."""
-        await self._write(U.CONTROL_POINT, bytes(StopSession()), operation="stop session")
 
     async def read_status(self) -> SessionStatusValue:
         """Read Session Status."""

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.watches.conftest import sync_watch
 from tests.watches.wearsync_timer.driver.conftest import found
 from tests.watches.wearsync_timer.hostile import GARBAGE, HostileWatch, Hostility, Replay
 from wearsync.errors import WearSyncError
@@ -23,10 +24,12 @@ from wearsync.routine.loader import builtin_text
 from wearsync.sim.clock import ManualClock
 from wearsync.sim.link import VirtualLink
 from wearsync.store import Store
+from wearsync.sync.driver import HeldWatch, SyncContext
 from wearsync.sync.reports import SyncError, SyncReport
+from wearsync.watches import registry
 from wearsync.watches.wearsync_timer.client import ProtocolViolationError
 from wearsync.watches.wearsync_timer.codec import Feature
-from wearsync.watches.wearsync_timer.driver import open_watch, sync_watch
+from wearsync.watches.wearsync_timer.driver import TimerDriver
 from wearsync.watches.wearsync_timer.sim.watch import ALL_FEATURES
 
 ROUTINE = load_routine("foot-care")
@@ -126,14 +129,14 @@ async def test_a_replay_that_never_ends_is_cut_at_its_deadline(
         replay=Replay.MORE_FOREVER,
         info=lambda i: replace(i, unacked_events=0xFFFF, event_capacity=0xFFFF),
     )
-    async with open_watch(store=store, watch=await found(link, profiles, hostile), hci=link) as (
-        session,
-        info,
-        _paired,
-    ):
+    watch = await found(link, profiles, hostile)
+    ctx = SyncContext.of(store, watch, ROUTINE, TEXT, hci=link)
+    driver = registry.driver_for(watch.profile)
+    assert isinstance(driver, TimerDriver)
+    async with driver.connected(ctx, HeldWatch()) as (timer_link, info, _paired):
         assert info.unacked_events == 0xFFFF
         with pytest.raises(ProtocolViolationError, match=r"did not end within 0\.5 s"):
-            await session.client.replay(info, deadline_s=0.5)
+            await timer_link.client.replay(info, deadline_s=0.5)
     assert store.events() == []
 
 
