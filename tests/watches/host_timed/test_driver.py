@@ -63,6 +63,7 @@ def session_start(store: Store, address: str) -> float:
 
 
 class TestInfiniTime:
+    @pytest.mark.slow
     async def test_every_cue_arrives_in_order_with_its_text(
         self, link: VirtualLink, infinitime: SimInfiniTime, store: Store, foot: RoutineCase
     ) -> None:

@@ -74,7 +74,6 @@ class SimBangle(HostedPeripheral):
         peripheral: the bumble peripheral.
         rx_writes: ATT writes received on RX.
         rx_bytes: bytes received on RX.
-        tx_notifications: notifications sent on TX.
     """
 
     what = "the simulated Bangle.js"
@@ -102,7 +101,6 @@ class SimBangle(HostedPeripheral):
         self.vm = EspruinoVM(storage_path, wall_start=wall_start)
         self.rx_writes = 0
         self.rx_bytes = 0
-        self.tx_notifications = 0
         self._peripheral: Peripheral | None = None
         self._pump: asyncio.Task[None] | None = None
         self._rx_lock = asyncio.Lock()
@@ -213,7 +211,6 @@ class SimBangle(HostedPeripheral):
             except Exception as exc:  # the link went down mid-line: the rest is lost
                 logger.debug("TX notification dropped: %s", exc)
                 return
-            self.tx_notifications += 1
 
     # -- faults ----------------------------------------------------------------------------
 

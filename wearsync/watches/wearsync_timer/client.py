@@ -29,7 +29,6 @@ from wearsync.watches.wearsync_timer.codec import (
     ReplayEvents,
     SessionStatusValue,
     StartSession,
-    StopSession,
     TimerInfo,
     clock_values,
     program_chunks,
@@ -267,10 +266,6 @@ class TimerClient:
     async def start_session(self, identity: bytes) -> None:
         """Start the committed program, which must have ``identity``."""
         await self._write(U.CONTROL_POINT, bytes(StartSession(identity)), operation="start session")
-
-    async def stop_session(self) -> None:
-        """Abort the running session."""
-        await self._write(U.CONTROL_POINT, bytes(StopSession()), operation="stop session")
 
     async def read_status(self) -> SessionStatusValue:
         """Read Session Status."""

@@ -146,6 +146,7 @@ async def test_events_of_both_boots_are_kept_across_a_reboot(
     assert [s.status for s in store.sessions()] == [SessionStatus.COMPLETED] * 2
 
 
+@pytest.mark.slow
 async def test_link_dropped_after_each_pdu_of_the_read_back_loses_and_doubles_nothing(
     store: Store,
     link: VirtualLink,
