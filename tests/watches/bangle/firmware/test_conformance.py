@@ -426,3 +426,25 @@ class TestAppLoader:
         bangle.set_button(False)  # the app starts the routine on release
         bangle.wait_bt(lambda line: b"session_started" in line)
         assert bangle.errors() == []
+
+
+@pytest.mark.slow
+def test_session_carries_on_after_an_app_change(bangle: RealEspruino, quick: TimerProgram) -> None:
+    install(bangle, quick)
+    bangle.send(start_command())
+    bangle.wait_bt(lambda line: b'"step":2' in line and b"step_started" in line)
+    bangle.send(b"\x10load()\n")  # the wearer went back to the clock face
+    bangle.sync()
+    # What the next app's start does: the stubs again (load() cleared them), then the boot
+    # files, as the bootloader runs them.
+    bangle.install_stubs()
+    bangle.send(f"\x10eval(require('Storage').read({json.dumps(BOOT_FILE)}))\n".encode())
+    bangle.wait_bt(lambda line: b"session_completed" in line, timeout=30)
+    found = real_events(bangle.bluetooth)
+    assert [e.kind for e in found if e.kind.startswith("session")] == [
+        "session_started",
+        "session_completed",
+    ]
+    assert len({e.boot for e in found}) == 1
+    assert [e.step for e in found if e.kind == "step_started"] == [s.index for s in quick.steps]
+    assert bangle.errors() == []
