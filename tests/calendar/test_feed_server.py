@@ -75,8 +75,8 @@ class Feed:
         return int(head.split(b" ", 2)[1]), head, body
 
 
-@pytest.fixture(params=[True, False], ids=["fast-path", "aiohttp-only"])
-async def feed(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Feed]:
+@pytest.fixture
+async def feed(tmp_path: Path) -> AsyncIterator[Feed]:
     conn = sqlite3.connect(tmp_path / "wearsync.db")
     tokens = FeedTokens(SqliteSettings(conn))
     sessions = many_sessions(300, until=NOW, years=2)
@@ -87,7 +87,6 @@ async def feed(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[
         tokens=tokens,
         port=0,
         options=ExportOptions(max_bytes=40_000),
-        fast_path=request.param,
     )
     await server.start()
     running = Feed(server, source, tokens)

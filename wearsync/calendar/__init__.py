@@ -14,6 +14,6 @@ CLI can reach its light parts without loading icalendar or aiohttp):
 - :mod:`~wearsync.calendar.icstext`: RFC 5545 text for the history's fast path (pure);
 - :mod:`~wearsync.calendar.export`: ``build_calendar``, the whole calendar as bytes;
 - :mod:`~wearsync.calendar.sources`: feed sources (in memory; a routine file plus the store);
-- :mod:`~wearsync.calendar.httputil`, :mod:`~wearsync.calendar.fastpath`,
-  :mod:`~wearsync.calendar.feed`: the HTTP server, ``FeedServer``.
+- :mod:`~wearsync.calendar.httputil`, :mod:`~wearsync.calendar.feed`: the HTTP server,
+  ``FeedServer`` (aiohttp).
 """

@@ -18,9 +18,9 @@ at the machine, and when the server is exposed with another host, people on the 
 the page without the secret. (A reverse proxy on the same machine makes every request look
 local: do not forward ``/`` through one.)
 
-Every answer is decided once, by :meth:`FeedServer.answer`. aiohttp parses and serves requests;
-in front of it, :mod:`wearsync.calendar.fastpath` answers the plain GET and HEAD requests that
-calendar apps poll with, several times faster, and hands any other connection to aiohttp.
+Every answer is decided once, by :meth:`FeedServer.answer`; aiohttp parses and serves every
+request. (A calendar is polled every few hours: aiohttp's rate is far more than enough, and a
+hand-written HTTP parser in front of it disagreed with aiohttp on edge cases.)
 """
 
 from __future__ import annotations
@@ -39,7 +39,6 @@ from urllib.parse import parse_qs
 from aiohttp import web
 
 from wearsync.calendar.export import CalendarView, ExportedCalendar, ExportOptions, build_calendar
-from wearsync.calendar.fastpath import FastPath
 from wearsync.calendar.history import HistoryMode, HistoryRenderer
 from wearsync.calendar.httputil import (
     DEFAULT_HOST,
@@ -120,8 +119,6 @@ class FeedServer:
         options: export options; ``url`` is set to the server's page, and the variant chosen
             by the query overrides ``view`` and ``history``.
         clock: the current time (for tests that pin it).
-        fast_path: answer plain GET/HEAD requests before aiohttp (see the module docstring);
-            False serves everything through aiohttp.
     """
 
     def __init__(
@@ -135,7 +132,6 @@ class FeedServer:
         public_url: str | None = None,
         options: ExportOptions | None = None,
         clock: Callable[[], datetime] = utc_now,
-        fast_path: bool = True,
     ) -> None:
         self._source = source
         self._ledger = ledger
@@ -145,13 +141,11 @@ class FeedServer:
         self._public_url = public_url.rstrip("/") + "/" if public_url else None
         self._options = options or ExportOptions()
         self._clock = clock
-        self._fast_path = fast_path
         self._renderer = HistoryRenderer()
         self._cache: dict[_Variant, _Built] = {}
         self._generation = 0
         self._listener: asyncio.Server | None = None
         self._web: web.Server | None = None
-        self._front: FastPath | None = None
         self._base: tuple[int, str] | None = None
 
     # lifecycle --------------------------------------------------------------------------------
@@ -169,9 +163,6 @@ class FeedServer:
             keepalive_timeout=KEEPALIVE_SECONDS,
         )
         factory: Callable[[], asyncio.BaseProtocol] = self._web
-        if self._fast_path:
-            self._front = FastPath(self.answer, self._web, idle_seconds=KEEPALIVE_SECONDS)
-            factory = self._front.protocol
         loop = asyncio.get_running_loop()
         try:
             self._listener = await loop.create_server(factory, self._host, self._port)
@@ -188,8 +179,6 @@ class FeedServer:
         if listener is None:
             return
         listener.close()
-        if self._front is not None:
-            self._front.close_all()
         if self._web is not None:
             await self._web.shutdown(2.0)
         await listener.wait_closed()

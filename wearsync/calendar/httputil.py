@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-import time
 from dataclasses import dataclass
 from datetime import datetime
-from email.utils import formatdate, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
 
 DEFAULT_HOST = "127.0.0.1"
 """The feed server's default address: this machine only."""
@@ -100,19 +99,3 @@ def webcal_url(url: str) -> str:
         if url.startswith(scheme):
             return "webcal://" + url[len(scheme) :]
     return url
-
-
-class HttpDate:
-    """The current time as an HTTP-date (the Date header), formatted once a second."""
-
-    def __init__(self) -> None:
-        self._second = -1
-        self._text = ""
-
-    def now(self) -> str:
-        """``Mon, 23 Nov 2026 21:09:06 GMT``."""
-        second = int(time.time())
-        if second != self._second:
-            self._second = second
-            self._text = formatdate(second, usegmt=True)
-        return self._text
