@@ -16,7 +16,9 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
 from typing import Final, Self
 
@@ -82,7 +84,25 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     );
     CREATE INDEX sessions_started ON sessions(started_at);
     """,
+    # 2: the calendar's revision ledger joins the versioned schema. Databases written before
+    # this had it from the calendar's own CREATE TABLE IF NOT EXISTS (same columns), so this
+    # one is IF NOT EXISTS too and keeps their rows. The calendar's separate settings table
+    # merges into ``settings``; where both hold a key, ``settings`` (what the CLI read) wins.
+    """
+    CREATE TABLE IF NOT EXISTS calendar_events (
+        uid TEXT PRIMARY KEY,
+        fingerprint TEXT NOT NULL,
+        sequence INTEGER NOT NULL CHECK (sequence >= 0),
+        last_modified TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS calendar_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    INSERT OR IGNORE INTO settings(key, value) SELECT key, value FROM calendar_settings;
+    DROP TABLE calendar_settings;
+    """,
 )
+
+# SQLite builds before 3.32 allow 999 bound parameters per statement; stay below that.
+_CHUNK = 900
 
 
 class StoreError(WearSyncError):
@@ -181,6 +201,13 @@ class Store:
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 (key, value),
             )
+
+    # calendar ---------------------------------------------------------------------------------
+
+    def calendar_ledger(self) -> CalendarLedger:
+        """The calendar's revision ledger (``wearsync.calendar.ports.EventLedger``) in this
+        database."""
+        return CalendarLedger(self.conn)
 
     # devices ----------------------------------------------------------------------------------
 
@@ -374,6 +401,76 @@ class Store:
             )
             for r in rows
         ]
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """What was last published under one calendar UID (``wearsync.calendar.ports`` re-exports
+    it).
+
+    Attributes:
+        uid: the event's UID.
+        fingerprint: a digest of the event's published content.
+        sequence: its SEQUENCE.
+        last_modified: its LAST-MODIFIED (aware, UTC).
+    """
+
+    uid: str
+    fingerprint: str
+    sequence: int
+    last_modified: datetime
+
+
+class CalendarLedger:
+    """The table ``calendar_events``: per UID, the fingerprint, SEQUENCE and LAST-MODIFIED last
+    published. Satisfies ``wearsync.calendar.ports.EventLedger``.
+
+    Writes run in a SAVEPOINT, which opens a transaction when none is open and nests inside
+    :meth:`Store.transaction` when one is.
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def get_many(self, uids: Iterable[str]) -> dict[str, LedgerEntry]:
+        """The stored entries for those of ``uids`` that have one."""
+        found: dict[str, LedgerEntry] = {}
+        it = iter(uids)
+        while chunk := list(islice(it, _CHUNK)):
+            marks = ",".join("?" * len(chunk))
+            rows = self._conn.execute(
+                "SELECT uid, fingerprint, sequence, last_modified FROM calendar_events "
+                f"WHERE uid IN ({marks})",
+                chunk,
+            )
+            for uid, fingerprint, sequence, last_modified in rows:
+                found[uid] = LedgerEntry(
+                    uid, fingerprint, int(sequence), datetime.fromisoformat(last_modified)
+                )
+        return found
+
+    def put_many(self, entries: Iterable[LedgerEntry]) -> None:
+        """Insert or replace ``entries``, all or none."""
+        rows = [
+            (e.uid, e.fingerprint, e.sequence, e.last_modified.astimezone(UTC).isoformat())
+            for e in entries
+        ]
+        if not rows:
+            return
+        self._conn.execute("SAVEPOINT calendar_ledger_put")
+        try:
+            self._conn.executemany(
+                "INSERT INTO calendar_events(uid, fingerprint, sequence, last_modified) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT(uid) DO UPDATE SET "
+                "fingerprint = excluded.fingerprint, sequence = excluded.sequence, "
+                "last_modified = excluded.last_modified",
+                rows,
+            )
+        except BaseException:
+            self._conn.execute("ROLLBACK TO calendar_ledger_put")
+            self._conn.execute("RELEASE calendar_ledger_put")
+            raise
+        self._conn.execute("RELEASE calendar_ledger_put")
 
 
 def _iso(moment: datetime) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-import sqlite3
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
@@ -17,10 +16,10 @@ from tests.calendar.factories import NOW, events, foot_care, foot_care_with, man
 from wearsync.calendar.export import ExportOptions
 from wearsync.calendar.feed import FeedServer, FeedServerError
 from wearsync.calendar.httputil import is_loopback as _is_loopback
-from wearsync.calendar.ledger import SqliteEventLedger, SqliteSettings
 from wearsync.calendar.ports import FeedSnapshot
 from wearsync.calendar.sources import StaticFeedSource
 from wearsync.calendar.tokens import FeedTokens
+from wearsync.store import Store
 
 ROUTINE_UID = "routine.foot-care.1@wearsync.invalid"
 
@@ -77,13 +76,13 @@ class Feed:
 
 @pytest.fixture
 async def feed(tmp_path: Path) -> AsyncIterator[Feed]:
-    conn = sqlite3.connect(tmp_path / "wearsync.db")
-    tokens = FeedTokens(SqliteSettings(conn))
+    store = Store.open(tmp_path / "wearsync.db")
+    tokens = FeedTokens(store)
     sessions = many_sessions(300, until=NOW, years=2)
     source = CountingSource(foot_care(), sessions, start=date(2025, 2, 14))
     server = FeedServer(
         source,
-        ledger=SqliteEventLedger(conn),
+        ledger=store.calendar_ledger(),
         tokens=tokens,
         port=0,
         options=ExportOptions(max_bytes=40_000),
@@ -95,7 +94,7 @@ async def feed(tmp_path: Path) -> AsyncIterator[Feed]:
     finally:
         await running.http.close()
         await server.stop()
-        conn.close()
+        store.close()
 
 
 async def test_serves_the_calendar_with_caching_headers(feed: Feed) -> None:
@@ -289,28 +288,28 @@ def test_only_loopback_peers_see_the_token_on_the_page() -> None:
 
 
 async def test_a_port_in_use_is_a_clear_error(feed: Feed, tmp_path: Path) -> None:
-    conn = sqlite3.connect(tmp_path / "other.db")
-    second = FeedServer(
-        StaticFeedSource(foot_care(), start=date(2025, 2, 14)),
-        ledger=SqliteEventLedger(conn),
-        tokens=FeedTokens(SqliteSettings(conn)),
-        port=feed.server.port,
-    )
-    with pytest.raises(FeedServerError, match=r"cannot listen on 127\.0\.0\.1"):
-        await second.start()
+    with Store.open(tmp_path / "other.db") as store:
+        second = FeedServer(
+            StaticFeedSource(foot_care(), start=date(2025, 2, 14)),
+            ledger=store.calendar_ledger(),
+            tokens=FeedTokens(store),
+            port=feed.server.port,
+        )
+        with pytest.raises(FeedServerError, match=r"cannot listen on 127\.0\.0\.1"):
+            await second.start()
 
 
 async def test_the_day_moves_the_window_without_a_source_change(tmp_path: Path) -> None:
     """The history window follows the clock: a new day is a new cache key."""
-    conn = sqlite3.connect(tmp_path / "wearsync.db")
+    store = Store.open(tmp_path / "wearsync.db")
     now = [datetime(2026, 11, 23, 12, tzinfo=UTC)]
     source = CountingSource(
         foot_care(), many_sessions(50, until=now[0], years=2), start=date(2025, 2, 14)
     )
     server = FeedServer(
         source,
-        ledger=SqliteEventLedger(conn),
-        tokens=FeedTokens(SqliteSettings(conn)),
+        ledger=store.calendar_ledger(),
+        tokens=FeedTokens(store),
         port=0,
         clock=lambda: now[0],
     )
@@ -326,3 +325,4 @@ async def test_the_day_moves_the_window_without_a_source_change(tmp_path: Path) 
         assert source.snapshots == 2
     finally:
         await server.stop()
+        store.close()

@@ -3,7 +3,7 @@ SEQUENCE on change, windowing under 256 KB, and full history on request."""
 
 from __future__ import annotations
 
-import sqlite3
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -21,21 +21,22 @@ from tests.calendar.factories import (
 )
 from wearsync.calendar.export import CalendarView, ExportedCalendar, ExportOptions, build_calendar
 from wearsync.calendar.history import HistoryMode, HistoryRenderer
-from wearsync.calendar.ledger import SqliteEventLedger
 from wearsync.records import SessionRecord, SessionStatus
+from wearsync.store import CalendarLedger, Store
 
 KIB_256 = 256 * 1024
 FIRST_DAY = date(2025, 2, 14)
 
 
 @pytest.fixture
-def ledger(tmp_path: Path) -> SqliteEventLedger:
-    return SqliteEventLedger(sqlite3.connect(tmp_path / "ledger.db"))
+def ledger(tmp_path: Path) -> Iterator[CalendarLedger]:
+    with Store.open(tmp_path / "wearsync.db") as store:
+        yield store.calendar_ledger()
 
 
 def build(
     sessions: list[SessionRecord],
-    ledger: SqliteEventLedger,
+    ledger: CalendarLedger,
     *,
     now: datetime = NOW,
     renderer: HistoryRenderer | None = None,
@@ -53,7 +54,7 @@ def build(
 
 
 def test_sessions_become_past_events_with_real_times_and_status(
-    ledger: SqliteEventLedger,
+    ledger: CalendarLedger,
 ) -> None:
     at = datetime(2026, 11, 20, 17, 58, 12, tzinfo=UTC)
     sessions = [
@@ -90,7 +91,7 @@ def test_sessions_become_past_events_with_real_times_and_status(
     assert running["DTEND"].dt - running["DTSTART"].dt == timedelta(minutes=5)
 
 
-def test_history_events_are_valid_rfc5545_text(ledger: SqliteEventLedger) -> None:
+def test_history_events_are_valid_rfc5545_text(ledger: CalendarLedger) -> None:
     """Folded at 75 octets without splitting characters, TEXT escaped, CRLF everywhere."""
     odd = foot_care().model_copy(update={"title": "Füße; Knöchel, Zehen \\ «Übungen» " * 3})
     at = datetime(2026, 11, 1, 8, tzinfo=UTC)
@@ -107,7 +108,7 @@ def test_history_events_are_valid_rfc5545_text(ledger: SqliteEventLedger) -> Non
     assert "(watch Montre de Zoë, gauche; n°2)." in str(event["DESCRIPTION"])
 
 
-def test_uids_are_stable_and_sequence_moves_only_on_change(ledger: SqliteEventLedger) -> None:
+def test_uids_are_stable_and_sequence_moves_only_on_change(ledger: CalendarLedger) -> None:
     at = datetime(2026, 11, 2, 18, tzinfo=UTC)
     running = session(at, status=SessionStatus.IN_PROGRESS, key="dev/1/1")
     other = session(at + timedelta(days=1), key="dev/1/2")
@@ -129,7 +130,7 @@ def test_uids_are_stable_and_sequence_moves_only_on_change(ledger: SqliteEventLe
     assert changed[untouched]["SEQUENCE"] == 0
 
 
-def test_five_thousand_sessions_fit_the_default_feed(ledger: SqliteEventLedger) -> None:
+def test_five_thousand_sessions_fit_the_default_feed(ledger: CalendarLedger) -> None:
     sessions = many_sessions(5000, until=NOW)
     exported = build(sessions, ledger, renderer=HistoryRenderer())
     assert len(exported.body) < KIB_256
@@ -167,7 +168,7 @@ def test_five_thousand_sessions_fit_the_default_feed(ledger: SqliteEventLedger) 
     assert "?history=all" in str(march["DESCRIPTION"])
 
 
-def test_full_history_on_request(ledger: SqliteEventLedger) -> None:
+def test_full_history_on_request(ledger: CalendarLedger) -> None:
     sessions = many_sessions(5000, until=NOW)
     exported = build(sessions, ledger, history=HistoryMode.ALL, max_bytes=None)
     by_uid = events(exported.body)
@@ -176,7 +177,7 @@ def test_full_history_on_request(ledger: SqliteEventLedger) -> None:
     assert {f"session.{s.key}@wearsync.invalid" for s in sessions} <= set(by_uid)
 
 
-def test_history_only_and_schedule_only_views(ledger: SqliteEventLedger) -> None:
+def test_history_only_and_schedule_only_views(ledger: CalendarLedger) -> None:
     sessions = [session(datetime(2026, 11, 2, 18, tzinfo=UTC))]
     history = events(build(sessions, ledger, view=CalendarView.HISTORY).body)
     assert list(history) == [f"session.{sessions[0].key}@wearsync.invalid"]
@@ -186,7 +187,7 @@ def test_history_only_and_schedule_only_views(ledger: SqliteEventLedger) -> None
     assert not any(u.startswith("session.") for u in none)
 
 
-def test_history_older_than_ten_years_is_summarised_per_year(ledger: SqliteEventLedger) -> None:
+def test_history_older_than_ten_years_is_summarised_per_year(ledger: CalendarLedger) -> None:
     old = [session(datetime(2014, m, 3, 18, tzinfo=UTC), key=f"old/{m}") for m in (2, 5, 9)]
     recent = [session(datetime(2026, 10, 3, 18, tzinfo=UTC), key="new/1")]
     by_uid = events(build(old + recent, ledger).body)
@@ -196,7 +197,7 @@ def test_history_older_than_ten_years_is_summarised_per_year(ledger: SqliteEvent
     assert "session.new/1@wearsync.invalid" in by_uid
 
 
-def test_same_inputs_give_the_same_bytes(ledger: SqliteEventLedger) -> None:
+def test_same_inputs_give_the_same_bytes(ledger: CalendarLedger) -> None:
     sessions = many_sessions(300, until=NOW, years=1)
     first = build(sessions, ledger)
     second = build(list(reversed(sessions)), ledger, now=NOW + timedelta(hours=3))

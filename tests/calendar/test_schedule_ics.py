@@ -3,8 +3,8 @@ recurring-ical-events; expected occurrences are computed here by plain date arit
 
 from __future__ import annotations
 
-import sqlite3
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -14,10 +14,10 @@ import recurring_ical_events
 
 from tests.calendar.factories import NOW, events, foot_care, foot_care_with, parse
 from wearsync.calendar.export import ExportOptions, build_calendar
-from wearsync.calendar.ledger import SqliteEventLedger
 from wearsync.calendar.schedule import ScheduleOptions
 from wearsync.errors import InputError
 from wearsync.routine import RangePick, Routine
+from wearsync.store import CalendarLedger, Store
 
 LONDON = ZoneInfo("Europe/London")
 FIRST_DAY = date(2025, 2, 14)
@@ -34,12 +34,13 @@ ROUTINE_S = 9 * 60 + 20
 
 
 @pytest.fixture
-def ledger(tmp_path: Path) -> SqliteEventLedger:
-    return SqliteEventLedger(sqlite3.connect(tmp_path / "ledger.db"))
+def ledger(tmp_path: Path) -> Iterator[CalendarLedger]:
+    with Store.open(tmp_path / "wearsync.db") as store:
+        yield store.calendar_ledger()
 
 
 def export(
-    routine: Routine, ledger: SqliteEventLedger, schedule: ScheduleOptions | None = None
+    routine: Routine, ledger: CalendarLedger, schedule: ScheduleOptions | None = None
 ) -> bytes:
     options = ExportOptions(schedule=schedule or ScheduleOptions(), url=URL)
     return build_calendar(
@@ -80,7 +81,7 @@ WINDOWS = {
 
 
 @pytest.mark.parametrize("window", sorted(WINDOWS))
-def test_occurrences_match_the_schedule_exactly(window: str, ledger: SqliteEventLedger) -> None:
+def test_occurrences_match_the_schedule_exactly(window: str, ledger: CalendarLedger) -> None:
     start, end = WINDOWS[window]
     found = occurrences(export(foot_care(), ledger), start, end)
     expected = {
@@ -107,7 +108,7 @@ def test_occurrences_match_the_schedule_exactly(window: str, ledger: SqliteEvent
     ],
 )
 def test_wall_time_stays_18_00_while_the_utc_offset_switches(
-    window: str, change: datetime, ledger: SqliteEventLedger
+    window: str, change: datetime, ledger: CalendarLedger
 ) -> None:
     start, end = WINDOWS[window]
     found = occurrences(export(foot_care(), ledger), start, end)
@@ -125,7 +126,7 @@ def test_wall_time_stays_18_00_while_the_utc_offset_switches(
     assert offsets == {before, after}
 
 
-def test_durations_come_from_the_compiled_program(ledger: SqliteEventLedger) -> None:
+def test_durations_come_from_the_compiled_program(ledger: CalendarLedger) -> None:
     start, end = WINDOWS["spring"]
     lengths: dict[str, set[timedelta]] = defaultdict(set)
     for occurrence in recurring_ical_events.of(parse(export(foot_care(), ledger))).between(
@@ -142,7 +143,7 @@ def test_durations_come_from_the_compiled_program(ledger: SqliteEventLedger) -> 
 
 
 def test_events_carry_summary_description_alarm_url_and_timezone(
-    ledger: SqliteEventLedger,
+    ledger: CalendarLedger,
 ) -> None:
     body = export(foot_care(), ledger)
     text = body.decode()
@@ -175,7 +176,7 @@ def test_events_carry_summary_description_alarm_url_and_timezone(
     assert not [u for u in by_uid if "ankle-circles" in u]
 
 
-def test_the_calendar_has_refresh_hints_and_names(ledger: SqliteEventLedger) -> None:
+def test_the_calendar_has_refresh_hints_and_names(ledger: CalendarLedger) -> None:
     body = export(foot_care(), ledger)
     lines = body.decode().split("\r\n")
     assert "REFRESH-INTERVAL;VALUE=DURATION:PT1H" in lines
@@ -187,7 +188,7 @@ def test_the_calendar_has_refresh_hints_and_names(ledger: SqliteEventLedger) -> 
     assert str(cal["PRODID"]).startswith("-//wearsync//")
 
 
-def test_every_days_picks_and_overrides(ledger: SqliteEventLedger) -> None:
+def test_every_days_picks_and_overrides(ledger: CalendarLedger) -> None:
     start, end = WINDOWS["spring"]
     uid = "routine.foot-care.1@wearsync.invalid"
     widest = export(foot_care(), ledger, ScheduleOptions(every_pick=RangePick.MAX))
@@ -201,7 +202,7 @@ def test_every_days_picks_and_overrides(ledger: SqliteEventLedger) -> None:
     assert as_utc(occurrences(body, start, end)[uid]) == as_utc(every(3, time(18), start, end))
 
 
-def test_times_from_the_routine_file_and_from_options(ledger: SqliteEventLedger) -> None:
+def test_times_from_the_routine_file_and_from_options(ledger: CalendarLedger) -> None:
     start, end = WINDOWS["autumn"]
     changed = foot_care_with('times = ["18:00"]', 'times = ["07:30", "19:15"]')
     changed = changed.model_copy(
@@ -233,11 +234,11 @@ def test_times_from_the_routine_file_and_from_options(ledger: SqliteEventLedger)
     )
 
 
-def test_too_few_daily_times_is_an_input_error(ledger: SqliteEventLedger) -> None:
+def test_too_few_daily_times_is_an_input_error(ledger: CalendarLedger) -> None:
     with pytest.raises(InputError, match="toe-presses is done 3 times a day but only 2"):
         export(foot_care(), ledger, ScheduleOptions(daily_times=(time(8), time(20))))
 
 
-def test_no_reminder_means_no_alarm(ledger: SqliteEventLedger) -> None:
+def test_no_reminder_means_no_alarm(ledger: CalendarLedger) -> None:
     body = export(foot_care(), ledger, ScheduleOptions(reminder=None))
     assert b"BEGIN:VALARM" not in body

@@ -127,7 +127,6 @@ def ics(
 ) -> None:
     """Write the routine's schedule (and its sessions) as an iCalendar (.ics) file."""
     from wearsync.calendar.export import build_calendar
-    from wearsync.calendar.ledger import SqliteEventLedger
     from wearsync.calendar.schedule import every_days
     from wearsync.calendar.tokens import schedule_start
     from wearsync.records import utc_now
@@ -147,7 +146,7 @@ def ics(
             loaded,
             sessions,
             start=first,
-            ledger=SqliteEventLedger(store.conn),
+            ledger=store.calendar_ledger(),
             now=now,
             options=options,
         )

@@ -192,7 +192,6 @@ async def start_feed(
     """
     from wearsync.calendar.feed import FeedServer
     from wearsync.calendar.httputil import DEFAULT_HOST, DEFAULT_PORT
-    from wearsync.calendar.ledger import SqliteEventLedger
     from wearsync.calendar.sources import RoutineFeedSource
     from wearsync.calendar.tokens import FeedTokens
 
@@ -207,7 +206,7 @@ async def start_feed(
     tokens = FeedTokens(store)
     server = FeedServer(
         source,
-        ledger=SqliteEventLedger(conn),
+        ledger=store.calendar_ledger(),
         tokens=tokens,
         host=host or DEFAULT_HOST,
         port=DEFAULT_PORT if port is None else port,
