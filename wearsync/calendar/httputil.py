@@ -10,6 +10,7 @@ import socket
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
 
 DEFAULT_HOST = "127.0.0.1"
 """The feed server's default address: this machine only."""
@@ -84,13 +85,83 @@ def is_loopback(remote: str | None) -> bool:
         return False
 
 
+WILDCARDS = frozenset({"", "0.0.0.0", "::"})
+"""Bind addresses that mean every interface."""
+
+
+def lan_address() -> str | None:
+    """This machine's address on its local network (the source address of its default route),
+    or None without a network. Sends nothing: connecting a UDP socket only picks the route."""
+    for family, probe in ((socket.AF_INET, "192.0.2.1"), (socket.AF_INET6, "2001:db8::1")):
+        try:
+            with socket.socket(family, socket.SOCK_DGRAM) as s:
+                s.connect((probe, 9))
+                address = str(s.getsockname()[0])
+        except OSError:
+            continue
+        if not ipaddress.ip_address(address).is_loopback:
+            return address
+    return None
+
+
 def base_url(host: str, port: int) -> str:
-    """``http://host:port/``; a wildcard host is replaced by this machine's name."""
-    if host in ("", "0.0.0.0", "::"):
-        host = socket.gethostname()
+    """``http://host:port/``; a wildcard host is replaced by this machine's LAN address (a phone
+    on the same network reaches it without name resolution), else its name."""
+    if host in WILDCARDS:
+        host = lan_address() or socket.gethostname()
     if ":" in host and not host.startswith("["):
         host = f"[{host}]"
     return f"http://{host}:{port}/"
+
+
+def _normal(name: str) -> str:
+    name = name.strip().lower().rstrip(".")
+    if name.startswith("[") and name.endswith("]"):
+        name = name[1:-1]
+    try:
+        address = ipaddress.ip_address(name.split("%")[0])
+    except ValueError:
+        return name
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    return str(address)
+
+
+def server_names(host: str, public_url: str | None) -> frozenset[str]:
+    """The names and addresses a request's Host may name to reach this server: the bound host,
+    ``localhost``, ``127.0.0.1`` and ``::1``, the public URL's host, and, bound to a wildcard,
+    this machine's name and LAN address."""
+    names = {"localhost", "127.0.0.1", "::1"}
+    if host in WILDCARDS:
+        hostname = socket.gethostname()
+        names.update({hostname, f"{hostname}.local", socket.getfqdn()})
+        lan = lan_address()
+        if lan:
+            names.add(lan)
+    else:
+        names.add(host)
+    if public_url:
+        public = urlsplit(public_url).hostname
+        if public:
+            names.add(public)
+    return frozenset(_normal(n) for n in names if n)
+
+
+def host_allowed(header: str | None, names: frozenset[str], local: str | None = None) -> bool:
+    """Whether a Host header value (``name``, ``name:port``, ``[v6]:port``) names this server:
+    one of ``names``, or the address the request arrived at (RFC 9110 section 7.2)."""
+    if not header:
+        return False
+    value = header.strip()
+    if value.startswith("["):
+        end = value.find("]")
+        if end < 0:
+            return False
+        name = value[: end + 1]
+    else:
+        name = value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+    name = _normal(name)
+    return name in names or (local is not None and name == _normal(local))
 
 
 def webcal_url(url: str) -> str:
