@@ -210,12 +210,9 @@ def _options(
 
 
 def _first_day(text: str | None) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise InputError(f"--start: {text!r} is not a date (YYYY-MM-DD)") from exc
+    from wearsync.calendar.tokens import parse_first_day
+
+    return None if text is None else parse_first_day(text, "--start")
 
 
 def _write(target: str, body: bytes) -> None:

@@ -150,7 +150,7 @@ def first_day(
     as_json: JsonOption = False,
 ) -> None:
     """Show or set the day the published schedule counts from (every N days from it)."""
-    from wearsync.calendar.tokens import schedule_start, set_schedule_start
+    from wearsync.calendar.tokens import parse_first_day, schedule_start, set_schedule_start
     from wearsync.records import utc_now
     from wearsync.routine.loader import load_routine
     from wearsync.store import Store
@@ -158,11 +158,7 @@ def first_day(
     loaded = load_routine(routine)
     with Store.open() as store:
         if day is not None:
-            try:
-                chosen = date.fromisoformat(day)
-            except ValueError as exc:
-                raise InputError(f"{day!r} is not a date (YYYY-MM-DD)") from exc
-            set_schedule_start(store, loaded.name, chosen)
+            set_schedule_start(store, loaded.name, parse_first_day(day, "first-day"))
         today = utc_now().astimezone(loaded.schedule.zone).date()
         shown = schedule_start(store, loaded.name, today)
     result = FirstDay(routine=loaded.name, first_day=shown)
@@ -215,6 +211,11 @@ async def start_feed(
     await server.start()
     store.set_setting(BASE_URL_KEY, server.url)
     return server, source, tokens
+
+
+def redact(url: str, token: str) -> str:
+    """``url`` with the feed token replaced by ``<token>``, for logs."""
+    return url.replace(token, "<token>")
 
 
 def feed_links(server: FeedServer, tokens: FeedTokens) -> FeedLinks:

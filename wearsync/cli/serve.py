@@ -71,7 +71,7 @@ async def _serve(
     public_url: str | None,
     with_feed: bool,
 ) -> None:
-    from wearsync.cli.feed import feed_links, start_feed
+    from wearsync.cli.feed import feed_links, redact, start_feed
     from wearsync.profiles import load_profiles
     from wearsync.store import Store
     from wearsync.sync.daemon import SyncDaemon
@@ -85,9 +85,12 @@ async def _serve(
         server = source = None
         if with_feed:
             server, source, tokens = await start_feed(store, routine, host, port, public_url)
-            links = feed_links(server, tokens)
-            log.info("serving the calendar feed at %s", links.page)
-            log.info("subscribe: %s", links.webcal)
+            # Logs outlive the token (journals, bug reports): name the link, never the secret.
+            log.info("serving the calendar feed at %s", server.url)
+            log.info(
+                "subscribe: %s (run 'wearsync feed url' for the link)",
+                redact(feed_links(server, tokens).webcal, tokens.current()),
+            )
         daemon = SyncDaemon(
             store=store,
             routine=routine,
