@@ -12,7 +12,9 @@ acknowledged to the watch only after :meth:`Store.add_events` has returned (comm
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -99,6 +101,13 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     INSERT OR IGNORE INTO settings(key, value) SELECT key, value FROM calendar_settings;
     DROP TABLE calendar_settings;
     """,
+    # 3: calendar UIDs from a safe alphabet (wearsync.calendar.uids). The ledger's entries move
+    # to the new UIDs, so each event's SEQUENCE continues instead of restarting at 0 beside a
+    # duplicate. wearsync_uid_v2 is registered on the connection (see _uid_v2).
+    """
+    UPDATE OR IGNORE calendar_events SET uid = wearsync_uid_v2(uid)
+    WHERE uid LIKE '%@wearsync.invalid';
+    """,
 )
 
 # SQLite builds before 3.32 allow 999 bound parameters per statement; stay below that.
@@ -138,6 +147,7 @@ class Store:
                 f"{path}: cannot open the database ({exc})",
                 hint="check the path and its permissions, or set WEARSYNC_HOME",
             ) from exc
+        conn.create_function("wearsync_uid_v2", 1, _uid_v2, deterministic=True)
         store = cls(conn, path)
         store._migrate()
         return store
@@ -471,6 +481,25 @@ class CalendarLedger:
             self._conn.execute("RELEASE calendar_ledger_put")
             raise
         self._conn.execute("RELEASE calendar_ledger_put")
+
+
+def _uid_v2(old: str) -> str:
+    """The UID (``wearsync.calendar.uids``, frozen) that replaced a first-scheme calendar UID
+    (``routine.<r>.<slot>@wearsync.invalid``, ``exercise.<r>.<e>.<slot>@...``,
+    ``session.<key>@...``, ``summary.<r>.<period>@...``, ``calendar.<r>.<view>.<history>@...``);
+    anything else unchanged. A copy, not an import: a migration must keep doing what it did
+    when it was written, and the store does not depend on the calendar."""
+    local, at, domain = old.rpartition("@")
+    kind, _, rest = local.partition(".")
+    if not at or domain != "wearsync.invalid":
+        return old
+    parts = [rest] if kind == "session" else rest.split(".")
+    arity = {"routine": 2, "exercise": 3, "session": 1, "summary": 2, "calendar": 3}
+    if arity.get(kind) != len(parts) or not all(parts):
+        return old
+    digest = hashlib.sha256("\x1f".join((kind, *parts)).encode()).hexdigest()[:10]
+    readable = "-".join(re.sub(r"[^A-Za-z0-9]+", "-", p).strip("-") or "x" for p in (kind, *parts))
+    return f"{readable}-{digest}@{domain}"
 
 
 def _iso(moment: datetime) -> str:
