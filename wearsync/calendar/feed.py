@@ -62,6 +62,7 @@ from wearsync.calendar.httputil import (
     webcal_url,
 )
 from wearsync.calendar.ports import EventLedger, FeedSource
+from wearsync.calendar.qr import svg_qr
 from wearsync.calendar.tokens import FeedTokens
 from wearsync.errors import WearSyncError
 from wearsync.records import utc_now
@@ -176,6 +177,7 @@ class FeedServer:
         self._max_connections = max_connections
         self._guard: ConnectionGuard | None = None
         self._names: frozenset[str] = frozenset()
+        self._qr_cache: tuple[str, str] | None = None
         self._listener: asyncio.Server | None = None
         self._web: web.Server | None = None
         self._base: tuple[int, str] | None = None
@@ -398,7 +400,9 @@ class FeedServer:
             links = (
                 f'<p><a href="{html.escape(webcal_url(feed))}">Subscribe (webcal)</a></p>'
                 f"<p>Or add this address in your calendar app: <code>{html.escape(feed)}</code>"
-                "</p><p>Anyone with this address can read the calendar. To revoke it, run "
+                "</p><p>On a phone, scan this code:</p>"
+                + self._qr(webcal_url(feed))
+                + "<p>Anyone with this address can read the calendar. To revoke it, run "
                 "<code>wearsync feed rotate</code>.</p>"
             )
         else:
@@ -422,6 +426,12 @@ class FeedServer:
             ),
             page.encode(),
         )
+
+    def _qr(self, link: str) -> str:
+        # Drawn once per link (the token or the address changes rarely), not per request.
+        if self._qr_cache is None or self._qr_cache[0] != link:
+            self._qr_cache = (link, svg_qr(link))
+        return self._qr_cache[1]
 
 
 class FeedServerError(WearSyncError):

@@ -164,6 +164,21 @@ def host_allowed(header: str | None, names: frozenset[str], local: str | None = 
     return name in names or (local is not None and name == _normal(local))
 
 
+def link_reach(url: str) -> str:
+    """Who can open ``url``: ``"this computer"`` (a loopback host), ``"local network"`` (a
+    private or link-local address, a ``.local`` or dotless name) or ``"internet"``."""
+    host = (urlsplit(url).hostname or "").lower()
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        if host == "localhost":
+            return "this computer"
+        return "local network" if host.endswith(".local") or "." not in host else "internet"
+    if address.is_loopback:
+        return "this computer"
+    return "local network" if address.is_private or address.is_link_local else "internet"
+
+
 def webcal_url(url: str) -> str:
     """The ``webcal://`` form of an http(s) feed URL, which calendar apps open to subscribe."""
     for scheme in ("https://", "http://"):

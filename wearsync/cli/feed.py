@@ -51,11 +51,16 @@ PublicUrlOption = Annotated[
 
 
 class FeedLinks(BaseModel):
-    """The result of ``feed url``, ``feed rotate`` and ``feed serve``: where to subscribe."""
+    """The result of ``feed url``, ``feed rotate`` and ``feed serve``: where to subscribe.
+
+    ``reach`` says who can open the links: ``this computer``, ``local network`` or
+    ``internet``.
+    """
 
     http: str
     webcal: str
     page: str
+    reach: str
     rotated: bool = False
 
 
@@ -93,10 +98,26 @@ def stored_base(store: Store, host: str | None, port: int | None, public_url: st
 
 
 def _links(base: str, token: str, *, rotated: bool = False) -> FeedLinks:
-    from wearsync.calendar.httputil import webcal_url
+    from wearsync.calendar.httputil import link_reach, webcal_url
 
     http = f"{base}feeds/{token}.ics"
-    return FeedLinks(http=http, webcal=webcal_url(http), page=base, rotated=rotated)
+    return FeedLinks(
+        http=http, webcal=webcal_url(http), page=base, reach=link_reach(base), rotated=rotated
+    )
+
+
+_REACH_NOTES = {
+    "this computer": (
+        "This link works on this computer only. For a phone on the same network, serve with "
+        "--host 0.0.0.0 and use the link that prints."
+    ),
+    "local network": (
+        "A link on your local network: Apple Calendar and Thunderbird on a device on this "
+        "network can subscribe. Google Calendar fetches feeds from Google's servers, so it "
+        "needs a public link (--public-url, through a reverse proxy or tunnel)."
+    ),
+    "internet": "A public link: any calendar app can subscribe, Google Calendar included.",
+}
 
 
 def _render_links(links: FeedLinks) -> None:
@@ -104,6 +125,7 @@ def _render_links(links: FeedLinks) -> None:
         typer.echo("New feed token; the old address no longer works. Subscribe again with:")
     typer.echo(f"subscribe: {links.webcal}")
     typer.echo(f"http:      {links.http}")
+    typer.echo(_REACH_NOTES.get(links.reach, ""))
     typer.echo("Anyone with this address can read the calendar; 'wearsync feed rotate' revokes it.")
 
 
@@ -112,6 +134,9 @@ def url(
     host: HostOption = None,
     port: PortOption = None,
     public_url: PublicUrlOption = None,
+    qr: Annotated[
+        bool, typer.Option("--qr", help="Also draw the link as a QR code, for a phone's camera.")
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Print the feed's subscribe links (webcal:// and http://), making the token if needed."""
@@ -122,6 +147,10 @@ def url(
         token = FeedTokens(store).current()
         links = _links(stored_base(store, host, port, public_url), token)
     emit(links, as_json, _render_links)
+    if qr and not as_json:
+        from wearsync.calendar.qr import terminal_qr
+
+        typer.echo(terminal_qr(links.webcal), nl=False)
 
 
 @app.command()
