@@ -2,6 +2,7 @@
 second (200 and 304) of the feed server beside nginx serving the same bytes.
 
     uv run python scripts/bench_feed.py [--seconds 3] [--connections 32] [--sessions 5000]
+    uv run python scripts/bench_feed.py --build-only    # size and build time, no servers
 
 Needs nginx (Debian: ``apt-get install -y nginx``). The load comes from wrk when it is installed
 (``apt-get install -y wrk``), else from a Python generator (asyncio streams, keep-alive), which
@@ -321,6 +322,9 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=5000)
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per server")
     parser.add_argument("--python-load", action="store_true", help="do not use wrk")
+    parser.add_argument(
+        "--build-only", action="store_true", help="only the build time and size (no servers)"
+    )
     opts = parser.parse_args()
     cpus = sorted(os.sched_getaffinity(0))
     server_cpu, load_cpu = (cpus[0], cpus[1]) if len(cpus) > 1 else (None, None)
@@ -329,6 +333,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-feed-") as tmp:
         work = Path(tmp)
         build_figures(routine, sessions, work)
+        if opts.build_only:
+            return
         ready: mp.Queue[tuple[int, str]] = mp.get_context("spawn").Queue()
         child = mp.get_context("spawn").Process(
             target=serve_feed, args=(str(work / "feed.db"), opts.sessions, server_cpu, ready)
