@@ -45,16 +45,18 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def radicale(tmp_path: Path) -> Iterator[Radicale]:
+@pytest.fixture(scope="module")
+def radicale_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Radicale server on 127.0.0.1 with htpasswd auth, for the module; yields its URL."""
+    tmp = tmp_path_factory.mktemp("radicale")
     port = free_port()
-    users = tmp_path / "users"
+    users = tmp / "users"
     users.write_text(f"{USER}:{PASSWORD}\n")
-    config = tmp_path / "radicale.conf"
+    config = tmp / "radicale.conf"
     config.write_text(
         f"[server]\nhosts = 127.0.0.1:{port}\n"
         f"[auth]\ntype = htpasswd\nhtpasswd_filename = {users}\nhtpasswd_encryption = plain\n"
-        f"[storage]\nfilesystem_folder = {tmp_path / 'collections'}\n"
+        f"[storage]\nfilesystem_folder = {tmp / 'collections'}\n"
         "[logging]\nlevel = warning\n"
     )
     process = subprocess.Popen(
@@ -71,13 +73,21 @@ def radicale(tmp_path: Path) -> Iterator[Radicale]:
             except OSError:
                 assert process.poll() is None and time.monotonic() < deadline, "no radicale"
                 time.sleep(0.1)
-        base = f"http://127.0.0.1:{port}/"
-        with DAVClient(url=base, username=USER, password=PASSWORD, require_tls=False) as client:
-            calendar = client.principal().make_calendar(name="Exercise", cal_id="exercise")
-        yield Radicale(str(calendar.url))
+        yield f"http://127.0.0.1:{port}/"
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+@pytest.fixture
+def radicale(radicale_server: str, request: pytest.FixtureRequest) -> Radicale:
+    """A new, empty calendar on the server for each test."""
+    with DAVClient(
+        url=radicale_server, username=USER, password=PASSWORD, require_tls=False
+    ) as client:
+        name = request.node.name.replace("_", "-")[:40]
+        calendar = client.principal().make_calendar(name=name, cal_id=name)
+    return Radicale(str(calendar.url))
 
 
 @pytest.fixture
@@ -108,6 +118,7 @@ def routine_file(tmp_path: Path, *changes: tuple[str, str]) -> str:
     return str(path)
 
 
+@pytest.mark.slow
 def test_publish_creates_then_updates_only_what_changed(
     radicale: Radicale, home: Path, tmp_path: Path
 ) -> None:
@@ -148,12 +159,12 @@ def test_publish_creates_then_updates_only_what_changed(
 def test_a_wrong_password_is_one_line(
     radicale: Radicale, home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("WEARSYNC_CALDAV_PASSWORD", "wrong")
+    monkeypatch.setenv("WEARSYNC_CALDAV_PASSWORD", "Tr0ub4dor-x9")
     result = runner.invoke(app, ["feed", "publish", "--caldav", radicale.url, "--user", USER])
     assert result.exit_code != 0
     assert result.stderr.startswith("error: --caldav ")
     assert "refused user 'alice'" in result.stderr
-    assert "Traceback" not in result.output and "wrong" not in result.output
+    assert "Traceback" not in result.output and "Tr0ub4dor-x9" not in result.output
     assert radicale.uids() == set()
 
 

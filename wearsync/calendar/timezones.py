@@ -5,6 +5,8 @@ event on: vobject (Radicale) decides whether a zone has daylight saving by sampl
 2000-2020, and other parsers look before the first event too. So the description starts in
 :data:`FIRST_YEAR` (or earlier, for a schedule starting before it) and runs past today.
 
+(A zone that crossed the date line, a jump of a whole day, is described from the year after.)
+
 The transitions are read off the zone itself (``utcoffset``) and grouped into *eras*: runs of
 consecutive years whose two changes follow the same "n-th (or last) weekday of the month, or a
 weekday within a week of days, at this wall time" pattern. Each era becomes a yearly RRULE
@@ -38,6 +40,7 @@ _FINE = timedelta(hours=12)  # nor twice within twelve hours
 _RULE_YEARS = 10  # years past today (or the first day) whose rules are checked
 _MIN_ERA = 3  # fewer years than this are listed rather than given a rule
 _LISTED_YEARS = 20  # how far past the checked span irregular changes are listed
+_DATE_LINE = timedelta(hours=12)  # a change this large is a move across the date line
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +73,17 @@ def vtimezone(zone: ZoneInfo, start: date, now: date) -> Timezone:
     """
     first_year = min(FIRST_YEAR, start.year - 1)
     last_year = max(start.year, now.year) + _RULE_YEARS
+    # A zone that moved across the date line (Apia and Fakaofo in 2011, Kiritimati in 1995)
+    # jumped by a whole day, which dateutil, and so vobject, cannot represent: describe it from
+    # the year after, unless the schedule starts before.
+    jumps = [
+        y
+        for y in range(first_year, start.year)
+        for t in _transitions(zone, y)
+        if abs(t.offset_to - t.offset_from) >= _DATE_LINE
+    ]
+    if jumps:
+        first_year = max(jumps) + 1
     years = [_transitions(zone, y) for y in range(first_year, last_year + 1)]
     tz = Timezone()
     tz.add("TZID", zone.key)
