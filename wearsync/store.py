@@ -212,6 +212,24 @@ class Store:
                 (key, value),
             )
 
+    def restrict_to_owner(self) -> None:
+        """Make the database readable by its owner only (mode 0600): it holds the feed token.
+
+        SQLite gives the WAL and shared-memory files the database file's mode when it creates
+        them; existing ones are changed too.
+        """
+        for suffix in ("", "-wal", "-shm"):
+            target = self.path.with_name(self.path.name + suffix)
+            try:
+                target.chmod(0o600)
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise StoreError(
+                    f"{target}: cannot make it private ({exc.strerror or exc})",
+                    hint="check who owns the data directory",
+                ) from exc
+
     # calendar ---------------------------------------------------------------------------------
 
     def calendar_ledger(self) -> CalendarLedger:

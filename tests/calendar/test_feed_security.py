@@ -205,3 +205,16 @@ def test_a_first_day_out_of_range_is_one_line(
     assert "Traceback" not in exported.output
     with Store.open(tmp_path / "home" / "wearsync.db") as store:
         assert store.get_setting("calendar.start.foot-care") == day
+
+
+@pytest.mark.parametrize("command", [["feed", "url"], ["feed", "rotate"]])
+def test_the_database_holding_the_token_is_private(
+    command: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WEARSYNC_HOME", str(tmp_path / "home"))
+    with Store.open(tmp_path / "home" / "wearsync.db"):
+        pass  # made by some other command, with the default mode
+    result = runner.invoke(app, command)
+    assert result.exit_code == 0, result.output
+    for path in (tmp_path / "home").glob("wearsync.db*"):
+        assert path.stat().st_mode & 0o077 == 0, path

@@ -147,6 +147,7 @@ def url(
     from wearsync.store import Store
 
     with Store.open() as store:
+        store.restrict_to_owner()  # the token is in it
         token = FeedTokens(store).current()
         links = _links(stored_base(store, host, port, public_url), token)
     emit(links, as_json, _render_links)
@@ -168,6 +169,7 @@ def rotate(
     from wearsync.store import Store
 
     with Store.open() as store:
+        store.restrict_to_owner()  # the token is in it
         token = FeedTokens(store).rotate()
         links = _links(stored_base(store, host, port, public_url), token, rotated=True)
     emit(links, as_json, _render_links)
@@ -408,6 +410,7 @@ async def start_feed(
 
     source = RoutineFeedSource(routine, store, store, changes=data_version)
     source.routine()  # fail now, with the routine's own error, rather than on a request
+    store.restrict_to_owner()  # the token is in it
     tokens = FeedTokens(store)
     server = FeedServer(
         source,
