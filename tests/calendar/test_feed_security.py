@@ -164,14 +164,16 @@ async def test_an_idle_connection_flood_past_the_fd_limit(tmp_path: Path) -> Non
         port, url = int(first[0]), first[1]
 
         async def connect() -> None:
-            _reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            # Bounded: a server that stopped accepting leaves connects hanging.
+            opening = asyncio.open_connection("127.0.0.1", port)
+            _reader, writer = await asyncio.wait_for(opening, 10)
             idle.append(writer)
 
         # Three times the soft limit of 256 descriptors, connected and silent.
         for _ in range(6):
             await asyncio.gather(*(connect() for _ in range(128)), return_exceptions=True)
         path = url.split(str(port), 1)[1]
-        status, data = await raw_get(port, path, f"127.0.0.1:{port}")
+        status, data = await asyncio.wait_for(raw_get(port, path, f"127.0.0.1:{port}"), 30)
         assert status == 200 and b"BEGIN:VCALENDAR" in data
     finally:
         for writer in idle:
