@@ -134,7 +134,7 @@ def server_names(host: str, public_url: str | None) -> frozenset[str]:
     names = {"localhost", "127.0.0.1", "::1"}
     if host in WILDCARDS:
         hostname = socket.gethostname()
-        names.update({hostname, f"{hostname}.local", socket.getfqdn()})
+        names.update({hostname, f"{hostname}.local"})  # no getfqdn(): a DNS lookup can hang
         lan = lan_address()
         if lan:
             names.add(lan)
