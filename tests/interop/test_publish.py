@@ -168,6 +168,22 @@ def test_a_wrong_password_is_one_line(
     assert radicale.uids() == set()
 
 
+def test_no_password_in_clear_and_an_unreachable_server_is_one_line(home: Path) -> None:
+    clear = runner.invoke(
+        app, ["feed", "publish", "--caldav", "http://dav.example.org/cal/", "--user", USER]
+    )
+    assert clear.exit_code != 0 and "plain http" in clear.stderr.splitlines()[0]
+    port = free_port()  # nothing listens there
+    gone = runner.invoke(
+        app, ["feed", "publish", "--caldav", f"http://127.0.0.1:{port}/cal/", "--user", USER]
+    )
+    assert gone.exit_code != 0
+    assert gone.stderr.splitlines() == [
+        f"error: --caldav http://127.0.0.1:{port}/cal/: cannot reach the server "
+        "(Connection refused)"
+    ]
+
+
 def test_the_password_never_comes_from_the_command_line(home: Path) -> None:
     in_url = runner.invoke(
         app, ["feed", "publish", "--caldav", f"http://{USER}:{PASSWORD}@127.0.0.1:1/cal/"]

@@ -35,6 +35,8 @@ USER_ENV = "WEARSYNC_CALDAV_USER"
 KEYRING_SERVICE = "wearsync-caldav"
 """The keyring service name; the keyring user is ``<user>@<host>``."""
 
+_LOOPBACK = ("localhost", "127.0.0.1", "::1")  # where plain http cannot expose the password
+
 _BLOCK = re.compile(rb"BEGIN:(VEVENT|VTIMEZONE)\r\n.*?END:\1\r\n", re.DOTALL)
 _PROP = re.compile(rb"^(UID|SEQUENCE|LAST-MODIFIED|TZID):([^\r\n]*)", re.M)
 _TZID_PARAM = re.compile(rb";TZID=([^:;\r\n]+)")
@@ -154,6 +156,11 @@ def check_caldav_url(url: str) -> tuple[str, str | None]:
             "--caldav: the URL holds a password",
             hint=f"remove it from the URL and set {PASSWORD_ENV} or use the keyring",
         )
+    if parts.scheme == "http" and parts.hostname not in _LOOPBACK:
+        raise PublishError(
+            f"--caldav: {url!r} is plain http, which would send the password in clear",
+            hint="use the server's https:// URL (plain http is for this machine only)",
+        )
     netloc = parts.netloc.rpartition("@")[2]
     return parts._replace(netloc=netloc).geturl(), parts.username
 
@@ -171,8 +178,7 @@ def publish_caldav(url: str, user: str, password: str, events: list[EventObject]
     from caldav.davclient import DAVClient
     from caldav.lib import error as dav_error
 
-    host = urlsplit(url).hostname or ""
-    local = host in ("localhost", "127.0.0.1", "::1")
+    local = urlsplit(url).hostname in _LOOPBACK
     report = PublishReport()
     try:
         with DAVClient(url=url, username=user, password=password, require_tls=not local) as client:
@@ -209,8 +215,19 @@ def publish_caldav(url: str, user: str, password: str, events: list[EventObject]
     except dav_error.DAVError as exc:
         raise PublishError(f"--caldav {url}: the server refused a change ({exc})") from exc
     except OSError as exc:  # connection refused, TLS, DNS (niquests' errors are OSErrors)
-        raise PublishError(f"--caldav {url}: cannot reach the server ({exc})") from exc
+        raise PublishError(f"--caldav {url}: cannot reach the server ({_reason(exc)})") from exc
     return report
+
+
+def _reason(exc: BaseException) -> str:
+    """The innermost OS-level reason ("Connection refused"), not the HTTP stack's long repr."""
+    seen: BaseException | None = exc
+    reason = ""
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.strerror:
+            reason = seen.strerror
+        seen = seen.__cause__ or seen.__context__
+    return reason or type(exc).__name__
 
 
 def _revision(component: Any) -> tuple[str, str]:
