@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import keyring
 import pytest
 from caldav.davclient import DAVClient
+from keyring.backend import KeyringBackend
 from typer.testing import CliRunner
 
 from tests.calendar.factories import session
@@ -221,3 +223,41 @@ async def test_serve_publishes_after_a_sync(
     published = [r.getMessage() for r in caplog.records if "published to" in r.getMessage()]
     assert published[-1].endswith("1 created, 0 updated, 0 removed")
     assert PASSWORD not in caplog.text
+
+
+class _MemoryKeyring(KeyringBackend):
+    """A keyring backend holding passwords in memory: the system's (Secret Service, macOS
+    Keychain) cannot run here, and this goes through keyring's own backend interface."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stored: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.stored.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.stored[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        self.stored.pop((service, username), None)
+
+
+def test_the_password_from_the_keyring(
+    radicale: Radicale, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("WEARSYNC_CALDAV_PASSWORD")
+    previous = keyring.get_keyring()
+    memory = _MemoryKeyring()
+    keyring.set_keyring(memory)
+    try:
+        missing = runner.invoke(app, ["feed", "publish", "--caldav", radicale.url, "--user", USER])
+        assert missing.exit_code != 0
+        assert missing.stderr.startswith("error: --caldav: no password for alice@127.0.0.1")
+        memory.set_password("wearsync-caldav", f"{USER}@127.0.0.1", PASSWORD)
+        published = publish("--caldav", radicale.url, "--user", USER)
+    finally:
+        keyring.set_keyring(previous)
+    assert published.caldav is not None and len(published.caldav.created) == 8
