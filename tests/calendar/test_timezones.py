@@ -9,6 +9,7 @@ import icalendar
 import pytest
 
 from wearsync.calendar.timezones import vtimezone
+from wearsync.errors import InputError
 
 START = date(2025, 3, 1)
 TODAY = date(2026, 11, 23)
@@ -109,3 +110,13 @@ def test_a_zone_without_changes_has_one_observance() -> None:
     (only,) = tz.subcomponents
     assert only.name == "STANDARD"
     assert only["TZOFFSETFROM"].td == only["TZOFFSETTO"].td == timedelta(hours=9)
+
+
+def test_a_schedule_across_a_date_line_move_is_reported() -> None:
+    """Apia skipped 30 December 2011 (-10 to +14): no client's VTIMEZONE reader can follow."""
+    with pytest.raises(InputError, match=r"Pacific/Apia moved across the date line in 2011"):
+        vtimezone(ZoneInfo("Pacific/Apia"), date(2011, 6, 1), TODAY)
+    later = icalendar.Timezone.from_ical(
+        vtimezone(ZoneInfo("Pacific/Apia"), date(2012, 1, 5), TODAY).to_ical()
+    )
+    assert min(c["DTSTART"].dt for c in later.subcomponents).year == 2012

@@ -31,6 +31,8 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Timezone, TimezoneDaylight, TimezoneStandard
 
+from wearsync.errors import InputError
+
 FIRST_YEAR = 1970
 """The first year described: well before anything a parser samples."""
 
@@ -70,18 +72,28 @@ def vtimezone(zone: ZoneInfo, start: date, now: date) -> Timezone:
         zone: the schedule's time zone.
         start: the first date any event uses the zone.
         now: today; rules are checked to ten years past the later of ``start`` and ``now``.
+
+    Raises:
+        InputError: the zone crossed the date line in or after the year of ``start``.
     """
     first_year = min(FIRST_YEAR, start.year - 1)
     last_year = max(start.year, now.year) + _RULE_YEARS
     # A zone that moved across the date line (Apia and Fakaofo in 2011, Kiritimati in 1995)
     # jumped by a whole day, which dateutil, and so vobject, cannot represent: describe it from
-    # the year after, unless the schedule starts before.
+    # the year after; a schedule that starts before then cannot be published at all.
     jumps = [
         y
-        for y in range(first_year, start.year)
+        for y in range(first_year, last_year + 1)
         for t in _transitions(zone, y)
         if abs(t.offset_to - t.offset_from) >= _DATE_LINE
     ]
+    if jumps and max(jumps) >= start.year:
+        # Reported rather than published wrong: no VTIMEZONE every client reads can hold it.
+        raise InputError(
+            f"schedule.timezone: {zone.key} moved across the date line in {max(jumps)}, "
+            "which calendar clients cannot follow",
+            hint=f"start the schedule in {max(jumps) + 1} or later (wearsync feed first-day)",
+        )
     if jumps:
         first_year = max(jumps) + 1
     years = [_transitions(zone, y) for y in range(first_year, last_year + 1)]
