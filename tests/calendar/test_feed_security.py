@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from tests.calendar.factories import foot_care
 from wearsync.calendar.feed import FeedServer
-from wearsync.calendar.httputil import host_allowed, server_names
+from wearsync.calendar.httputil import host_allowed, lan_address, server_names
 from wearsync.calendar.sources import StaticFeedSource
 from wearsync.calendar.tokens import TOKEN_KEY, FeedTokens
 from wearsync.cli.app import app
@@ -77,6 +77,9 @@ async def test_dns_rebinding_never_sees_the_token(server: tuple[FeedServer, str]
 def test_server_names_for_a_wildcard_bind_include_the_lan_address() -> None:
     names = server_names("0.0.0.0", None)
     assert {"localhost", "127.0.0.1", "::1"} <= names
+    lan = lan_address()
+    if lan is not None:
+        assert lan in names and host_allowed(f"{lan}:8765", names)
     assert host_allowed("192.0.2.7:8765", names, local="192.0.2.7")  # the address it came in on
     assert not host_allowed("attacker.example", names, local="127.0.0.1")
     assert not host_allowed("[::1", names)
