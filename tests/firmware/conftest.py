@@ -73,9 +73,9 @@ class Firmware:
                 self.lines.append(line)
                 self._got_line.notify_all()
 
-    async def wait_for(self, match: Any, timeout: float) -> dict[str, Any]:
-        """The first line (from any run) that ``match`` accepts, waiting up to ``timeout``."""
-        async with asyncio.timeout(timeout), self._got_line:
+    async def wait_for(self, match: Any, seconds: float) -> dict[str, Any]:
+        """The first line (from any run) that ``match`` accepts, waiting up to ``seconds``."""
+        async with asyncio.timeout(seconds), self._got_line:
             while True:
                 for line in self.lines:
                     if match(line):
