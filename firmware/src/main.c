@@ -130,6 +130,12 @@ static void hook_status(void *ctx, const uint8_t value[SESSION_STATUS_SIZE])
     gatt_notify_status(value);
 }
 
+static void hook_mark(void *ctx, const struct program_step *at, uint64_t session_ms)
+{
+    (void)ctx;
+    (void)persist_save_marker(at, session_ms);
+}
+
 static void hook_cue(void *ctx, const struct program_cue *cue, int32_t step, uint64_t session_ms,
                      uint64_t uptime_ms, bool utc_known, int64_t utc_ms)
 {
@@ -371,6 +377,7 @@ static void boot(void)
         .event = hook_event,
         .status = hook_status,
         .cue = hook_cue,
+        .mark = hook_mark,
         .ctx = NULL,
     };
     watch_init(&g_watch, g_opt.features, boot_id, &hooks);
@@ -381,6 +388,13 @@ static void boot(void)
     }
     persist_load_events(&g_watch.log);
     persist_load_local_time(&g_watch.clock);
+    /* The previous boot ended during a session (§8.2): record that it was cut. */
+    struct program_step at;
+    uint32_t session_ms;
+    if (persist_load_marker(&at, &session_ms)) {
+        watch_record(&g_watch, EVENT_SESSION_ABORTED, &at, session_ms, 0);
+        (void)persist_save_marker(NULL, 0);
+    }
 }
 
 int main(int argc, char **argv)

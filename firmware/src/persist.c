@@ -234,3 +234,40 @@ void persist_load_local_time(struct watch_clock *clock)
         (void)cts_write_local_time(clock, raw, sizeof raw);
     }
 }
+
+#define MARKER_SIZE 16u /* step u16, exercise, set, rep u16, side, direction, session_ms u32, crc */
+
+bool persist_save_marker(const struct program_step *at, uint64_t session_ms)
+{
+    if (at == NULL) {
+        return persist_write("session", NULL, 0);
+    }
+    uint8_t raw[MARKER_SIZE] = {0};
+    wire_put_u16(raw, at->index);
+    raw[2] = at->exercise;
+    raw[3] = at->set;
+    wire_put_u16(raw + 4, at->rep);
+    raw[6] = at->side;
+    raw[7] = at->direction;
+    wire_put_u32(raw + 8, session_ms > UINT32_MAX ? UINT32_MAX : (uint32_t)session_ms);
+    wire_put_u32(raw + 12, crc32_iso_hdlc(raw, 12));
+    return persist_write("session", raw, sizeof raw);
+}
+
+bool persist_load_marker(struct program_step *at, uint32_t *session_ms)
+{
+    uint8_t raw[MARKER_SIZE];
+    if (persist_read("session", raw, sizeof raw) != (long)sizeof raw ||
+        crc32_iso_hdlc(raw, 12) != wire_get_u32(raw + 12)) {
+        return false;
+    }
+    memset(at, 0, sizeof *at);
+    at->index = wire_get_u16(raw);
+    at->exercise = raw[2];
+    at->set = raw[3];
+    at->rep = wire_get_u16(raw + 4);
+    at->side = raw[6];
+    at->direction = raw[7];
+    *session_ms = wire_get_u32(raw + 8);
+    return true;
+}

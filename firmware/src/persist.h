@@ -7,6 +7,7 @@
  *   slot           the slot record: slot, sequence number, length, program CRC, record CRC
  *   events         the event log
  *   local_time     Local Time Information, 2 bytes
+ *   session        where a running session is (empty when none): SESSION_ABORTED after a reboot
  *   bonds          the bond store (store.c)
  *
  * Every file is written to a temporary name, synced, and renamed over the old one, so a file
@@ -21,6 +22,7 @@
 
 #include "cts.h"
 #include "events.h"
+#include "program.h"
 
 #define PERSIST_PATH_MAX 512u
 
@@ -42,6 +44,11 @@ uint16_t persist_load_program(uint8_t *buf, size_t cap);
 
 bool persist_save_events(const struct event_log *log);
 void persist_load_events(struct event_log *log);
+
+/* The session marker (§8.2): where a running session was, or none (`at` NULL). */
+bool persist_save_marker(const struct program_step *at, uint64_t session_ms);
+/* The marker left by the previous boot; false if there is none. */
+bool persist_load_marker(struct program_step *at, uint32_t *session_ms);
 
 bool persist_save_local_time(const struct watch_clock *clock);
 void persist_load_local_time(struct watch_clock *clock);

@@ -48,6 +48,7 @@ static void enter(struct session *s, uint32_t index, uint64_t at, bool first)
     emit(s, EVENT_STEP_STARTED, &s->step, at, s->origin + at);
     s->host.cue(s->host.ctx, s->step.cue, s->step.index, at, s->origin + at);
     s->ticks_left = s->step.countdown_ms / 1000u;
+    s->host.mark(s->host.ctx, &s->step, at);
 }
 
 static void finish(struct session *s)
@@ -55,6 +56,7 @@ static void finish(struct session *s)
     s->state = SESSION_IDLE;
     memset(&s->step, 0, sizeof s->step);
     status(s, SESSION_IDLE, 0, 0);
+    s->host.mark(s->host.ctx, NULL, 0);
 }
 
 static void complete(struct session *s, uint64_t at)
@@ -158,6 +160,7 @@ uint8_t session_pause(struct session *s, uint64_t now)
     s->paused_at = s->origin + at;
     status(s, SESSION_PAUSED, s->step.index, at - s->step_start);
     emit(s, EVENT_PAUSED, &s->step, 0, s->paused_at);
+    s->host.mark(s->host.ctx, &s->step, at);
     return ATT_OK;
 }
 

@@ -30,6 +30,11 @@ struct session_host {
     void (*status)(void *ctx, enum session_state state, uint16_t step, uint32_t elapsed_ms);
     /* Play cue `cue` (a cue table index) for `step` (or SESSION_NO_STEP for the end cue). */
     void (*cue)(void *ctx, uint8_t cue, int32_t step, uint64_t session_ms, uint64_t clock_ms);
+    /*
+     * Where the session is, to persist (at each step start and pause), or NULL once it has
+     * ended: a watch that reboots mid-session records SESSION_ABORTED from it (§8.2).
+     */
+    void (*mark)(void *ctx, const struct program_step *at, uint64_t session_ms);
     void *ctx;
 };
 

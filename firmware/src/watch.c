@@ -64,6 +64,12 @@ static void on_session_cue(void *ctx, uint8_t cue_index, int32_t step, uint64_t 
     w->hooks.cue(w->hooks.ctx, &cue, step, session_ms, clock_ms, known, utc);
 }
 
+static void on_session_mark(void *ctx, const struct program_step *at, uint64_t session_ms)
+{
+    struct watch *w = ctx;
+    w->hooks.mark(w->hooks.ctx, at, session_ms);
+}
+
 void watch_init(struct watch *w, uint16_t features, uint32_t boot_id,
                 const struct watch_hooks *hooks)
 {
@@ -74,7 +80,8 @@ void watch_init(struct watch *w, uint16_t features, uint32_t boot_id,
     event_log_init(&w->log);
     watch_clock_init(&w->clock);
     const struct session_host host = {
-        .event = on_session_event, .status = on_session_status, .cue = on_session_cue, .ctx = w};
+        .event = on_session_event, .status = on_session_status, .cue = on_session_cue,
+        .mark = on_session_mark, .ctx = w};
     session_init(&w->session, &host);
 }
 

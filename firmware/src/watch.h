@@ -61,6 +61,8 @@ struct watch_hooks {
     void (*event)(void *ctx, const struct event_record *e);
     /* Session Status changed (notify it). */
     void (*status)(void *ctx, const uint8_t value[SESSION_STATUS_SIZE]);
+    /* Persist where the session is, or that none runs (`at` NULL); see session_host.mark. */
+    void (*mark)(void *ctx, const struct program_step *at, uint64_t session_ms);
     /* The motor plays `cue`. */
     void (*cue)(void *ctx, const struct program_cue *cue, int32_t step, uint64_t session_ms,
                 uint64_t uptime_ms, bool utc_known, int64_t utc_ms);

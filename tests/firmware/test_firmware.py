@@ -13,7 +13,7 @@ import pytest
 from bleak import BleakClient
 from bleak.exc import BleakGATTProtocolError
 
-from tests.firmware.conftest import Firmware, found
+from tests.firmware.conftest import Firmware, found, start_firmware
 from wearsync.ble.bumble_backend import BumbleBleakClient, close_centrals
 from wearsync.profiles import DeviceProfile
 from wearsync.protocol import encode_program, program_identity
@@ -21,6 +21,7 @@ from wearsync.protocol import uuids as U
 from wearsync.routine import compile_routine, load_routine
 from wearsync.routine.loader import builtin_text
 from wearsync.sim.att_tap import AttCounts, AttKind, AttTap
+from wearsync.sim.hci_server import HciServer
 from wearsync.sim.link import VirtualLink
 from wearsync.store import Store
 from wearsync.sync.service import SyncReport, open_watch, sync_watch
@@ -175,3 +176,42 @@ async def test_bonds_survive_a_restart(
     bonds = tmp_path / "fw" / "bonds"
     assert bonds.stat().st_mode & 0o777 == 0o600
     await close_centrals()
+
+
+async def test_a_restart_during_a_session_records_session_aborted_at_the_next_boot(
+    store: Store,
+    link: VirtualLink,
+    profiles: list[DeviceProfile],
+    hci_server: HciServer,
+    tmp_path: Path,
+) -> None:
+    # At a hundredth of real speed the 5 s lead-in lasts 500 s: the restart surely cuts it.
+    firmware = await start_firmware(hci_server, tmp_path / "slow", time_scale=0.01)
+    try:
+        await cut_a_session(store, link, profiles, firmware)
+    finally:
+        await firmware.stop()
+
+
+async def cut_a_session(
+    store: Store, link: VirtualLink, profiles: list[DeviceProfile], firmware: Firmware
+) -> None:
+    await sync(store, link, profiles, firmware)
+    boot = firmware.ready["boot_id"]
+    async with open_watch(store=store, watch=await found(link, profiles, firmware), hci=link) as (
+        session,
+        _info,
+        _paired,
+    ):
+        await session.client.start_session(IDENTITY)
+    # The foot routine's lead-in is still running: the process goes down mid-session.
+    ready = await firmware.restart()
+    assert ready["unacked_events"] == 3
+    aborted = firmware.of_type("event")[-1]
+    assert (aborted["boot_id"], aborted["seq"], aborted["kind"]) == (boot + 1, 0, "SESSION_ABORTED")
+    # At the step the marker held (the lead-in) and its session time then (§8.2, §9.3).
+    assert (aborted["step"], aborted["duration_ms"]) == (0, 0)
+    report = await sync(store, link, profiles, firmware)
+    assert report.events_new == 3
+    ready = await firmware.restart()
+    assert ready["unacked_events"] == 0, "the marker is gone: no second SESSION_ABORTED"
