@@ -35,10 +35,13 @@ READY_TIMEOUT_S = 20.0
 class Firmware:
     """One run of the firmware process; :meth:`restart` is a reboot on the same files."""
 
-    def __init__(self, port: int, directory: Path, *, time_scale: float = 1.0) -> None:
+    def __init__(
+        self, port: int, directory: Path, *, time_scale: float = 1.0, features: int | None = None
+    ) -> None:
         self.port = port
         self.directory = directory
         self.time_scale = time_scale
+        self.features = features
         self.process: asyncio.subprocess.Process | None = None
         self.lines: list[dict[str, Any]] = []
         self.stderr = ""
@@ -57,6 +60,7 @@ class Firmware:
             str(self.directory),
             "--time-scale",
             str(self.time_scale),
+            *(() if self.features is None else ("--features", str(self.features))),
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             env=env,
