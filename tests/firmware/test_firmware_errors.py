@@ -192,3 +192,26 @@ async def test_features_left_out_are_refused_with_0x80(
             assert str(U.CURRENT_TIME_SERVICE) not in services
     finally:
         await firmware.stop()
+
+
+async def test_at_the_default_mtu_timer_info_is_read_whole_and_programs_go_in_chunks(
+    link: VirtualLink, profiles: list[DeviceProfile], firmware: Firmware
+) -> None:
+    device = (await found(link, profiles, firmware)).device
+    small = BleakClient(device, backend=BumbleBleakClient, hci=link, pair=True, mtu=23)
+    async with small as client:
+        # 40 bytes at ATT_MTU 23: a Read Request and Read Blobs of one snapshot (§2.4).
+        raw = bytes(await client.read_gatt_char(str(U.TIMER_INFO)))
+        assert len(raw) == 40 and TimerInfo.from_bytes(raw).program_length == 0
+        # 16 program bytes per chunk (§6.1); all but the last as Write Commands (§6.2).
+        pieces = [PROGRAM[i : i + 16] for i in range(0, len(PROGRAM), 16)]
+        for number, piece in enumerate(pieces):
+            value = chunk(len(PROGRAM), 16 * number, piece)
+            last = number == len(pieces) - 1
+            await client.write_gatt_char(PROGRAM_CHR, value, response=last)
+        assert await write(client, CONTROL, COMMIT) == 0
+        after = TimerInfo.from_bytes(bytes(await client.read_gatt_char(str(U.TIMER_INFO))))
+        assert after.program_identity == IDENTITY
+        # An Event Log batch is whole records only: none fit 22 bytes, so none are sent.
+        assert await write(client, CONTROL, START) == 0
+        assert bytes(await client.read_gatt_char(str(U.EVENT_LOG))) == bytes([0x01, 28])
