@@ -66,6 +66,9 @@ FEATURE_OF = {
 }
 
 
+pytestmark = pytest.mark.slow
+
+
 class ReferenceWatch:
     """The simulated watch's Program and Control Point rules, without BLE (boot 1, clock 0)."""
 

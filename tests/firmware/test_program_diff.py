@@ -119,6 +119,7 @@ def test_the_golden_program_expands_into_21_steps(harness: Harness) -> None:
     check(harness, GOLDEN)
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(program=wire_programs())
 def test_valid_programs_expand_like_the_reference(harness: Harness, program: object) -> None:
@@ -150,6 +151,7 @@ def mutate(program: bytes, rng: random.Random) -> bytes:
     return bytes(data)
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(program=wire_programs(), seed=st.integers(0, 2**32 - 1))
 def test_mutated_programs_get_the_reference_verdict(

@@ -39,6 +39,9 @@ from wearsync.sim.wearer import Wearer
 ACTIONS = ("pause", "resume", "skip", "stop")
 
 
+pytestmark = pytest.mark.slow
+
+
 class Recorder:
     """SessionHost and motor at once: one line per thing reported, as the harness prints."""
 
