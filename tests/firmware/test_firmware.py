@@ -215,3 +215,24 @@ async def cut_a_session(
     assert report.events_new == 3
     ready = await firmware.restart()
     assert ready["unacked_events"] == 0, "the marker is gone: no second SESSION_ABORTED"
+
+
+async def test_a_bonded_clients_cccds_are_restored_on_reconnection_and_after_a_restart(
+    link: VirtualLink, profiles: list[DeviceProfile], firmware: Firmware
+) -> None:
+    replay = bytes([0x08])
+    device = (await found(link, profiles, firmware)).device
+    async with BleakClient(device, backend=BumbleBleakClient, hci=link, pair=True) as client:
+        with pytest.raises(BleakGATTProtocolError) as caught:
+            await client.write_gatt_char(str(U.CONTROL_POINT), replay, response=True)
+        assert caught.value.code == 0xFD, "REPLAY_EVENTS needs notifications (§9.5.2)"
+        await client.start_notify(str(U.EVENT_LOG), lambda _c, _v: None)
+        await client.write_gatt_char(str(U.CONTROL_POINT), replay, response=True)
+    for restart in (False, True):
+        if restart:
+            await firmware.restart()
+            device = (await found(link, profiles, firmware)).device
+        async with BleakClient(device, backend=BumbleBleakClient, hci=link) as client:
+            # No CCCD write on this link: the subscription came back with the bond (§2.3).
+            assert len(await client.read_gatt_char(str(U.SESSION_STATUS))) == 7  # encrypted
+            await client.write_gatt_char(str(U.CONTROL_POINT), replay, response=True)
