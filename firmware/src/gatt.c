@@ -45,6 +45,7 @@ static uint16_t g_info_served; /* 0: no snapshot held */
 
 struct note {
     uint16_t handle;
+    bool replay; /* a batch of a replay: dropped unsent when a new replay restarts it */
     uint16_t len;
     uint8_t data[NOTE_MAX];
 };
@@ -86,7 +87,7 @@ static void flush_outbox(struct ble_npl_event *ev)
  * Queue a notification; the outbox is sent from the host's event queue, so a notification
  * caused by a write leaves after that write's response (§9.5.2, §12.5).
  */
-static void queue_note(uint16_t handle, const uint8_t *data, size_t len)
+static void queue_note(uint16_t handle, bool replay_batch, const uint8_t *data, size_t len)
 {
     if (g_out_count == OUTBOX_SLOTS || len > NOTE_MAX) {
         fprintf(stderr, "outbox full: notification on handle %u dropped\n", handle);
@@ -94,6 +95,7 @@ static void queue_note(uint16_t handle, const uint8_t *data, size_t len)
     }
     struct note *n = &g_outbox[(g_out_head + g_out_count) % OUTBOX_SLOTS];
     n->handle = handle;
+    n->replay = replay_batch;
     n->len = (uint16_t)len;
     memcpy(n->data, data, len);
     g_out_count++;
@@ -117,7 +119,7 @@ static size_t notify_room(void)
 void gatt_notify_status(const uint8_t value[SESSION_STATUS_SIZE])
 {
     if (g_conn != BLE_HS_CONN_HANDLE_NONE && g_notify_status) {
-        queue_note(h_status, value, SESSION_STATUS_SIZE);
+        queue_note(h_status, false, value, SESSION_STATUS_SIZE);
     }
 }
 
@@ -132,8 +134,22 @@ void gatt_notify_event(const struct event_record *e)
     batch[1] = EVENT_RECORD_SIZE;
     event_encode(e, batch + BATCH_HEADER_SIZE);
     if (notify_room() >= sizeof batch) {
-        queue_note(h_events, batch, sizeof batch);
+        queue_note(h_events, false, batch, sizeof batch);
     }
+}
+
+/* Drop the batches of a replay still waiting to be sent, keeping everything else in order. */
+static void drop_pending_replay(void)
+{
+    unsigned kept = 0;
+    for (unsigned i = 0; i < g_out_count; i++) {
+        const struct note *n = &g_outbox[(g_out_head + i) % OUTBOX_SLOTS];
+        if (!n->replay) {
+            g_outbox[(g_out_head + kept) % OUTBOX_SLOTS] = *n;
+            kept++;
+        }
+    }
+    g_out_count = kept;
 }
 
 /* REPLAY_EVENTS (§9.5.2): every event unacknowledged now, then REPLAY_END. */
@@ -147,7 +163,8 @@ static int replay(void)
     if (per == 0) {
         return ATT_UNLIKELY_ERROR; /* ATT_MTU too small for one record: not in §2.4's plan */
     }
-    /* The outbox holds a whole replay at our MTU; start from scratch if one is pending. */
+    /* A new REPLAY_EVENTS restarts the replay (§9.5.2); the outbox holds a whole one. */
+    drop_pending_replay();
     uint16_t total = g_watch->log.count;
     uint16_t sent = 0;
     uint8_t batch[NOTE_MAX];
@@ -156,7 +173,7 @@ static int replay(void)
         bool last = eligible <= per;
         size_t len = event_batch(&g_watch->log, sent, eligible, last ? BATCH_REPLAY_END : 0,
                                  batch, room, &included);
-        queue_note(h_events, batch, len);
+        queue_note(h_events, true, batch, len);
         sent = (uint16_t)(sent + included);
     } while (sent < total);
     return ATT_OK;

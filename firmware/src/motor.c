@@ -76,7 +76,8 @@ void motor_print_event(const struct event_record *e)
     const char *kind = e->kind < sizeof EVENT_NAMES / sizeof EVENT_NAMES[0] && EVENT_NAMES[e->kind]
                            ? EVENT_NAMES[e->kind]
                            : "UNKNOWN";
-    fprintf(out(), "{\"type\":\"event\",\"boot_id\":%" PRIu32 ",\"seq\":%" PRIu32 ",\"kind\":\"%s\","
+    fprintf(out(),
+            "{\"type\":\"event\",\"boot_id\":%" PRIu32 ",\"seq\":%" PRIu32 ",\"kind\":\"%s\","
            "\"step\":%u,\"exercise\":%u,\"set\":%u,\"rep\":%u,\"duration_ms\":%" PRIu32 ","
            "\"clock_set\":%s,\"time_s\":%" PRIu32 ",\"time_ms\":%u}\n",
            e->boot_id, e->seq, kind, e->step, e->exercise, e->set, e->rep, e->duration_ms,

@@ -19,7 +19,8 @@ static char g_dir[PERSIST_PATH_MAX];
 
 #define SLOT_RECORD_SIZE 15u /* slot u8, seq u32, length u16, program crc u32, record crc u32 */
 #define EVENTS_MAGIC 0x31564557u /* "WEV1" */
-#define EVENTS_HEADER_SIZE 20u   /* magic, count u16, lost u8, any u8, newest boot u32, seq u32, crc */
+/* magic u32, count u16, lost u8, any u8, newest boot u32, newest seq u32, records crc u32 */
+#define EVENTS_HEADER_SIZE 20u
 
 bool persist_init(const char *dir)
 {
@@ -189,7 +190,8 @@ bool persist_save_events(const struct event_log *log)
     wire_put_u32(raw + 8, log->newest_boot_id);
     wire_put_u32(raw + 12, log->newest_seq);
     for (uint16_t i = 0; i < log->count; i++) {
-        event_encode(event_log_at(log, i), raw + EVENTS_HEADER_SIZE + (size_t)i * EVENT_RECORD_SIZE);
+        uint8_t *record = raw + EVENTS_HEADER_SIZE + (size_t)i * EVENT_RECORD_SIZE;
+        event_encode(event_log_at(log, i), record);
     }
     wire_put_u32(raw + 16, crc32_iso_hdlc(raw + EVENTS_HEADER_SIZE, len - EVENTS_HEADER_SIZE));
     return persist_write("events", raw, len);
@@ -206,7 +208,8 @@ void persist_load_events(struct event_log *log)
     uint16_t count = wire_get_u16(raw + 4);
     size_t len = EVENTS_HEADER_SIZE + (size_t)count * EVENT_RECORD_SIZE;
     if (count > EVENT_CAPACITY || (size_t)n != len ||
-        crc32_iso_hdlc(raw + EVENTS_HEADER_SIZE, len - EVENTS_HEADER_SIZE) != wire_get_u32(raw + 16)) {
+        crc32_iso_hdlc(raw + EVENTS_HEADER_SIZE, len - EVENTS_HEADER_SIZE) !=
+            wire_get_u32(raw + 16)) {
         return;
     }
     for (uint16_t i = 0; i < count; i++) {

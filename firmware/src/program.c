@@ -149,7 +149,9 @@ static bool read_cue(struct wire_reader *r, struct program_cue *cue)
     if (!r->ok) {
         return false;
     }
+    cue->slot = SLOT_COUNT;
     if (ref < SLOT_COUNT) {
+        cue->slot = ref;
         cue->name = (const uint8_t *)SLOT_NAMES[ref];
         cue->name_len = (uint8_t)strlen(SLOT_NAMES[ref]);
     } else if ((ref & NAME_REF_CUSTOM) && (ref & 0x7Fu) >= 1 && (ref & 0x7Fu) <= 32) {
@@ -288,7 +290,8 @@ static uint64_t exercise_step_count(const struct program_exercise *ex)
     if (ex->flags & EX_HAS_AFTER) {
         afters = (ex->flags & EX_AFTER_EACH_DIRECTION) ? dirs : 1;
     }
-    uint64_t per_set = (uint64_t)ex->reps * (dirs + afters) - ((ex->flags & EX_AFTER_SKIP_LAST) ? 1 : 0);
+    uint64_t skip_last = (ex->flags & EX_AFTER_SKIP_LAST) ? 1 : 0;
+    uint64_t per_set = (uint64_t)ex->reps * (dirs + afters) - skip_last;
     uint64_t per_side = (uint64_t)ex->sets * per_set + ex->sets - 1;
     uint64_t switches = (ex->flags & EX_HAS_SWITCH) ? (uint64_t)ex->side_count - 1 : 0;
     return ((ex->flags & EX_HAS_LEAD) ? 1 : 0) + ex->side_count * per_side + switches;
@@ -371,10 +374,8 @@ static bool read_cue_table(struct program *p, struct wire_reader *r)
                 return false;
             }
         }
-        for (unsigned s = 0; s < SLOT_COUNT; s++) {
-            if (cue.name == (const uint8_t *)SLOT_NAMES[s]) {
-                p->slot_cue[s] = (uint8_t)i;
-            }
+        if (cue.slot < SLOT_COUNT) { /* the default cue of the slot of that name (§5.3) */
+            p->slot_cue[cue.slot] = (uint8_t)i;
         }
     }
     return true;

@@ -73,6 +73,7 @@ enum step_kind {
 #define EX_HAS_SWITCH 0x80u
 
 struct program_cue {
+    uint8_t slot;        /* the well-known name's slot (table 5-2), or SLOT_COUNT if custom */
     const uint8_t *name; /* not terminated */
     uint8_t name_len;
     uint8_t strength;    /* 1..100 */

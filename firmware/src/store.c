@@ -33,12 +33,17 @@ static struct bond_file g_store;
 
 #define BODY_OFFSET offsetof(struct bond_file, our_count)
 
+static uint32_t body_crc(const struct bond_file *f)
+{
+    return crc32_iso_hdlc((const uint8_t *)f + BODY_OFFSET, sizeof *f - BODY_OFFSET);
+}
+
 static void save(void)
 {
     g_store.magic = BONDS_MAGIC;
     g_store.sec_size = sizeof(struct ble_store_value_sec);
     g_store.cccd_size = sizeof(struct ble_store_value_cccd);
-    g_store.crc = crc32_iso_hdlc((const uint8_t *)&g_store + BODY_OFFSET, sizeof g_store - BODY_OFFSET);
+    g_store.crc = body_crc(&g_store);
     (void)persist_write("bonds", &g_store, sizeof g_store);
 }
 
@@ -49,7 +54,7 @@ static void load(void)
     if (persist_read("bonds", &loaded, sizeof loaded) != (long)sizeof loaded ||
         loaded.magic != BONDS_MAGIC || loaded.sec_size != sizeof(struct ble_store_value_sec) ||
         loaded.cccd_size != sizeof(struct ble_store_value_cccd) ||
-        loaded.crc != crc32_iso_hdlc((const uint8_t *)&loaded + BODY_OFFSET, sizeof loaded - BODY_OFFSET) ||
+        loaded.crc != body_crc(&loaded) ||
         loaded.our_count > MAX_BONDS || loaded.peer_count > MAX_BONDS ||
         loaded.cccd_count > MAX_CCCDS) {
         return;

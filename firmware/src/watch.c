@@ -112,7 +112,8 @@ static uint8_t commit(struct watch *w, uint32_t crc)
         return code;
     }
     uint16_t len = w->staging.received;
-    if (w->has_program && len == w->program_len && memcmp(w->program_bytes, w->staging.data, len) == 0) {
+    if (w->has_program && len == w->program_len &&
+        memcmp(w->program_bytes, w->staging.data, len) == 0) {
         return ATT_OK; /* committing the committed program changes nothing (§6.3) */
     }
     /* Durable before the Write Response (§6.3, §6.4); the running copy changes only then. */
