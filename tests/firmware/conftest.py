@@ -51,7 +51,7 @@ class Firmware:
 
     async def start(self) -> dict[str, Any]:
         """Start the firmware and wait for its ready line."""
-        env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0:abort_on_error=0")
+        env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=0")
         self.process = await asyncio.create_subprocess_exec(
             str(firmware_binary()),
             "--hci-port",
