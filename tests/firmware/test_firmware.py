@@ -236,3 +236,21 @@ async def test_a_bonded_clients_cccds_are_restored_on_reconnection_and_after_a_r
             # No CCCD write on this link: the subscription came back with the bond (§2.3).
             assert len(await client.read_gatt_char(str(U.SESSION_STATUS))) == 7  # encrypted
             await client.write_gatt_char(str(U.CONTROL_POINT), replay, response=True)
+
+
+async def test_a_commit_cut_before_the_slot_switch_leaves_the_previous_program(
+    store: Store, link: VirtualLink, profiles: list[DeviceProfile], firmware: Firmware
+) -> None:
+    await sync(store, link, profiles, firmware)
+    flash = firmware.directory
+    record = (flash / "slot").read_bytes()
+    active = record[0]
+    # A later COMMIT wrote its program into the other slot and lost power before the one
+    # write of the slot record (§6.4): that slot holds bytes nobody committed.
+    (flash / f"program.{1 - active}").write_bytes(b"\x01\x00garbage of a cut write")
+    ready = await firmware.restart()
+    assert ready["program_identity"] == IDENTITY.hex()
+    # A damaged slot record is never trusted: the watch starts with no program, not a wrong one.
+    (flash / "slot").write_bytes(record[:-1] + bytes([record[-1] ^ 0xFF]))
+    ready = await firmware.restart()
+    assert ready["program_identity"] is None
