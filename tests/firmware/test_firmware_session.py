@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.firmware.conftest import found, start_firmware
+from wearsync.cli.sim import SimEvent, SimVibration
 from wearsync.profiles import DeviceProfile
 from wearsync.protocol import EventRecord, encode_program
 from wearsync.routine import compile_routine, load_routine
@@ -104,3 +105,8 @@ async def test_a_session_started_from_the_companion_plays_the_simulators_cues(
     assert fw_events == sim_events
     # The companion stored the session's events, all of them, once.
     assert report.events_new == len(fw_events)
+    # Every line has the shape `wearsync sim --json` prints; the clock was set by the sync.
+    vibrations = [SimVibration.model_validate(line) for line in firmware.of_type("vibration")]
+    assert all(v.utc is not None and v.utc.tzinfo is not None for v in vibrations)
+    events = [SimEvent.model_validate(line) for line in firmware.of_type("event")]
+    assert all(e.clock_set for e in events)
