@@ -6,6 +6,9 @@
  *               program HEX      a Program write          -> code N
  *               control HEX      a Control Point write    -> code N | code replay
  *               info             -> info HEX (Timer Info at uptime 0)
+ *               local HEX        a Local Time Information write -> code N
+ *               current HEX      a Current Time write     -> code N utc MS|-  (UTC now, ms)
+ *               read-current     -> current HEX (the Current Time value at uptime 0)
  * The clock stands at 0: a started session stays in its first step.
  */
 #define _GNU_SOURCE
@@ -106,6 +109,26 @@ int main(void)
             } else {
                 printf("code %d\n", code);
             }
+        } else if (strncmp(line, "local ", 6) == 0) {
+            size_t n = unhex(line + 6, value, sizeof value);
+            printf("code %u\n", cts_write_local_time(&g_watch.clock, value, n));
+        } else if (strncmp(line, "current ", 8) == 0) {
+            size_t n = unhex(line + 8, value, sizeof value);
+            uint8_t code = cts_write_current_time(&g_watch.clock, 0, value, n);
+            int64_t utc;
+            if (watch_clock_utc(&g_watch.clock, 0, &utc)) {
+                printf("code %u utc %lld\n", code, (long long)utc);
+            } else {
+                printf("code %u utc -\n", code);
+            }
+        } else if (strncmp(line, "read-current", 12) == 0) {
+            uint8_t current[CURRENT_TIME_SIZE];
+            cts_read_current_time(&g_watch.clock, 0, current);
+            printf("current ");
+            for (unsigned i = 0; i < CURRENT_TIME_SIZE; i++) {
+                printf("%02x", current[i]);
+            }
+            putchar('\n');
         } else if (strncmp(line, "info", 4) == 0) {
             uint8_t info[TIMER_INFO_SIZE];
             watch_timer_info(&g_watch, 0, info);
