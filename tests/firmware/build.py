@@ -37,11 +37,11 @@ def _built(target: str) -> None:
 
 def validate_binary() -> Path:
     """The program-validation harness (pure core only), built if needed."""
-    _built("validate")
+    _built("tools-asan")
     return BUILD / "validate"
 
 
 def firmware_binary() -> Path:
     """The firmware on NimBLE, built if needed (skips without NimBLE's sources)."""
-    _built("all")
+    _built("asan")
     return BUILD / "wearsync-fw"
