@@ -5,7 +5,8 @@
  *
  *   wearsync-fw --hci-port PORT --dir DIR [--name NAME] [--time-scale X] [--features MASK]
  *
- * stdout: JSON lines (ready, vibration, event, stopped). stderr: diagnostics.
+ * stdout: JSON lines (ready, vibration, event, button, stopped). stderr: diagnostics.
+ * stdin: the watch's buttons, one per line: start, pause, resume, skip, stop (§8.2 "watch UI").
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -59,6 +60,14 @@ static struct ble_npl_callout g_session_timer;
 static struct ble_npl_event g_stop_event;
 static struct ble_npl_task g_host_task, g_hci_task;
 static uint8_t g_address[ADDRESS_SIZE];
+
+/* A button press read from stdin, handed to the host task. */
+#define BUTTON_NAME_MAX 8
+static struct ble_npl_event g_button_event;
+static char g_button[BUTTON_NAME_MAX];
+static pthread_mutex_t g_button_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_button_done = PTHREAD_COND_INITIALIZER;
+static bool g_button_pending;
 
 /* -- time --------------------------------------------------------------------------------- */
 
@@ -264,6 +273,64 @@ static void on_reset(int reason)
     fprintf(stderr, "NimBLE host reset: %d\n", reason);
 }
 
+/* -- the watch's buttons ------------------------------------------------------------------ */
+
+/* On the host task: what the wearer pressed, as the session engine takes it. */
+static void press(struct ble_npl_event *ev)
+{
+    (void)ev;
+    char name[BUTTON_NAME_MAX];
+    pthread_mutex_lock(&g_button_lock);
+    memcpy(name, g_button, sizeof name);
+    pthread_mutex_unlock(&g_button_lock);
+    uint64_t now = platform_now_ms();
+    int code;
+    if (strcmp(name, "start") == 0) {
+        code = g_watch.has_program ? session_start(&g_watch.session, &g_watch.program, now)
+                                   : 0x8A; /* NO_PROGRAM, as START_SESSION would answer */
+    } else if (strcmp(name, "pause") == 0) {
+        code = session_pause(&g_watch.session, now);
+    } else if (strcmp(name, "resume") == 0) {
+        code = session_resume(&g_watch.session, now);
+    } else if (strcmp(name, "skip") == 0) {
+        code = session_skip(&g_watch.session, now);
+    } else if (strcmp(name, "stop") == 0) {
+        code = session_stop(&g_watch.session, now);
+    } else {
+        code = -1;
+    }
+    platform_session_changed();
+    char fields[64];
+    snprintf(fields, sizeof fields, "\"button\":\"%s\",\"code\":%d", name, code);
+    motor_print_line("button", fields);
+    pthread_mutex_lock(&g_button_lock);
+    g_button_pending = false;
+    pthread_cond_signal(&g_button_done);
+    pthread_mutex_unlock(&g_button_lock);
+}
+
+/* Reads button names from stdin, one press at a time; ends at end of input. */
+static void *button_thread(void *arg)
+{
+    (void)arg;
+    char line[32];
+    while (fgets(line, sizeof line, stdin) != NULL) {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (line[0] == '\0' || strlen(line) >= BUTTON_NAME_MAX) {
+            continue;
+        }
+        pthread_mutex_lock(&g_button_lock);
+        memcpy(g_button, line, strlen(line) + 1);
+        g_button_pending = true;
+        ble_npl_eventq_put(nimble_port_get_dflt_eventq(), &g_button_event);
+        while (g_button_pending) {
+            pthread_cond_wait(&g_button_done, &g_button_lock);
+        }
+        pthread_mutex_unlock(&g_button_lock);
+    }
+    return NULL;
+}
+
 /* -- start and stop ----------------------------------------------------------------------- */
 
 static void stop(struct ble_npl_event *ev)
@@ -442,9 +509,12 @@ int main(int argc, char **argv)
     ble_npl_callout_init(&g_session_timer, nimble_port_get_dflt_eventq(), session_timer_fired,
                          NULL);
     ble_npl_event_init(&g_stop_event, stop, NULL);
+    ble_npl_event_init(&g_button_event, press, NULL);
 
     pthread_t signals;
     pthread_create(&signals, NULL, signal_thread, &stop_signals);
+    pthread_t buttons;
+    pthread_create(&buttons, NULL, button_thread, NULL);
     ble_npl_task_init(&g_hci_task, "hci_sock", hci_task, NULL, TASK_PRIORITY,
                       BLE_NPL_TIME_FOREVER, NULL, TASK_STACK_SIZE);
     ble_npl_task_init(&g_host_task, "ble_host", host_task, NULL, TASK_PRIORITY,

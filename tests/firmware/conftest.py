@@ -61,6 +61,7 @@ class Firmware:
             "--time-scale",
             str(self.time_scale),
             *(() if self.features is None else ("--features", str(self.features))),
+            stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             env=env,
@@ -85,6 +86,17 @@ class Firmware:
                     if match(line):
                         return line
                 await self._got_line.wait()
+
+    async def press(self, button: str) -> dict[str, Any]:
+        """Press a button on the watch (start, pause, resume, skip, stop); its result line."""
+        assert self.process is not None and self.process.stdin is not None
+        before = len(self.of_type("button"))
+        self.process.stdin.write(f"{button}\n".encode())
+        await self.process.stdin.drain()
+        return await self.wait_for(
+            lambda line: line["type"] == "button" and len(self.of_type("button")) > before,
+            READY_TIMEOUT_S,
+        )
 
     def of_type(self, kind: str) -> list[dict[str, Any]]:
         """Every line of type ``kind`` so far."""

@@ -9,6 +9,7 @@ exact at any speed (everything due is processed at its due time), so this is no 
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -110,3 +111,41 @@ async def test_a_session_started_from_the_companion_plays_the_simulators_cues(
     assert all(v.utc is not None and v.utc.tzinfo is not None for v in vibrations)
     events = [SimEvent.model_validate(line) for line in firmware.of_type("event")]
     assert all(e.clock_set for e in events)
+
+
+async def test_skip_pressed_on_the_watch_jumps_to_the_next_exercise_and_is_stored(
+    store: Store,
+    link: VirtualLink,
+    profiles: list[DeviceProfile],
+    hci_server: HciServer,
+    tmp_path: Path,
+) -> None:
+    # At 5x the first exercise lasts 3.8 s of real time: the press lands inside it.
+    firmware = await start_firmware(hci_server, tmp_path / "fw", time_scale=5.0)
+    second = next(s.index for s in PROGRAM.steps if s.exercise == 1)
+    try:
+        session = asyncio.create_task(
+            run_session(
+                store=store,
+                routine=SHORT,
+                routine_text=SHORT_TEXT,
+                watch=await found(link, profiles, firmware),
+                hci=link,
+                on_update=lambda _u: None,
+            )
+        )
+        await firmware.wait_for(lambda line: line.get("kind") == "STEP_STARTED", 20)
+        pressed = await firmware.press("skip")
+        report = await session
+    finally:
+        await firmware.stop()
+    assert pressed["code"] == 0
+    assert report.ended == "session_completed"
+    kinds = [(e["kind"], e["step"], e["exercise"]) for e in firmware.of_type("event")]
+    skipped = next(i for i, k in enumerate(kinds) if k[0] == "EXERCISE_SKIPPED")
+    assert kinds[skipped][2] == 0 and kinds[skipped][1] < second
+    assert kinds[skipped + 1] == ("STEP_STARTED", second, 1), "the next exercise's first step"
+    assert ("EXERCISE_COMPLETED", second - 1, 0) not in kinds
+    assert kinds[-1][0] == "SESSION_COMPLETED"
+    stored = [e.kind for e in store.events(firmware.ready["address"])]
+    assert stored.count("exercise_skipped") == 1
