@@ -22,8 +22,10 @@
 #define MYNEWT_VAL_BLE_ROLE_CENTRAL (0)
 #define MYNEWT_VAL_BLE_ROLE_OBSERVER (0)
 
-/* §2.4: every value fits one PDU at ATT_MTU 247; no Prepare Write needed. */
+/* §2.4: every value fits one PDU at ATT_MTU 247, so Prepare Write is never needed: it is
+ * refused with 0x06 Request Not Supported (the MAY of §2.4), for every attribute. */
 #define MYNEWT_VAL_BLE_ATT_PREFERRED_MTU (247)
+#define MYNEWT_VAL_BLE_ATT_SVR_QUEUED_WRITE (0)
 
 /* Errors only; level 1 hex-dumps every packet. */
 #define MYNEWT_VAL_BLE_HS_LOG_LVL (3)

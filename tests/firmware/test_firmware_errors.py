@@ -215,3 +215,17 @@ async def test_at_the_default_mtu_timer_info_is_read_whole_and_programs_go_in_ch
         # An Event Log batch is whole records only: none fit 22 bytes, so none are sent.
         assert await write(client, CONTROL, START) == 0
         assert bytes(await client.read_gatt_char(str(U.EVENT_LOG))) == bytes([0x01, 28])
+
+
+async def test_prepare_write_on_program_is_refused_with_0x06(client: BleakClient) -> None:
+    from bumble import att
+
+    connection = client._backend._connection  # type: ignore[attr-defined]
+    handle = client.services.get_characteristic(PROGRAM_CHR).handle
+    request = att.ATT_Prepare_Write_Request(
+        attribute_handle=handle, value_offset=0, part_attribute_value=CHUNK[:16]
+    )
+    response = await connection.gatt_client.send_request(request)
+    assert isinstance(response, att.ATT_Error_Response)
+    assert response.error_code == 0x06  # Request Not Supported (§2.4, §11)
+    assert not (await info(client)).flags & InfoFlags.STAGING
