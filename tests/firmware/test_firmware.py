@@ -19,7 +19,7 @@ from wearsync.profiles import DeviceProfile
 from wearsync.protocol import encode_program, program_identity
 from wearsync.protocol import uuids as U
 from wearsync.routine import compile_routine, load_routine
-from wearsync.routine.loader import builtin_text
+from wearsync.routine.loader import builtin_text, parse_routine
 from wearsync.sim.att_tap import AttCounts, AttKind, AttTap
 from wearsync.sim.hci_server import HciServer
 from wearsync.sim.link import VirtualLink
@@ -254,3 +254,43 @@ async def test_a_commit_cut_before_the_slot_switch_leaves_the_previous_program(
     (flash / "slot").write_bytes(record[:-1] + bytes([record[-1] ^ 0xFF]))
     ready = await firmware.restart()
     assert ready["program_identity"] is None
+
+
+def long_routine_text() -> str:
+    """A routine whose program needs several chunks at ATT_MTU 247 (over 240 bytes)."""
+    head = (Path(__file__).parent / "data" / "short.toml").read_text().split("[[exercises]]")[0]
+    exercises = "".join(
+        f'[[exercises]]\nid = "move-{n}"\nname = "Movement number {n} of the long list"\n'
+        f"hold = {{ counts = {2 + n % 3} }}\nrelease = {{ seconds = 1 }}\nreps = {1 + n % 4}\n\n"
+        for n in range(12)
+    )
+    return head + exercises
+
+
+async def test_a_program_of_several_chunks_is_pushed_and_committed(
+    store: Store,
+    link: VirtualLink,
+    profiles: list[DeviceProfile],
+    firmware: Firmware,
+    tmp_path: Path,
+) -> None:
+    text = long_routine_text()
+    routine = parse_routine(text)
+    wire = encode_program(compile_routine(routine))
+    assert len(wire) > 2 * 240
+    tap = AttTap(link, subject=firmware.ready["address"])
+    report = await sync_watch(
+        store=store,
+        routine=routine,
+        routine_text=text,
+        watch=await found(link, profiles, firmware),
+        hci=link,
+    )
+    assert report.program_pushed and report.program_identity == program_identity(wire).hex()
+    pdus = tap.connections[-1].pdus
+    writes = [p for p in pdus if p.direction == "rx" and p.opcode in (0x12, 0x52)]
+    # Chunks of at most 240 program bytes (§6.1); CTS and COMMIT writes are 13 bytes or less.
+    program_writes = [p for p in writes if p.size > 20]
+    assert [p.size - 7 for p in program_writes] == [240, 240, len(wire) - 480]
+    ready = await firmware.restart()
+    assert ready["program_identity"] == program_identity(wire).hex()
