@@ -179,9 +179,12 @@ uint16_t persist_load_program(uint8_t *buf, size_t cap)
     return rec.len;
 }
 
+/* The serialized log, for saving and loading alike (both run on the host task). */
+static uint8_t g_events_file[EVENTS_HEADER_SIZE + EVENT_CAPACITY * EVENT_RECORD_SIZE];
+
 bool persist_save_events(const struct event_log *log)
 {
-    static uint8_t raw[EVENTS_HEADER_SIZE + EVENT_CAPACITY * EVENT_RECORD_SIZE];
+    uint8_t *raw = g_events_file;
     size_t len = EVENTS_HEADER_SIZE + (size_t)log->count * EVENT_RECORD_SIZE;
     wire_put_u32(raw, EVENTS_MAGIC);
     wire_put_u16(raw + 4, log->count);
@@ -199,9 +202,9 @@ bool persist_save_events(const struct event_log *log)
 
 void persist_load_events(struct event_log *log)
 {
-    static uint8_t raw[EVENTS_HEADER_SIZE + EVENT_CAPACITY * EVENT_RECORD_SIZE];
+    uint8_t *raw = g_events_file;
     event_log_init(log);
-    long n = persist_read("events", raw, sizeof raw);
+    long n = persist_read("events", raw, sizeof g_events_file);
     if (n < (long)EVENTS_HEADER_SIZE || wire_get_u32(raw) != EVENTS_MAGIC) {
         return;
     }
