@@ -385,6 +385,12 @@ enum program_verdict program_parse(struct program *p, const uint8_t *bytes, size
 {
     memset(p, 0, sizeof *p);
     memset(p->slot_cue, PROGRAM_NO_CUE, sizeof p->slot_cue);
+    if (len == 0) {
+        return PROGRAM_INVALID;
+    }
+    if (bytes[0] != PROGRAM_FORMAT) { /* the format decides how to read the rest (§3.4) */
+        return PROGRAM_UNSUPPORTED;
+    }
     if (len > PROGRAM_MAX_BYTES) {
         return PROGRAM_INVALID;
     }
@@ -392,13 +398,7 @@ enum program_verdict program_parse(struct program *p, const uint8_t *bytes, size
     p->len = (uint16_t)len;
     struct wire_reader r;
     wire_reader_init(&r, bytes, len);
-    uint8_t format = wire_u8(&r);
-    if (!r.ok) {
-        return PROGRAM_INVALID;
-    }
-    if (format != PROGRAM_FORMAT) {
-        return PROGRAM_UNSUPPORTED;
-    }
+    (void)wire_u8(&r); /* the format, checked above */
     uint8_t flags = wire_u8(&r);
     p->cue_count = wire_u8(&r);
     p->exercise_count = wire_u8(&r);

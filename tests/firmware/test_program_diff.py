@@ -176,6 +176,8 @@ def test_random_bytes_get_the_reference_verdict(harness: Harness, program: bytes
         GOLDEN + b"\x00",  # trailing byte
         GOLDEN[:-1],  # truncated name
         GOLDEN.replace(bytes.fromhex("0b0705"), bytes.fromhex("0b0605")),  # 3 s as D = 6 -> 3 ms
+        GOLDEN + bytes(65536 - len(GOLDEN)),  # over 65,535 bytes: invalid, however it goes on
+        b"\x02" + bytes(65535),  # ... unless its format is another one
     ],
 )
 def test_edge_cases_get_the_reference_verdict(harness: Harness, program: bytes) -> None:
