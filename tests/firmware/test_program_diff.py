@@ -171,13 +171,15 @@ def test_random_bytes_get_the_reference_verdict(harness: Harness, program: bytes
 @pytest.mark.parametrize(
     "program",
     [
-        b"",
-        b"\x02",
-        GOLDEN + b"\x00",  # trailing byte
-        GOLDEN[:-1],  # truncated name
-        GOLDEN.replace(bytes.fromhex("0b0705"), bytes.fromhex("0b0605")),  # 3 s as D = 6 -> 3 ms
-        GOLDEN + bytes(65536 - len(GOLDEN)),  # over 65,535 bytes: invalid, however it goes on
-        b"\x02" + bytes(65535),  # ... unless its format is another one
+        pytest.param(b"", id="empty"),
+        pytest.param(b"\x02", id="format-2"),
+        pytest.param(GOLDEN + b"\x00", id="trailing-byte"),
+        pytest.param(GOLDEN[:-1], id="truncated-name"),
+        pytest.param(
+            GOLDEN.replace(bytes.fromhex("0b0705"), bytes.fromhex("0b0605")), id="3-s-as-ms"
+        ),
+        pytest.param(GOLDEN + bytes(65536 - len(GOLDEN)), id="over-65535-bytes"),
+        pytest.param(b"\x02" + bytes(65535), id="over-65535-bytes-format-2"),
     ],
 )
 def test_edge_cases_get_the_reference_verdict(harness: Harness, program: bytes) -> None:
