@@ -126,7 +126,8 @@ class TestSync:
         flash = await bangle.vm.storage()
         assert flash[RUNNER_FILE].endswith(b"\n") and BOOT_FILE in flash
         first_writes = tap.current.count(opcode=WRITE_REQUEST, direction="rx")
-        assert first_writes > 100  # the runner is about 8 KB at MTU 131
+        # The runtime (about 7 KB) and the program (under 1 KB) at MTU 131, a line a write.
+        assert first_writes > 70
         assert store.pushed_routine(program_key(foot.program)) == ("foot-care", foot.text)
 
         rx_before = bangle.rx_bytes
