@@ -136,11 +136,11 @@ def read_activity(
     identity = _identity(file_id, source, "file_id")
     workout = _which_workout(messages, list(workouts), source)
     session = _one(messages, _SESSION, "session", source)
-    records, later_laps = _records(messages, source)
+    records, ran_past = _records(messages, source)
     plan = plan_workout(workout.program, workout.routine)
     steps = _walk(records, plan.positions, source)
     events = _Events(device, identity.time_created, workout)
-    completed = _emit(events, workout.program, records, steps, session, later_laps, source)
+    completed = _emit(events, workout.program, records, steps, session, ran_past, source)
     return ImportedActivity(identity, workout, tuple(events.out), completed)
 
 
@@ -242,15 +242,17 @@ def _which_workout(
     )
 
 
-def _records(
-    messages: Mapping[int, list[Fields]], source: str
-) -> tuple[list[_Record], list[datetime]]:
-    """The laps (or sets) that name a workout step, and the starts of the laps that do not."""
-    plain = [
-        _at(m, "start_time", source, "lap")
-        for m in messages.get(_LAP, [])
-        if not isinstance(m.get("wkt_step_index"), int)
-    ]
+def _records(messages: Mapping[int, list[Fields]], source: str) -> tuple[list[_Record], bool]:
+    """The laps (or sets) that name a workout step, and whether a lap naming none follows them.
+
+    Laps are taken in the order they were written (FIT date_time has whole seconds only, so a
+    lap cut short may start in the same second as the next).
+    """
+    laps = messages.get(_LAP, [])
+    named = [n for n, m in enumerate(laps) if isinstance(m.get("wkt_step_index"), int)]
+    ran_past = bool(named) and any(
+        not isinstance(m.get("wkt_step_index"), int) for m in laps[named[-1] + 1 :]
+    )
     for number, name, length in ((_LAP, "lap", "total_timer_time"), (_SET, "set", "duration")):
         found = [m for m in messages.get(number, []) if isinstance(m.get("wkt_step_index"), int)]
         if found:
@@ -262,8 +264,7 @@ def _records(
                 )
                 for m in found
             ]
-            # Message order is the order they were written; start times settle ties.
-            return sorted(records, key=lambda r: r.start), plain
+            return records, ran_past
     raise DamagedFitFileError(source, "lap.wkt_step_index: no lap or set names a workout step")
 
 
@@ -322,7 +323,7 @@ def _emit(
     records: Sequence[_Record],
     steps: Sequence[int],
     session: Fields,
-    later_laps: Sequence[datetime],
+    ran_past: bool,
     source: str,
 ) -> bool:
     started = _at(session, "start_time", source, "session")
@@ -341,10 +342,7 @@ def _emit(
     final = ran.get(last.index)
     # The workout is over when its last step ran out, or the watch recorded on past it (a
     # lap that names no step: the last step was lapped through and the workout ended).
-    completed = final is not None and (
-        final.timer_ms >= last.duration_ms - _RAN_OUT_MS
-        or any(start > final.start for start in later_laps)
-    )
+    completed = final is not None and (final.timer_ms >= last.duration_ms - _RAN_OUT_MS or ran_past)
     session_ms = round(_seconds(session, "total_timer_time", elapsed / 1000) * 1000)
     ended = datetime.fromtimestamp(
         started.timestamp() + _seconds(session, "total_elapsed_time", session_ms / 1000), UTC
