@@ -112,13 +112,13 @@ class Bench:
         row = Row("wearsync-timer", "SimWatch (timer service)")
         try:
             from wearsync.sim.clock import ManualClock
-            from wearsync.sim.watch import SimWatch
+            from wearsync.watches.wearsync_timer.sim.watch import SimWatch
         except ImportError:
             # TODO(bench): the timer-service simulator (wearsync/sim/watch.py) is not there yet.
             row.note = "skipped: wearsync/sim/watch.py is not available"
             return row
-        from wearsync.sync.live import run_session
-        from wearsync.sync.service import sync_watch
+        from wearsync.watches.wearsync_timer.driver import sync_watch
+        from wearsync.watches.wearsync_timer.live import run_session
 
         link = self.new_link()
         clock = ManualClock()
@@ -173,8 +173,8 @@ class Bench:
         if shutil.which("node") is None:
             row.note = "skipped: Node.js is not installed"
             return row
-        from wearsync.sim.bangle import SimBangle
-        from wearsync.sync.espruino import run_espruino_session, sync_espruino
+        from wearsync.watches.bangle.driver import run_espruino_session, sync_espruino
+        from wearsync.watches.bangle.sim import SimBangle
 
         link = self.new_link()
         async with SimBangle(link, self.workdir / "bangle.json") as sim:
@@ -213,8 +213,12 @@ class Bench:
     # -- host-timed ----------------------------------------------------------------------------
 
     async def host_timed(self, kind: str) -> Row:
-        from wearsync.sim.infinitime import SimInfiniTime
-        from wearsync.sync.host_timed import plan_cues, run_host_timed_session, sync_host_timed
+        from wearsync.watches.host_timed.driver import (
+            plan_cues,
+            run_host_timed_session,
+            sync_host_timed,
+        )
+        from wearsync.watches.host_timed.sim import SimInfiniTime
 
         label = "SimInfiniTime (New Alert)" if kind == "infinitime" else "alert band (Alert Level)"
         row = Row(f"host-timed/{kind}", label)

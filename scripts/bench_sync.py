@@ -1,6 +1,6 @@
 """What a sync of the foot-care routine costs on the air and on the clock, on the simulator.
 
-Everything runs in this process against :class:`~wearsync.sim.watch.SimWatch` on a
+Everything runs in this process against :class:`~sim.watch.SimWatch` on a
 :class:`~wearsync.sim.link.VirtualLink`, through the real client stack (bleak over bumble,
 ``sync_watch``), with ``WEARSYNC_HOME`` pointed at a temporary directory.
 
@@ -58,17 +58,18 @@ from typing import Any
 from wearsync.ble.bumble_backend import close_centrals
 from wearsync.ble.connection import FoundWatch, find_watch
 from wearsync.profiles import DeviceProfile, load_profiles
-from wearsync.protocol import encode_program, program_chunks
-from wearsync.protocol.transfer import CHUNK_HEADER_SIZE
 from wearsync.records import StoredEvent, utc_now
 from wearsync.routine import compile_routine, load_routine
 from wearsync.routine.loader import builtin_text
 from wearsync.sim.att_tap import AttCounts, AttKind, AttPdu
 from wearsync.sim.clock import Clock, ManualClock, SimClock
 from wearsync.sim.link import VirtualLink
-from wearsync.sim.watch import SimWatch
 from wearsync.store import Store
-from wearsync.sync.service import SyncReport, sync_watch
+from wearsync.sync.reports import SyncReport
+from wearsync.watches.wearsync_timer.codec import encode_program, program_chunks
+from wearsync.watches.wearsync_timer.codec.transfer import CHUNK_HEADER_SIZE
+from wearsync.watches.wearsync_timer.driver import sync_watch
+from wearsync.watches.wearsync_timer.sim.watch import SimWatch
 
 ROUTINE_NAME = "foot-care"
 ROUTINE = load_routine(ROUTINE_NAME)

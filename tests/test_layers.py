@@ -1,7 +1,9 @@
 """The layering of ../shared/HOUSE_STYLE.md, read from the imports with ``ast``.
 
-Dependencies point one way: cli -> sync/calendar -> ble/store -> protocol/routine. bleak and
-bumble stay inside ble/ and sim/; protocol/ and routine/ do no I/O and no asyncio.
+Dependencies point one way: cli -> watches/registry -> watches/<family> -> sync, ble, sim ->
+store, protocol, routine; calendar beside sync. No family imports another, no shared layer
+imports a family (only the registry names them), bleak stays inside ble/, bumble inside ble/,
+sim/ and the families' simulated peripherals, and protocol/ and routine/ do no I/O.
 """
 
 from __future__ import annotations
@@ -37,64 +39,104 @@ def top(name: str) -> str:
 
 
 def layer(name: str) -> str:
+    """``wearsync.watches.bangle.driver`` -> ``watches.bangle``; ``wearsync.sync.x`` -> ``sync``."""
     parts = name.split(".")
-    return parts[1] if parts[0] == "wearsync" and len(parts) > 1 else ""
+    if parts[0] != "wearsync" or len(parts) < 2:
+        return ""
+    if parts[1] == "watches" and len(parts) > 2:
+        return f"watches.{parts[2]}"
+    return parts[1].removesuffix(".py")
+
+
+def layer_of(path: Path) -> str:
+    rel = path.relative_to(PACKAGE).with_suffix("")
+    return layer(".".join(("wearsync", *rel.parts)))
 
 
 ALL = modules_under()
+FAMILIES = sorted(
+    p.name for p in (PACKAGE / "watches").iterdir() if p.is_dir() and (p / "__init__.py").exists()
+)
+SHARED = {"records", "paths", "errors", "protocol", "routine", "profiles", "store"}
+ALLOWED: dict[str, set[str]] = {
+    "errors": set(),
+    "records": set(),
+    "paths": set(),
+    "routine": {"errors"},
+    "protocol": {"errors"},
+    "profiles": {"errors", "protocol", "routine"},
+    "store": {"errors", "records", "paths"},
+    "ble": {"errors", "paths", "protocol", "profiles"},
+    "sim": {"errors", "ble", "protocol", "routine"},
+    "sync": SHARED | {"ble"},
+    "calendar": SHARED,
+}
+FAMILY_ALLOWED = SHARED | {"sync", "ble", "sim"}
 
 
-@pytest.mark.parametrize("path", ALL, ids=lambda p: str(p.relative_to(PACKAGE)))
-def test_bleak_and_bumble_only_in_ble_and_sim(path: Path) -> None:
-    rel = path.relative_to(PACKAGE).parts
-    if rel[0] in ("ble", "sim"):
+def ids(path: Path) -> str:
+    return str(path.relative_to(PACKAGE))
+
+
+@pytest.mark.parametrize("path", ALL, ids=ids)
+def test_bleak_only_in_ble(path: Path) -> None:
+    if layer_of(path) == "ble":
         return
-    offending = {m for m in imported_modules(path) if top(m) in ("bleak", "bumble")}
-    assert not offending, f"{'/'.join(rel)} imports {offending}: only wearsync/ble and sim may"
+    offending = {m for m in imported_modules(path) if top(m) == "bleak"}
+    assert not offending, f"{ids(path)} imports {offending}: only wearsync/ble may"
+
+
+@pytest.mark.parametrize("path", ALL, ids=ids)
+def test_bumble_only_in_ble_sim_and_simulated_watches(path: Path) -> None:
+    rel = path.relative_to(PACKAGE).parts
+    in_family_sim = rel[0] == "watches" and any(part in ("sim", "sim.py") for part in rel)
+    if rel[0] in ("ble", "sim") or in_family_sim:
+        return
+    offending = {m for m in imported_modules(path) if top(m) == "bumble"}
+    assert not offending, f"{ids(path)} imports {offending}: only ble/, sim/ and watches/*/sim"
 
 
 PURE = modules_under("protocol") + modules_under("routine")
 
 
-@pytest.mark.parametrize("path", PURE, ids=lambda p: str(p.relative_to(PACKAGE)))
+@pytest.mark.parametrize("path", PURE, ids=ids)
 def test_protocol_and_routine_do_no_io(path: Path) -> None:
     forbidden = {"asyncio", "socket", "sqlite3", "aiohttp", "subprocess"}
     found = {m for m in imported_modules(path) if top(m) in forbidden}
-    inner = {m for m in imported_modules(path) if layer(m) not in ("", "protocol", "routine")}
-    inner -= {"wearsync.errors"}
     assert not found, f"{path.name} imports {found}"
-    assert not inner, f"{path.name} reaches up into {inner}"
 
 
-LOWER = {
-    "protocol": {"protocol", "routine"},
-    "routine": {"routine"},
-    "ble": {"ble", "protocol", "routine", "profiles"},
-    "store": {"store", "routine", "protocol"},
-    "sync": {"sync", "ble", "store", "protocol", "routine", "profiles"},
-    "calendar": {"calendar", "store", "routine", "protocol"},
-    "records": set(),
-    "paths": set(),
-    "errors": set(),
-}
-
-
-@pytest.mark.parametrize("path", ALL, ids=lambda p: str(p.relative_to(PACKAGE)))
-def test_nothing_below_imports_the_cli(path: Path) -> None:
-    rel = path.relative_to(PACKAGE).parts
-    here = rel[0].removesuffix(".py")
+@pytest.mark.parametrize("path", ALL, ids=ids)
+def test_each_layer_imports_only_below_it(path: Path) -> None:
+    here = layer_of(path)
+    ours = {m for m in imported_modules(path) if top(m) == "wearsync"}
     if here in ("cli", "__main__"):
         return
-    ups = {m for m in imported_modules(path) if layer(m) == "cli"}
-    assert not ups, f"{'/'.join(rel)} imports the CLI: {ups}"
-    allowed = LOWER.get(here)
-    if allowed is None:
-        return
-    allowed = allowed | {"errors", "records", "paths", ""}
-    wrong = {m for m in imported_modules(path) if top(m) == "wearsync" and layer(m) not in allowed}
-    assert not wrong, f"{'/'.join(rel)} imports {wrong}, above its layer"
+    ups = {m for m in ours if layer(m) == "cli"}
+    assert not ups, f"{ids(path)} imports the CLI: {ups}"
+    if here == "watches.registry" or here == "watches":
+        return  # the registry is the one place that names every family
+    if here.startswith("watches."):
+        allowed = FAMILY_ALLOWED | {here}
+    else:
+        allowed = ALLOWED.get(here, set()) | {here}
+    wrong = {m for m in ours if layer(m) not in allowed and layer(m) != ""}
+    assert not wrong, f"{ids(path)} ({here}) imports {wrong}, outside {sorted(allowed)}"
+
+
+def test_every_family_is_checked_and_none_imports_another() -> None:
+    assert {"wearsync_timer", "bangle", "host_timed"} <= set(FAMILIES)
+    for family in FAMILIES:
+        for path in modules_under("watches", family):
+            others = {
+                m
+                for m in imported_modules(path)
+                if layer(m).startswith("watches.") and layer(m) != f"watches.{family}"
+            }
+            assert not others, f"{ids(path)} imports another family: {others}"
 
 
 def test_the_checks_see_the_package() -> None:
     assert len(ALL) >= 10
     assert any(p.parent.name == "routine" for p in PURE)
+    assert any(layer_of(p).startswith("watches.") for p in ALL)

@@ -20,7 +20,7 @@ from wearsync.profiles import (
     match_profile,
     parse_profile,
 )
-from wearsync.protocol.uuids import TIMER_SERVICE
+from wearsync.watches.wearsync_timer.codec.uuids import TIMER_SERVICE
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "profiles" / "wearsync-timer.toml"

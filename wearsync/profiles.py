@@ -31,7 +31,6 @@ from pydantic import AfterValidator, Field, ValidationError, field_validator, mo
 from pydantic_core import ErrorDetails
 
 from wearsync.errors import InputError
-from wearsync.protocol.info import PROTOCOL_VERSION
 from wearsync.protocol.uuids import sig_uuid
 from wearsync.routine.base import Frozen
 from wearsync.routine.loader import describe_error, first_problem, toml_problem
@@ -132,7 +131,7 @@ class WearSyncTimerDriver(Frozen):
     """The WearSync Interval Timer Service over GATT (docs/protocol.md)."""
 
     name: Literal["wearsync-timer"]
-    protocol_version: Literal[1] = PROTOCOL_VERSION
+    protocol_version: Literal[1] = 1
     set_clock: bool = True
     """Keep the watch's clock through the Current Time Service."""
 

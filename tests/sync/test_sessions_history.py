@@ -125,10 +125,10 @@ def test_history_counts_adherence_over_30_days() -> None:
 
 
 def test_acknowledge_only_up_to_the_first_gap() -> None:
-    from wearsync.protocol import EventKind
-    from wearsync.protocol import EventRecord as Wire
     from wearsync.routine.model import Direction, Side
-    from wearsync.sync.service import contiguous_end
+    from wearsync.watches.wearsync_timer.codec import EventKind
+    from wearsync.watches.wearsync_timer.codec import EventRecord as Wire
+    from wearsync.watches.wearsync_timer.driver import contiguous_end
 
     def wire(boot: int, seq: int) -> Wire:
         return Wire(

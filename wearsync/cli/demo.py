@@ -113,10 +113,11 @@ async def run_demo(
     from wearsync.sim.clock import SimClock
     from wearsync.sim.link import VirtualLink
     from wearsync.sim.motor import Vibration
-    from wearsync.sim.watch import SimWatch
     from wearsync.store import Store
-    from wearsync.sync.live import LiveUpdate, run_session
-    from wearsync.sync.service import sync_watch
+    from wearsync.sync.live import LiveUpdate
+    from wearsync.watches.wearsync_timer.driver import sync_watch
+    from wearsync.watches.wearsync_timer.live import run_session
+    from wearsync.watches.wearsync_timer.sim.watch import SimWatch
 
     started = time.monotonic()
     text = builtin_text("foot-care")

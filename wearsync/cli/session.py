@@ -21,7 +21,8 @@ from wearsync.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from wearsync.sync.live import LiveUpdate, SessionReport
+    from wearsync.sync.live import LiveUpdate
+    from wearsync.sync.reports import SessionReport
 
 app = new_app()
 

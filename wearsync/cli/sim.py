@@ -22,8 +22,8 @@ from wearsync.errors import WearSyncError
 from wearsync.sim.wearer import Wearer
 
 if TYPE_CHECKING:
-    from wearsync.protocol import EventRecord
     from wearsync.sim.motor import Vibration
+    from wearsync.watches.wearsync_timer.codec import EventRecord
 
 app = new_app()
 
@@ -132,7 +132,7 @@ async def _serve(
     from wearsync.sim.clock import SimClock
     from wearsync.sim.hci_server import HciServer
     from wearsync.sim.link import VirtualLink
-    from wearsync.sim.watch import SimWatch
+    from wearsync.watches.wearsync_timer.sim.watch import SimWatch
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

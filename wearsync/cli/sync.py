@@ -19,7 +19,7 @@ from wearsync.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from wearsync.sync.service import SyncReport
+    from wearsync.sync.reports import SyncReport
 
 app = new_app()
 

@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 from enum import IntFlag
 from typing import Final, Self
 
-from wearsync.protocol._wire import Reader, Writer, build, check, check_uint
 from wearsync.protocol.enums import OpenIntEnum
 from wearsync.protocol.errors import EncodeError
+from wearsync.protocol.wire import Reader, Writer, build, check, check_uint
 
 #: Length of the Current Time value (Exact Time 256 plus Adjust Reason).
 CURRENT_TIME_SIZE: Final = 10

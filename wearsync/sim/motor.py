@@ -3,7 +3,7 @@
 A cue (§5.3) is a pattern of on, off, on, ... times. :meth:`Motor.play` records one
 :class:`Vibration` per cue and one :class:`Pulse` per motor-on span. Times are kept two ways:
 ``session_ms``/``start_ms`` in session time (pauses excluded, so a step's cue is at exactly the
-step's ``start_ms`` from :func:`~wearsync.protocol.expand`), and ``at_ms``/``utc`` on the
+step's ``start_ms`` from the program's expansion), and ``at_ms``/``utc`` on the
 watch's own clocks (uptime and UTC, if set).
 
 A pattern, once started, plays to its end; a new cue replaces one still playing (the motor
@@ -16,10 +16,28 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-
-from wearsync.protocol import WireCue
+from typing import Protocol
 
 logger = logging.getLogger(__name__)
+
+
+class CuePattern(Protocol):
+    """What the motor needs of a cue: its name, on/off times (ms) and strength (percent)."""
+
+    @property
+    def name(self) -> str:
+        """The cue's name."""
+        ...
+
+    @property
+    def pattern(self) -> tuple[int, ...]:
+        """On, off, on, ... times in milliseconds."""
+        ...
+
+    @property
+    def strength(self) -> int:
+        """Motor strength in percent."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -115,7 +133,7 @@ class Motor:
 
     def play(
         self,
-        cue: WireCue,
+        cue: CuePattern,
         *,
         session_ms: int,
         step: int | None,

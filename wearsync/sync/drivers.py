@@ -20,14 +20,17 @@ if TYPE_CHECKING:
 
 #: driver name -> ("module:sync function", "module:session function")
 DRIVERS: Final[dict[str, tuple[str, str]]] = {
-    "wearsync-timer": ("wearsync.sync.service:sync_watch", "wearsync.sync.live:run_session"),
+    "wearsync-timer": (
+        "wearsync.watches.wearsync_timer.driver:sync_watch",
+        "wearsync.watches.wearsync_timer.live:run_session",
+    ),
     "espruino-uart": (
-        "wearsync.sync.espruino:sync_espruino",
-        "wearsync.sync.espruino:run_espruino_session",
+        "wearsync.watches.bangle.driver:sync_espruino",
+        "wearsync.watches.bangle.driver:run_espruino_session",
     ),
     "host-timed": (
-        "wearsync.sync.host_timed:sync_host_timed",
-        "wearsync.sync.host_timed:run_host_timed_session",
+        "wearsync.watches.host_timed.driver:sync_host_timed",
+        "wearsync.watches.host_timed.driver:run_host_timed_session",
     ),
 }
 

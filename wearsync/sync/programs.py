@@ -10,7 +10,6 @@ from __future__ import annotations
 from functools import lru_cache
 
 from wearsync.errors import WearSyncError
-from wearsync.protocol import EventKind
 from wearsync.routine.compiler import TimerProgram, compile_routine
 from wearsync.routine.loader import parse_routine
 from wearsync.store import Store
@@ -34,8 +33,3 @@ class ProgramLookup:
     def __call__(self, key: str) -> TimerProgram | None:
         pushed = self.store.pushed_routine(key)
         return None if pushed is None else compile_text(pushed[1])
-
-
-def kind_name(kind: EventKind) -> str:
-    """The name an event kind is stored and shown under; unknown kinds keep their code."""
-    return kind.name.lower() if kind.known else f"unknown_{int(kind):#04x}"

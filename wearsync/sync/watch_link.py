@@ -23,34 +23,24 @@ from itertools import groupby
 from typing import Final
 
 from wearsync.ble.connection import FoundWatch
-from wearsync.errors import WearSyncError
 from wearsync.paths import data_dir
-from wearsync.protocol import EventKind
-from wearsync.protocol import EventRecord as WireEvent
-from wearsync.records import SessionRecord, SessionStatus, StoredEvent, utc_now
+from wearsync.records import SessionRecord, SessionStatus, utc_now
 from wearsync.routine.compiler import TimerProgram
-from wearsync.routine.model import Direction, Side
 from wearsync.store import Store
-from wearsync.sync.live import LiveUpdate
 from wearsync.sync.lock import watch_lock
 from wearsync.sync.programs import ProgramLookup
-from wearsync.sync.service import Progress
+from wearsync.sync.reports import Progress
 from wearsync.sync.sessions import derive_sessions
 
 log = logging.getLogger(__name__)
 
 #: Hex digits of the content hash that name a program in events and push records.
 PROGRAM_KEY_DIGITS: Final = 12
-_KINDS: Final = {kind.name.lower(): kind for kind in EventKind}
 
 
 def program_key(program: TimerProgram) -> str:
     """The key ``program``'s events and push record are stored under."""
     return program.content_hash[:PROGRAM_KEY_DIGITS]
-
-
-def quiet(_message: str) -> None:
-    """A progress callback that shows nothing."""
 
 
 class HeldWatch:
@@ -111,42 +101,3 @@ def refresh_sessions(store: Store, address: str, *, running_boot: int | None) ->
             sessions.append(session)
     store.save_sessions(sessions)
     return len(sessions)
-
-
-def live_update(event: StoredEvent, program: TimerProgram | None) -> LiveUpdate | None:
-    """The display's view of a stored event; ``None`` if it cannot be shown as one."""
-    millis = int(event.at.timestamp() * 1000)
-    try:
-        wire = WireEvent(
-            boot_id=event.boot_id,
-            seq=event.seq,
-            time_s=millis // 1000,
-            time_ms=millis % 1000,
-            kind=_KINDS.get(event.kind, EventKind(0)),
-            clock_set=event.time_known,
-            step=event.step,
-            exercise=event.exercise,
-            set=event.set,
-            rep=event.rep,
-            side=_side(event.side),
-            direction=_direction(event.direction),
-            duration_ms=event.duration_ms,
-        )
-    except WearSyncError as exc:
-        log.debug("event %s/%s cannot be shown live: %s", event.boot_id, event.seq, exc)
-        return None
-    return LiveUpdate.of(wire, program, kind=event.kind)
-
-
-def _side(value: str) -> Side:
-    try:
-        return Side(value)
-    except ValueError:
-        return Side.BOTH
-
-
-def _direction(value: str) -> Direction:
-    try:
-        return Direction(value)
-    except ValueError:
-        return Direction.NONE

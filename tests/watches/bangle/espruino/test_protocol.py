@@ -1,0 +1,481 @@
+"""The pure side of the Bangle.js driver: runner generation, upload lines, commands, parsing."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import zlib
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from wearsync.protocol.errors import DecodeError, EncodeError
+from wearsync.routine import CompileOptions, TimerProgram, compile_routine, load_routine
+from wearsync.watches.bangle.codec import (
+    HELLO_PROBE,
+    MIN_LINE_BUDGET,
+    RUNNER_FILE,
+    RUNNER_VERSION,
+    Ack,
+    DumpDone,
+    Event,
+    Hello,
+    Identity,
+    LineAssembler,
+    ProgrammableOffError,
+    Reply,
+    RunnerBusyError,
+    UploadVerifyError,
+    VerifyResult,
+    WatchError,
+    ack_commands,
+    check_verify,
+    chunk_for_mtu,
+    clock_commands,
+    command,
+    dump_command,
+    expect_hello,
+    identify_command,
+    parse_line,
+    plan_upload,
+    runner_source,
+    start_command,
+    upload_commands,
+)
+
+WRITE_LINE = re.compile(
+    rb'^\x10require\("Storage"\)\.write\("wearsync\.js",(".*"),(\d+),(\d+)\)\n$'
+)
+
+EVENT_LINE = (
+    b'{"t":"wearsync","k":"ev","boot":1804171463,"seq":88,"at":1736150960000,'
+    b'"kind":"exercise_completed","ex":4,"set":1,"rep":5,"side":"right","step":81,'
+    b'"dur":135000,"prog":"8d1d37c455a8"}'
+)
+
+
+def identity(program_hash: str, *, state: str = "idle", version: int = RUNNER_VERSION) -> Identity:
+    return Identity(
+        program_hash=program_hash,
+        runner_version=version,
+        routine="foot-care",
+        boot=7,
+        seq=0,
+        unacked=0,
+        state=state,
+        step=0,
+        now_ms=0,
+    )
+
+
+def pieces(lines: list[bytes]) -> list[tuple[str, int, int]]:
+    """(data, offset, total) of every Storage write line."""
+    found = []
+    for line in lines:
+        match = WRITE_LINE.match(line)
+        if match:
+            found.append((json.loads(match[1]), int(match[2]), int(match[3])))
+    return found
+
+
+class TestRunnerSource:
+    def test_is_ascii_and_carries_the_program_identity(
+        self, program: TimerProgram, source: str
+    ) -> None:
+        assert source.isascii()
+        assert f"var H='{program.content_hash}';" in source
+        assert f"var V={RUNNER_VERSION};" in source
+        assert "/*@DATA@*/" not in source
+        assert not any(line.lstrip().startswith("//") for line in source.splitlines())
+
+    def test_steps_and_cues_are_encoded_compactly(self, program: TimerProgram, source: str) -> None:
+        rows = re.search(r"^var S=(\[.*\]);$", source, re.M)
+        cues = re.search(r"^var C=(\[.*\]);$", source, re.M)
+        assert rows and cues
+        steps = json.loads(rows[1])
+        table = json.loads(cues[1])
+        assert len(steps) == len(program.steps)
+        names = sorted(program.cues)
+        for step, row in zip(program.steps, steps, strict=True):
+            assert row[0:3] == [step.exercise, step.set, step.rep]
+            assert row[6] == step.duration_ms
+            cue = program.cues[names[row[7]]]
+            assert table[row[7]] == [cue.strength, *cue.pattern]
+            assert row[9] == step.countdown_ms
+        assert sum(r[6] for r in steps) == program.total_ms
+
+    def test_same_program_same_source(self, program: TimerProgram, source: str) -> None:
+        again = compile_routine(load_routine("foot-care"))
+        assert runner_source(again) == source
+
+    def test_other_program_other_identity(self, source: str) -> None:
+        one = compile_routine(load_routine("foot-care"), CompileOptions(exercises=("toe-presses",)))
+        other = runner_source(one)
+        assert one.content_hash in other
+        assert other != source
+
+    def test_non_ascii_names_are_escaped(self, program: TimerProgram) -> None:
+        first = program.exercises[0].model_copy(update={"name": "Zehen 'drücken' \u2192"})
+        renamed = program.model_copy(update={"exercises": (first, *program.exercises[1:])})
+        text = runner_source(renamed)
+        assert text.isascii()
+        assert r"'Zehen \'dr\u00fccken\' \u2192'" in text
+
+    def test_gaps_between_steps_are_refused(self, program: TimerProgram) -> None:
+        late = program.steps[1].model_copy(update={"start_ms": program.steps[1].start_ms + 1})
+        broken = program.model_copy(update={"steps": (program.steps[0], late)})
+        with pytest.raises(EncodeError, match="starts at"):
+            runner_source(broken)
+
+    def test_step_of_no_exercise_is_refused(self, program: TimerProgram) -> None:
+        odd = program.steps[0].model_copy(update={"exercise": len(program.exercises)})
+        broken = program.model_copy(update={"steps": (odd, *program.steps[1:])})
+        with pytest.raises(EncodeError, match="no exercise"):
+            runner_source(broken)
+
+    def test_undefined_cue_is_refused(self, program: TimerProgram) -> None:
+        odd = program.steps[0].model_copy(update={"cue": "nope"})
+        broken = program.model_copy(update={"steps": (odd, *program.steps[1:])})
+        with pytest.raises(EncodeError, match="undefined cue"):
+            runner_source(broken)
+
+
+class TestUpload:
+    @pytest.mark.parametrize("mtu", [23, 131, 247, 517])
+    def test_pieces_rebuild_the_source(self, source: str, mtu: int) -> None:
+        found = pieces(upload_commands(source, mtu))
+        assert found[0][1] == 0
+        assert all(total == len(source) for _, _, total in found)
+        rebuilt = "".join(data for data, _, _ in found)
+        assert rebuilt == source
+        offsets = [offset for _, offset, _ in found]
+        assert offsets == sorted(offsets)
+
+    @given(
+        st.text(st.characters(max_codepoint=127), min_size=1, max_size=600), st.integers(23, 300)
+    )
+    def test_any_ascii_source_round_trips(self, text: str, mtu: int) -> None:
+        lines = upload_commands(text, mtu)
+        found = pieces(lines)
+        assert "".join(data for data, _, _ in found) == text
+        budget = max(mtu - 3, MIN_LINE_BUDGET)
+        assert all(len(line) <= budget for line in lines if WRITE_LINE.match(line))
+        assert len(found) == len(lines) - 2
+
+    @pytest.mark.parametrize("mtu", [131, 247])
+    def test_each_write_line_fits_one_att_write(self, source: str, mtu: int) -> None:
+        lines = upload_commands(source, mtu)
+        writes = [line for line in lines if WRITE_LINE.match(line)]
+        assert all(len(line) <= mtu - 3 for line in writes)
+        assert len(writes) == len(lines) - 2  # then verify and install
+
+    def test_tiny_mtu_keeps_lines_at_the_minimum_budget(self, source: str) -> None:
+        lines = upload_commands(source, 23)
+        assert all(len(line) <= MIN_LINE_BUDGET for line in lines if WRITE_LINE.match(line))
+
+    def test_verify_and_install_carry_the_crc(self, source: str) -> None:
+        *_, verify, install = upload_commands(source, 247)
+        crc = zlib.crc32(source.encode())
+        assert f"E.CRC32(c)=={crc}&&c.length=={len(source)}".encode() in verify
+        assert f"E.CRC32(c)!={crc}".encode() in install
+        assert b'WS.cmd({c:"id"})' in install
+        assert all(line.startswith(b"\x10") and line.endswith(b"\n") for line in (verify, install))
+
+    def test_same_program_uploads_nothing(self, program: TimerProgram, source: str) -> None:
+        assert plan_upload(identity(program.content_hash), program.content_hash, source, 131) == []
+
+    def test_other_program_or_runner_version_uploads(
+        self, program: TimerProgram, source: str
+    ) -> None:
+        h = program.content_hash
+        assert plan_upload(identity("0" * 64), h, source, 131)
+        assert plan_upload(identity(h, version=RUNNER_VERSION - 1), h, source, 131)
+
+    def test_busy_watch_is_not_replaced(self, program: TimerProgram, source: str) -> None:
+        with pytest.raises(RunnerBusyError) as caught:
+            plan_upload(identity("0" * 64, state="paused"), program.content_hash, source, 131)
+        assert caught.value.state == "paused"
+        assert caught.value.hint
+
+    def test_source_of_another_program_is_refused(self, source: str) -> None:
+        with pytest.raises(EncodeError):
+            plan_upload(None, "f" * 64, source, 131)
+
+    def test_check_verify(self, source: str) -> None:
+        crc = zlib.crc32(source.encode())
+        check_verify(VerifyResult(RUNNER_FILE, crc, len(source), True), source)
+        with pytest.raises(UploadVerifyError) as caught:
+            check_verify(VerifyResult(RUNNER_FILE, crc ^ 1, len(source), False), source)
+        assert caught.value.expected_crc == crc
+        assert caught.value.actual_crc == crc ^ 1
+
+
+class TestChunking:
+    @given(st.binary(max_size=2000), st.integers(min_value=23, max_value=517))
+    def test_chunks_round_trip_and_fit(self, data: bytes, mtu: int) -> None:
+        chunks = chunk_for_mtu(data, mtu)
+        assert b"".join(chunks) == data
+        assert all(0 < len(c) <= mtu - 3 for c in chunks)
+        assert all(len(c) == mtu - 3 for c in chunks[:-1])
+
+    def test_mtu_below_minimum(self) -> None:
+        with pytest.raises(EncodeError):
+            chunk_for_mtu(b"x", 22)
+
+
+class TestCommands:
+    def test_golden_lines(self) -> None:
+        assert identify_command() == b'\x10GB({"t":"wearsync","c":"id"})\n'
+        assert start_command(req=3) == b'\x10GB({"t":"wearsync","c":"start","i":3})\n'
+        assert dump_command(10) == b'\x10GB({"t":"wearsync","c":"dump","max":10})\n'
+        assert command("ack", b=5, n=9) == b'\x10GB({"t":"wearsync","c":"ack","b":5,"n":9})\n'
+
+    def test_gb_lines_are_what_the_programmable_off_handler_accepts(self) -> None:
+        """The watch's handler strips \\x10, wants ``GB({`` ... ``})`` and JSON inside."""
+        line = dump_command(5).rstrip(b"\n")[1:]
+        assert line.startswith(b"GB({") and line.endswith(b"})")
+        assert json.loads(line[3:-1]) == {"t": "wearsync", "c": "dump", "max": 5}
+
+    def test_dump_limit(self) -> None:
+        with pytest.raises(EncodeError):
+            dump_command(0)
+
+    def test_acks_one_per_boot_up_to_its_newest(self) -> None:
+        found = [parse_line(EVENT_LINE)]
+        assert isinstance(found[0], Event)
+        more = [
+            Event(1, 3, 0, "paused", 0, 1, 0, "both", 0, 0, "ab"),
+            Event(2, 10, 0, "paused", 0, 1, 0, "both", 0, 0, "ab"),
+            Event(1, 5, 0, "paused", 0, 1, 0, "both", 0, 0, "ab"),
+        ]
+        assert ack_commands([found[0], *more]) == [
+            command("ack", b=1, n=5),
+            command("ack", b=2, n=10),
+            command("ack", b=1804171463, n=88),
+        ]
+        assert ack_commands([]) == []
+
+    def test_hello_probe_asks_the_repl(self) -> None:
+        assert HELLO_PROBE.startswith(b"\x10Bluetooth.println(") and HELLO_PROBE.endswith(b"\n")
+        assert expect_hello([None, Hello("2v25")]) == Hello("2v25")
+        with pytest.raises(ProgrammableOffError) as caught:
+            expect_hello([None, Reply("start")])
+        assert caught.value.hint is not None and "Programmable" in caught.value.hint
+
+
+class TestClock:
+    def test_summer_time_in_london(self) -> None:
+        now = datetime(2025, 7, 1, 12, 0, 0, 250000, tzinfo=UTC)
+        set_time, zone, persist = clock_commands(now, ZoneInfo("Europe/London"))
+        assert set_time == b"\x10setTime(1751371200.250)\n"
+        assert zone == b"\x10E.setTimeZone(1)\n"
+        assert b"s.timezone!==1" in persist and b'writeJSON("setting.json",s)' in persist
+
+    def test_fractional_and_negative_offsets(self) -> None:
+        now = datetime(2025, 1, 15, tzinfo=UTC)
+        assert clock_commands(now, ZoneInfo("Asia/Kolkata"))[1] == b"\x10E.setTimeZone(5.5)\n"
+        assert clock_commands(now, ZoneInfo("Asia/Kathmandu"))[1] == b"\x10E.setTimeZone(5.75)\n"
+        assert clock_commands(now, ZoneInfo("America/St_Johns"))[1] == b"\x10E.setTimeZone(-3.5)\n"
+
+    def test_naive_time_is_refused(self) -> None:
+        with pytest.raises(EncodeError):
+            clock_commands(datetime(2025, 1, 1), ZoneInfo("UTC"))
+
+
+class TestParseLine:
+    def test_event(self) -> None:
+        """Exercise 4 (Toe Pencil Pickups) completed at 2025-01-06 08:09:20 UTC, after 135 s."""
+        event = parse_line(EVENT_LINE + b"\r")
+        assert event == Event(
+            boot=1804171463,
+            seq=88,
+            at_ms=1736150960000,
+            kind="exercise_completed",
+            exercise=4,
+            set=1,
+            rep=5,
+            side="right",
+            step=81,
+            duration_ms=135000,
+            program="8d1d37c455a8",
+        )
+        assert event.at == datetime(2025, 1, 6, 8, 9, 20, tzinfo=UTC)
+
+    def test_every_kind(self) -> None:
+        def line(**fields: object) -> bytes:
+            return json.dumps({"t": "wearsync", **fields}).encode()
+
+        assert parse_line(line(k="hello", fw="2v25")) == Hello("2v25")
+        assert parse_line(line(k="dump", n=3, left=0, i=4)) == DumpDone(3, 0, 4)
+        assert parse_line(line(k="ack", b=1, n=9, removed=9, left=0)) == Ack(1, 9, 9, 0)
+        assert parse_line(line(k="crc", f="wearsync.js", crc=4294967295, len=7, ok=True)) == (
+            VerifyResult("wearsync.js", 4294967295, 7, True)
+        )
+        assert parse_line(line(k="ok", c="start")) == Reply("start")
+        assert parse_line(line(k="err", c="stop", e="idle")) == WatchError("stop", "idle")
+        ident = parse_line(
+            line(
+                k="id",
+                hash="ab",
+                v=1,
+                prog="p",
+                boot=2,
+                seq=3,
+                unacked=4,
+                state="idle",
+                step=0,
+                now=1.7e12,
+            )
+        )
+        assert isinstance(ident, Identity) and ident.now_ms == 1_700_000_000_000
+
+    @pytest.mark.parametrize(
+        "noise",
+        [
+            b"",
+            b">",
+            b"Uncaught ReferenceError: GB is not defined",
+            b'>{"t":"notify","id":1}',
+            b"=undefined",
+            b"{not json",
+            b'{"t":"wearsyncX","k":"ev"}',
+            b"[1,2,3]",
+            b'GB({"t":"wearsync","c":"id"})',
+        ],
+    )
+    def test_noise_is_not_ours(self, noise: bytes) -> None:
+        assert parse_line(noise) is None
+
+    def test_prompt_before_our_line_is_skipped(self) -> None:
+        assert isinstance(parse_line(b"\r>" + EVENT_LINE), Event)
+
+    @pytest.mark.parametrize(
+        "bad",
+        [
+            b'{"t":"wearsync","k":"ev","boot":1',
+            b'{"t":"wearsync","k":"mystery"}',
+            b'{"t":"wearsync"}',
+            b'{"t":"wearsync","k":"ack","b":-1,"n":0,"removed":0,"left":0}',
+            b'{"t":"wearsync","k":"ack","b":1.5,"n":0,"removed":0,"left":0}',
+            b'{"t":"wearsync","k":"ok","c":7}',
+            b'{"t":"wearsync","k":"crc","f":"x","crc":1,"len":1,"ok":1}',
+            b'{"t":"wearsync","k":"dump","n":true,"left":0}',
+            b'{"t":"wearsync","k":"dump","n":NaN,"left":0}',
+        ],
+    )
+    def test_ours_but_malformed(self, bad: bytes) -> None:
+        with pytest.raises(DecodeError):
+            parse_line(bad)
+
+    def test_every_truncation_is_none_or_decode_error(self) -> None:
+        marker_end = EVENT_LINE.index(b'"wearsync"') + len(b'"wearsync"')
+        for cut in range(len(EVENT_LINE)):
+            if cut >= marker_end:
+                with pytest.raises(DecodeError):
+                    parse_line(EVENT_LINE[:cut])
+            else:
+                try:
+                    assert parse_line(EVENT_LINE[:cut]) is None
+                except DecodeError:
+                    pytest.fail(f"cut at {cut} claimed to be ours")
+
+    @given(st.binary(max_size=300))
+    def test_fuzz_bytes_only_none_or_decode_error(self, data: bytes) -> None:
+        try:
+            result = parse_line(data)
+        except DecodeError:
+            return
+        assert result is None or isinstance(result, (Hello, Event, Identity, DumpDone))
+
+    @settings(suppress_health_check=[HealthCheck.too_slow])
+    @given(
+        st.dictionaries(
+            st.sampled_from(
+                [
+                    "k",
+                    "boot",
+                    "seq",
+                    "at",
+                    "kind",
+                    "ex",
+                    "set",
+                    "rep",
+                    "side",
+                    "step",
+                    "dur",
+                    "prog",
+                    "re",
+                    "n",
+                    "left",
+                    "b",
+                    "removed",
+                    "c",
+                    "e",
+                    "i",
+                    "f",
+                    "crc",
+                    "len",
+                    "ok",
+                    "hash",
+                    "v",
+                    "unacked",
+                    "state",
+                    "now",
+                    "fw",
+                ]
+            ),
+            st.one_of(
+                st.sampled_from(["ev", "id", "ack", "dump", "crc", "ok", "err", "hello"]),
+                st.integers(min_value=-(2**60), max_value=2**60),
+                st.floats(allow_nan=True),
+                st.booleans(),
+                st.none(),
+                st.text(max_size=5),
+                st.lists(st.integers(), max_size=2),
+            ),
+        )
+    )
+    def test_fuzz_our_messages_only_parse_or_decode_error(self, fields: dict[str, object]) -> None:
+        line = json.dumps({"t": "wearsync", **fields}).encode()
+        try:
+            result = parse_line(line)
+        except DecodeError:
+            return
+        assert result is not None
+
+
+class TestLineAssembler:
+    @given(
+        st.lists(st.binary(max_size=40).filter(lambda b: b"\n" not in b and not b.endswith(b"\r"))),
+        st.booleans(),
+        st.lists(st.integers(min_value=0, max_value=2000)),
+    )
+    def test_any_split_gives_back_the_lines(
+        self, lines: list[bytes], crlf: bool, cuts: list[int]
+    ) -> None:
+        ending = b"\r\n" if crlf else b"\n"
+        stream = b"".join(line + ending for line in lines)
+        points = sorted({min(c, len(stream)) for c in cuts} | {0, len(stream)})
+        assembler = LineAssembler()
+        out: list[bytes] = []
+        for start, end in itertools.pairwise(points):
+            out.extend(assembler.feed(stream[start:end]))
+        assert out == lines
+        assert assembler.pending == b""
+
+    def test_partial_line_is_kept(self) -> None:
+        assembler = LineAssembler()
+        assert assembler.feed(b'{"t":"wear') == []
+        assert assembler.pending == b'{"t":"wear'
+        assert assembler.feed(b'sync"}\r\nnext') == [b'{"t":"wearsync"}']
+        assert assembler.pending == b"next"
+
+    def test_overlong_line_is_dropped_up_to_its_end(self) -> None:
+        assembler = LineAssembler(max_line=10)
+        assert assembler.feed(b"x" * 25) == []
+        assert assembler.feed(b"yyy\nok\n") == [b"ok"]
+        assert assembler.overflows == 1

@@ -1,0 +1,496 @@
+"""The Bangle.js (Espruino) driver's protocol: a generated runner and text lines over Nordic UART.
+
+A Bangle.js is a JavaScript REPL. Rather than a binary service, wearsync installs a small
+*runner* on the watch, generated from the compiled :class:`~wearsync.routine.TimerProgram`
+(:func:`runner_source`), which runs the session on the watch's own clock, buzzes every cue,
+and keeps what the wearer did in Storage until the companion acknowledges it.
+
+Everything the companion sends is a line starting with ``\\x10`` (the REPL then does not echo
+it); everything the runner answers is one JSON line ``{"t":"wearsync","k":...}``, parsed by
+:func:`~wearsync.watches.bangle.messages.parse_line`. On connect:
+
+1. :func:`identify_command` -> an :class:`Identity` if a runner is installed (it answers even
+   with the watch's *Programmable* setting off, because commands are ``GB({...})`` lines).
+2. No answer: :data:`HELLO_PROBE`; no answer to that either means Programmable is off
+   (:class:`ProgrammableOffError`).
+3. :func:`plan_upload` -> the lines that install the runner, or none when the watch already
+   runs this program (same hash): Storage writes, a CRC-32 check (a :class:`VerifyResult`),
+   then an install line that loads the runner and answers with its new :class:`Identity`.
+4. :func:`clock_commands` set the watch's clock and time zone.
+5. Events arrive live as :class:`Event` lines; :func:`dump_command` replays the stored ones,
+   :func:`ack_commands` removes them from the watch.
+
+Each line is split into ATT writes of at most ``mtu - 3`` bytes by :func:`chunk_for_mtu`.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Iterable
+from datetime import datetime
+from functools import cache
+from importlib import resources
+from typing import Final
+from zoneinfo import ZoneInfo
+
+from wearsync.errors import WearSyncError
+from wearsync.protocol.errors import EncodeError
+from wearsync.routine.compiler import Step, StepKind, TimerProgram
+from wearsync.routine.model import Direction, Side
+from wearsync.watches.bangle.messages import (
+    Ack,
+    DumpDone,
+    Event,
+    Hello,
+    Identity,
+    LineAssembler,
+    Reply,
+    RunnerState,
+    VerifyResult,
+    WatchError,
+    WatchMessage,
+    parse_line,
+)
+
+__all__ = [
+    "BOOT_FILE",
+    "EVENTS_FILE",
+    "HELLO_PROBE",
+    "RUNNER_FILE",
+    "RUNNER_VERSION",
+    "STATE_FILE",
+    "Ack",
+    "DumpDone",
+    "Event",
+    "Hello",
+    "Identity",
+    "LineAssembler",
+    "ProgrammableOffError",
+    "Reply",
+    "RunnerBusyError",
+    "RunnerState",
+    "UploadVerifyError",
+    "VerifyResult",
+    "WatchError",
+    "WatchMessage",
+    "ack_commands",
+    "check_verify",
+    "chunk_for_mtu",
+    "clock_commands",
+    "command",
+    "dump_command",
+    "expect_hello",
+    "identify_command",
+    "parse_line",
+    "plan_upload",
+    "runner_source",
+    "start_command",
+    "stop_command",
+    "upload_commands",
+]
+
+#: Bumped whenever the runner template changes, so an old runner is replaced even when the
+#: program is the same.
+RUNNER_VERSION: Final = 1
+#: Storage file of the runner itself.
+RUNNER_FILE: Final = "wearsync.js"
+#: Boot file that loads the runner at every boot and app change (Bangle.js runs ``*.boot.js``).
+BOOT_FILE: Final = "wearsync.boot.js"
+#: StorageFile (append-only) of unacknowledged events, one JSON object a line.
+EVENTS_FILE: Final = "wearsync.ev"
+#: Storage file keeping the current boot id and the last sequence number.
+STATE_FILE: Final = "wearsync.st"
+
+#: Asks the REPL itself, not the runner, to answer: only a watch with Programmable on does.
+HELLO_PROBE: Final = (
+    b'\x10Bluetooth.println(JSON.stringify({t:"wearsync",k:"hello",fw:process.env.VERSION}))\n'
+)
+#: A Storage-write line is never longer than this, even when the MTU is tiny.
+MIN_LINE_BUDGET: Final = 128
+_ATT_HEADER: Final = 3
+#: The boot file runs the runner only if its last byte was written: an interrupted upload
+#: leaves erased flash (0xFF) at the end, and a half-written runner must not run at boot.
+_BOOT_SOURCE: Final = (
+    "(function(){var c=require('Storage').read('wearsync.js');"
+    "if(c&&c.charCodeAt(c.length-1)!=255)eval(c);})()"
+)
+_KIND_LABELS: Final = {
+    StepKind.PREPARE: "Get ready",
+    StepKind.HOLD: "Hold",
+    StepKind.RELEASE: "Release",
+    StepKind.WORK: "Work",
+    StepKind.REST: "Rest",
+    StepKind.SWITCH_SIDE: "Switch side",
+    StepKind.TRANSITION: "Next",
+}
+_KINDS: Final = tuple(StepKind)
+_SIDES: Final = tuple(Side)
+_DIRECTIONS: Final = tuple(Direction)
+_PLACEHOLDER: Final = "/*@DATA@*/"
+
+
+class ProgrammableOffError(WearSyncError):
+    """The watch does not evaluate code sent over Bluetooth: its Programmable setting is off."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the Bangle.js does not answer commands: its Programmable setting is off",
+            hint="on the watch open Settings > Bluetooth, turn Programmable on, then sync again",
+        )
+
+
+class RunnerBusyError(WearSyncError):
+    """The watch is in the middle of a session; replacing the runner would end it.
+
+    Attributes:
+        state: the runner's state as it reported it (``running`` or ``paused``).
+    """
+
+    def __init__(self, state: str) -> None:
+        self.state = state
+        super().__init__(
+            f"the watch is {state} a session; the program cannot be replaced now",
+            hint="finish or stop the session on the watch, then sync again",
+        )
+
+
+class UploadVerifyError(WearSyncError):
+    """The runner stored on the watch is not the one sent (its CRC-32 or length differs).
+
+    Attributes:
+        expected_crc: CRC-32 of the source sent.
+        actual_crc: CRC-32 the watch computed over its file.
+        expected_length: bytes sent.
+        actual_length: bytes the watch holds.
+    """
+
+    def __init__(
+        self, expected_crc: int, actual_crc: int, expected_length: int, actual_length: int
+    ) -> None:
+        self.expected_crc = expected_crc
+        self.actual_crc = actual_crc
+        self.expected_length = expected_length
+        self.actual_length = actual_length
+        super().__init__(
+            f"the runner on the watch is damaged (CRC {actual_crc:08x}, {actual_length} bytes;"
+            f" sent {expected_crc:08x}, {expected_length} bytes)",
+            hint="stay close to the watch and sync again",
+        )
+
+
+def runner_source(program: TimerProgram) -> str:
+    """The watch-side runner for ``program``, as Espruino JavaScript (ASCII only).
+
+    The program is baked into the source as compact arrays: per step ``[exercise, set, rep,
+    side, kind, direction, duration_ms, cue, countdown_cue or -1, countdown_ms]`` (steps are
+    back to back, so start times are sums of durations), and per cue ``[strength %, on, off,
+    on, ...]``. The program's content hash in the source is what the runner reports as its
+    identity.
+
+    Raises:
+        EncodeError: the program has no steps, or its steps are not back to back, or a step
+            names a cue or an exercise the program does not define.
+    """
+    if not program.steps:
+        raise EncodeError("a program without steps cannot run on a watch")
+    cue_names = sorted(program.cues)
+    cue_index = {name: i for i, name in enumerate(cue_names)}
+    clock = 0
+    steps: list[list[int]] = []
+    for step in program.steps:
+        if step.start_ms != clock:
+            raise EncodeError(f"step {step.index} starts at {step.start_ms} ms, not at {clock}")
+        if step.exercise >= len(program.exercises):
+            raise EncodeError(f"step {step.index} belongs to no exercise of the program")
+        clock = step.end_ms
+        steps.append(_step_row(step, cue_index))
+    if program.end_cue not in cue_index:
+        raise EncodeError(f"the end cue {program.end_cue!r} is not defined")
+    end_cue = program.cues[program.end_cue]
+    data = {
+        "V": str(RUNNER_VERSION),
+        "H": _js_str(program.content_hash),
+        "P": _js_str(program.routine),
+        "X": _js_list([_js_str(ex.name) for ex in program.exercises]),
+        "F": _js_list([f"[{ex.first_step},{ex.step_count}]" for ex in program.exercises]),
+        "K": _js_list([_js_str(_KIND_LABELS[kind]) for kind in _KINDS]),
+        "D": _js_list([_js_str(side.value) for side in _SIDES]),
+        "R": _js_list(
+            [_js_str("" if d is Direction.NONE else d.value) for d in _DIRECTIONS],
+        ),
+        "C": _js_list(
+            [
+                _js_list([str(program.cues[n].strength), *map(str, program.cues[n].pattern)])
+                for n in cue_names
+            ]
+        ),
+        "Z": str(cue_index[program.end_cue]),
+        "LD": str(sum(end_cue.pattern) + 3000),
+        "S": _js_list([_js_list([str(v) for v in row]) for row in steps]),
+    }
+    block = "\n".join(f"var {name}={value};" for name, value in data.items())
+    return _minify(_template().replace(_PLACEHOLDER, block))
+
+
+def _step_row(step: Step, cue_index: dict[str, int]) -> list[int]:
+    try:
+        cue = cue_index[step.cue]
+        countdown = -1 if step.countdown_cue is None else cue_index[step.countdown_cue]
+    except KeyError as exc:
+        raise EncodeError(f"step {step.index} names an undefined cue {exc}") from None
+    return [
+        step.exercise,
+        step.set,
+        step.rep,
+        _SIDES.index(step.side),
+        _KINDS.index(step.kind),
+        _DIRECTIONS.index(step.direction),
+        step.duration_ms,
+        cue,
+        countdown,
+        step.countdown_ms if countdown >= 0 else 0,
+    ]
+
+
+@cache
+def _template() -> str:
+    return resources.files(__package__).joinpath("runner.js").read_text("ascii")
+
+
+def _minify(source: str) -> str:
+    # The template keeps comments on lines of their own, so dropping those lines and the
+    # indentation is safe; newlines stay, so no statement depends on semicolon insertion.
+    lines = (line.strip() for line in source.splitlines())
+    return "\n".join(line for line in lines if line and not line.startswith("//")) + "\n"
+
+
+def _js_str(text: str) -> str:
+    """A single-quoted ASCII JavaScript string literal (single quotes need no escaping in the
+    JSON that carries the source in upload lines, so the upload is shorter)."""
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if ch in "\\'":
+            out.append("\\" + ch)
+        elif 0x20 <= code < 0x7F:
+            out.append(ch)
+        elif code <= 0xFFFF:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append("?")
+    return "'" + "".join(out) + "'"
+
+
+def _js_list(items: Iterable[str]) -> str:
+    return "[" + ",".join(items) + "]"
+
+
+def chunk_for_mtu(data: bytes, mtu: int) -> list[bytes]:
+    """Split ``data`` into ATT writes of at most ``mtu - 3`` bytes (the ATT write header).
+
+    Raises:
+        EncodeError: ``mtu`` is below the Bluetooth minimum of 23.
+    """
+    if mtu < 23:
+        raise EncodeError(f"ATT MTU {mtu} is below the minimum of 23")
+    size = mtu - _ATT_HEADER
+    return [data[i : i + size] for i in range(0, len(data), size)]
+
+
+def upload_commands(source: str, mtu: int) -> list[bytes]:
+    """The lines that install ``source`` as the runner: Storage writes, verify, install.
+
+    Each write line carries one piece of the source at its offset
+    (``require("Storage").write(file, piece, offset, total)``; the first, at offset 0, creates
+    the file) and fits one ATT write when ``mtu - 3`` is at least :data:`MIN_LINE_BUDGET`. The
+    verify line answers with a :class:`VerifyResult`; the install line writes the boot file
+    (only if it differs), loads the runner if the stored file's CRC-32 is right, and answers
+    with the new runner's :class:`Identity` (or a :class:`WatchError` ``crc``).
+
+    Raises:
+        EncodeError: ``source`` is not ASCII (Storage offsets count bytes), or the MTU is bad.
+    """
+    if not source.isascii():
+        raise EncodeError("the runner source must be ASCII")
+    if mtu < 23:
+        raise EncodeError(f"ATT MTU {mtu} is below the minimum of 23")
+    budget = max(mtu - _ATT_HEADER, MIN_LINE_BUDGET)
+    total = len(source)
+    name = json.dumps(RUNNER_FILE)
+    lines: list[bytes] = []
+    offset = 0
+    while offset < total:
+        head = f'\x10require("Storage").write({name},'
+        tail = f",{offset},{total})\n"
+        room = budget - len(head) - len(tail)
+        piece_len = _fitting_piece(source, offset, room)
+        piece = json.dumps(source[offset : offset + piece_len])
+        lines.append((head + piece + tail).encode("ascii"))
+        offset += piece_len
+    crc = zlib.crc32(source.encode("ascii"))
+    read = f'require("Storage").read({name})'
+    lines.append(
+        (
+            f"\x10(function(){{var c={read}||'';Bluetooth.println(JSON.stringify("
+            f'{{t:"wearsync",k:"crc",f:{name},crc:E.CRC32(c),len:c.length,'
+            f"ok:E.CRC32(c)=={crc}&&c.length=={total}}}))}})()\n"
+        ).encode("ascii")
+    )
+    boot = json.dumps(_BOOT_SOURCE)
+    lines.append(
+        (
+            f'\x10(function(){{var s=require("Storage"),c=s.read({name}),b={boot};'
+            f"if(!c||E.CRC32(c)!={crc})return Bluetooth.println(JSON.stringify("
+            f'{{t:"wearsync",k:"err",c:"install",e:"crc"}}));'
+            f"if(s.read({json.dumps(BOOT_FILE)})!=b)s.write({json.dumps(BOOT_FILE)},b);"
+            f'eval(c);WS.cmd({{c:"id"}});}})()\n'
+        ).encode("ascii")
+    )
+    return lines
+
+
+def _fitting_piece(source: str, offset: int, room: int) -> int:
+    """How many characters from ``offset`` fit in ``room`` bytes once JSON-escaped."""
+    if room < 8:
+        raise EncodeError("no room for data in a Storage write line")
+    used = 2  # the quotes
+    length = 0
+    for ch in source[offset:]:
+        cost = len(json.dumps(ch)) - 2
+        if used + cost > room:
+            break
+        used += cost
+        length += 1
+    return length
+
+
+def check_verify(result: VerifyResult, source: str) -> None:
+    """Compare the watch's answer to the verify line with ``source``.
+
+    Raises:
+        UploadVerifyError: the stored runner differs from ``source``.
+    """
+    data = source.encode("ascii")
+    expected = zlib.crc32(data)
+    if result.crc != expected or result.length != len(data):
+        raise UploadVerifyError(expected, result.crc, len(data), result.length)
+
+
+def plan_upload(identity: Identity | None, program_hash: str, source: str, mtu: int) -> list[bytes]:
+    """What to send so the watch runs ``source``: nothing if it already does.
+
+    Args:
+        identity: what the runner on the watch reported, or ``None`` when none answered.
+        program_hash: :attr:`TimerProgram.content_hash` of the program ``source`` runs.
+        source: :func:`runner_source` of that program.
+        mtu: the negotiated ATT MTU.
+
+    Raises:
+        RunnerBusyError: the watch is running or paused in a session.
+        EncodeError: ``source`` does not carry ``program_hash``.
+    """
+    if program_hash not in source:
+        raise EncodeError("the runner source is not the one of this program")
+    if identity is not None:
+        if identity.state != RunnerState.IDLE:
+            raise RunnerBusyError(identity.state)
+        if identity.program_hash == program_hash and identity.runner_version == RUNNER_VERSION:
+            return []
+    return upload_commands(source, mtu)
+
+
+def expect_hello(replies: Iterable[WatchMessage | None]) -> Hello:
+    """The :class:`Hello` among the watch's answers to :data:`HELLO_PROBE`.
+
+    The companion sends the probe, collects what the watch printed within a short wait (a
+    second is plenty: the REPL answers at once), and passes the parsed lines here.
+
+    Raises:
+        ProgrammableOffError: no answer, so the watch ignores code sent over Bluetooth.
+    """
+    for reply in replies:
+        if isinstance(reply, Hello):
+            return reply
+    raise ProgrammableOffError()
+
+
+def command(name: str, *, req: int | None = None, **fields: int | str) -> bytes:
+    """A runner command line: ``\\x10GB({"t":"wearsync","c":name,...})``.
+
+    Strict JSON inside ``GB(...)``, because with Programmable off the watch's own line handler
+    passes such lines to ``global.GB`` through ``JSON.parse``, and the runner wraps ``GB``.
+    ``req``, if given, is echoed back in the answer.
+    """
+    body: dict[str, int | str] = {"t": "wearsync", "c": name}
+    if req is not None:
+        body["i"] = req
+    body.update(fields)
+    return b"\x10GB(" + json.dumps(body, separators=(",", ":")).encode("ascii") + b")\n"
+
+
+def identify_command(req: int | None = None) -> bytes:
+    """Asks the runner for its :class:`Identity`."""
+    return command("id", req=req)
+
+
+def start_command(req: int | None = None) -> bytes:
+    """Starts a session now; answered by a :class:`Reply` (or :class:`WatchError` ``busy``)."""
+    return command("start", req=req)
+
+
+def stop_command(req: int | None = None) -> bytes:
+    """Aborts the session; answered by a :class:`Reply` (or :class:`WatchError` ``idle``)."""
+    return command("stop", req=req)
+
+
+def dump_command(max_events: int = 64, req: int | None = None) -> bytes:
+    """Replays up to ``max_events`` stored events, oldest first, then a :class:`DumpDone`."""
+    if not 1 <= max_events <= 1000:
+        raise EncodeError(f"max_events {max_events} is outside 1..1000")
+    return command("dump", req=req, max=max_events)
+
+
+def ack_commands(events: Iterable[Event]) -> list[bytes]:
+    """Lines that remove ``events`` (and older ones of the same boot) from the watch.
+
+    One ``ack`` per boot id, up to the highest sequence number seen in it; each is answered by
+    an :class:`Ack`. Call it only for events that are safely stored.
+    """
+    newest: dict[int, int] = {}
+    for event in events:
+        newest[event.boot] = max(event.seq, newest.get(event.boot, -1))
+    return [command("ack", b=boot, n=seq) for boot, seq in sorted(newest.items())]
+
+
+def clock_commands(now_utc: datetime, tz: ZoneInfo) -> list[bytes]:
+    """Lines that set the watch's clock to ``now_utc`` and its time zone to ``tz``'s offset.
+
+    The offset is the one in force at ``now_utc`` (DST included; fractional hours such as 5.5
+    are allowed). It is also saved in the watch's settings so that it survives a reboot; the
+    companion sends these lines on every connection, which keeps DST changes right.
+
+    Raises:
+        EncodeError: ``now_utc`` is naive.
+    """
+    if now_utc.tzinfo is None or now_utc.utcoffset() is None:
+        raise EncodeError("now_utc must be an aware datetime")
+    offset = now_utc.astimezone(tz).utcoffset()
+    assert offset is not None  # a ZoneInfo always gives an offset for an aware time
+    hours = _hours(offset.total_seconds())
+    seconds = f"{now_utc.timestamp():.3f}"
+    persist = (
+        f"(function(s){{if(s&&s.timezone!=={hours}){{s.timezone={hours};"
+        f'require("Storage").writeJSON("setting.json",s);}}}})'
+        f'(require("Storage").readJSON("setting.json",1))'
+    )
+    return [
+        f"\x10setTime({seconds})\n".encode("ascii"),
+        f"\x10E.setTimeZone({hours})\n".encode("ascii"),
+        f"\x10{persist}\n".encode("ascii"),
+    ]
+
+
+def _hours(seconds: float) -> str:
+    hours = round(seconds / 3600, 4)
+    return str(int(hours)) if hours == int(hours) else repr(hours)

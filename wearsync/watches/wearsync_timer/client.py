@@ -1,0 +1,277 @@
+"""The client side of the WearSync Interval Timer Service over a connected bleak client.
+
+Every method is one procedure of docs/protocol.md §12 in terms of the pure codecs of
+:mod:`codec`; nothing here decides *whether* to push or acknowledge (that is
+:mod:`wearsync.sync`). Notifications are queued as raw bytes by the bleak callback and decoded by
+the consumer, so a malformed value from a device is logged and dropped, never raised inside
+bleak's callback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Final
+
+from wearsync.ble.errors import LinkLostError, ble_errors
+from wearsync.watches.wearsync_timer.codec import (
+    AckEvents,
+    BatchFlags,
+    Commit,
+    DecodeError,
+    EventBatch,
+    EventRecord,
+    Feature,
+    ReplayEvents,
+    SessionStatusValue,
+    StartSession,
+    StopSession,
+    TimerInfo,
+    clock_values,
+    program_chunks,
+    program_crc,
+)
+from wearsync.watches.wearsync_timer.codec import uuids as U
+
+if TYPE_CHECKING:
+    from wearsync.ble.types import BleClient, GattCharacteristic
+
+log = logging.getLogger(__name__)
+
+#: Queued by :meth:`TimerClient.link_lost` to wake whoever waits for a notification.
+_LINK_LOST: Final = b"<link lost>"
+
+#: How long to wait for the next replay batch before giving up (the watch sends them at once).
+REPLAY_BATCH_TIMEOUT_S: Final = 5.0
+
+
+@dataclass(frozen=True)
+class Replay:
+    """The backlog collected by a replay.
+
+    Attributes:
+        events: every event received (replayed or live), in log order, without duplicates.
+        rejected: notifications that could not be decoded (logged and dropped).
+    """
+
+    events: tuple[EventRecord, ...]
+    rejected: int
+
+
+class TimerClient:
+    """Speaks the timer service to one connected watch.
+
+    Args:
+        client: a connected bleak client (any backend).
+        address: the watch's address, for error messages.
+    """
+
+    def __init__(self, client: BleClient, *, address: str) -> None:
+        self.client = client
+        self.address = address
+        self._events: asyncio.Queue[bytes] = asyncio.Queue()
+        self._status_listeners: list[Callable[[SessionStatusValue], None]] = []
+        self._event_listeners: list[Callable[[EventRecord], None]] = []
+        self._notifying = False
+        self._status_notifying = False
+        self.rejected_notifications = 0
+
+    @property
+    def mtu(self) -> int:
+        """The negotiated ATT MTU."""
+        return int(self.client.mtu_size)
+
+    async def _read(self, uuid: object) -> bytes:
+        with self._errors("read"):
+            return bytes(await self.client.read_gatt_char(str(uuid)))
+
+    async def _write(self, uuid: object, value: bytes, *, operation: str) -> None:
+        with self._errors(operation):
+            await self.client.write_gatt_char(str(uuid), value, response=True)
+
+    def _errors(self, operation: str) -> AbstractContextManager[None]:
+        # ATT error responses become GattError with the code; the sync layer reads the code.
+        return ble_errors(address=self.address, operation=operation)
+
+    # §12.1 / §12.2 ----------------------------------------------------------------------------
+
+    async def read_info(self) -> TimerInfo:
+        """Read Timer Info (one round trip).
+
+        Raises:
+            DecodeError: the watch sent a malformed value (or another protocol version).
+        """
+        return TimerInfo.from_bytes(await self._read(U.TIMER_INFO))
+
+    async def push_program(self, program: bytes) -> None:
+        """Stage ``program`` in MTU-sized chunks and commit it (§12.1).
+
+        One Write Request per chunk (one for the foot routine at MTU 247), then COMMIT. A cut
+        link before the COMMIT's response leaves the old program on the watch (§6).
+
+        Raises:
+            GattError: the watch refused a chunk or the commit (``code`` says why, §11).
+        """
+        for chunk in program_chunks(program, self.mtu):
+            await self._write(U.PROGRAM, bytes(chunk), operation="stage program")
+        await self._write(
+            U.CONTROL_POINT, bytes(Commit(program_crc(program))), operation="commit program"
+        )
+
+    # §12.6 ------------------------------------------------------------------------------------
+
+    async def set_clock(self, now: datetime) -> None:
+        """Write Local Time Information then Current Time for the aware local time ``now``.
+
+        When the watch allows it, Local Time Information goes as a Write Command: ATT serves
+        one bearer in order, so the Write Response to Current Time confirms both and the clock
+        costs one round trip instead of two (docs/protocol.md §10.2, §12.6).
+        """
+        local, current = clock_values(now)
+        char = self.client.services.get_characteristic(str(U.LOCAL_TIME_INFORMATION))
+        ahead = char is not None and "write-without-response" in char.properties
+        with self._errors("set time zone"):
+            await self.client.write_gatt_char(
+                str(U.LOCAL_TIME_INFORMATION), bytes(local), response=not ahead
+            )
+        await self._write(U.CURRENT_TIME, bytes(current), operation="set clock")
+
+    # §9, §12.3, §12.4 -------------------------------------------------------------------------
+
+    async def enable_notifications(self, *, status: bool = True) -> None:
+        """Subscribe to Event Log (and Session Status) notifications, once per connection.
+
+        A sync needs only the Event Log (for the replay); a live session also wants Session
+        Status. Each subscription is a CCCD write, so one round trip.
+        """
+        with self._errors("subscribe"):
+            if not self._notifying:
+                await self.client.start_notify(str(U.EVENT_LOG), self._on_event_value)
+                self._notifying = True
+            if status and not self._status_notifying:
+                await self.client.start_notify(str(U.SESSION_STATUS), self._on_status_value)
+                self._status_notifying = True
+
+    def on_status(self, listener: Callable[[SessionStatusValue], None]) -> None:
+        """Call ``listener`` with every Session Status notification."""
+        self._status_listeners.append(listener)
+
+    def on_event(self, listener: Callable[[EventRecord], None]) -> None:
+        """Call ``listener`` with each event :meth:`next_live_events` receives."""
+        self._event_listeners.append(listener)
+
+    def _on_event_value(self, _char: GattCharacteristic, value: bytearray) -> None:
+        self._events.put_nowait(bytes(value))
+
+    def _on_status_value(self, _char: GattCharacteristic, value: bytearray) -> None:
+        try:
+            status = SessionStatusValue.from_bytes(bytes(value))
+        except DecodeError as exc:
+            self.rejected_notifications += 1
+            log.warning("%s: dropped a malformed Session Status: %s", self.address, exc)
+            return
+        for listener in self._status_listeners:
+            listener(status)
+
+    def _decode_batch(self, value: bytes) -> EventBatch | None:
+        try:
+            return EventBatch.from_bytes(value)
+        except DecodeError as exc:
+            self.rejected_notifications += 1
+            log.warning("%s: dropped a malformed Event Log value: %s", self.address, exc)
+            return None
+
+    async def replay(self, info: TimerInfo) -> Replay:
+        """Collect the unacknowledged backlog (§12.3 by replay, §9.5.1 by reads otherwise).
+
+        Events are returned in log order and de-duplicated by id; nothing is acknowledged.
+        """
+        await self.enable_notifications(status=False)
+        rejected_before = self.rejected_notifications
+        seen: dict[tuple[int, int], EventRecord] = {}
+        if info.features & Feature.EVENT_REPLAY:
+            self._drain_queue(seen)
+            await self._write(U.CONTROL_POINT, bytes(ReplayEvents()), operation="replay events")
+            while True:
+                try:
+                    async with asyncio.timeout(REPLAY_BATCH_TIMEOUT_S):
+                        value = await self._events.get()
+                except TimeoutError:
+                    log.warning("%s: replay ended without REPLAY_END", self.address)
+                    break
+                if value is _LINK_LOST:
+                    raise LinkLostError(
+                        f"link lost with {self.address} during replay", address=self.address
+                    )
+                batch = self._decode_batch(value)
+                if batch is None:
+                    continue
+                for event in batch.events:
+                    seen[(event.boot_id, event.seq)] = event
+                if batch.flags & BatchFlags.REPLAY_END:
+                    break
+        else:
+            seen.update(await self._read_backlog())
+        self._drain_queue(seen)
+        ordered = tuple(seen[k] for k in sorted(seen))
+        return Replay(ordered, self.rejected_notifications - rejected_before)
+
+    async def _read_backlog(self) -> dict[tuple[int, int], EventRecord]:
+        # Reads do not consume events; without acknowledging between reads the same oldest
+        # batch comes back, so read once here and let the caller ack and sync again.
+        batch = EventBatch.from_bytes(await self._read(U.EVENT_LOG))
+        return {(e.boot_id, e.seq): e for e in batch.events}
+
+    def _drain_queue(self, into: dict[tuple[int, int], EventRecord]) -> None:
+        while not self._events.empty():
+            value = self._events.get_nowait()
+            if value is _LINK_LOST:
+                continue
+            batch = self._decode_batch(value)
+            if batch is not None:
+                for event in batch.events:
+                    into[(event.boot_id, event.seq)] = event
+
+    def link_lost(self) -> None:
+        """Tell waiters that the link is gone (call from the disconnected callback)."""
+        self._events.put_nowait(_LINK_LOST)
+
+    async def next_live_events(self) -> list[EventRecord]:
+        """Wait for the next Event Log notification and return its events (wrap in a timeout).
+
+        Raises:
+            LinkLostError: the link went down while waiting.
+        """
+        value = await self._events.get()
+        if value is _LINK_LOST:
+            raise LinkLostError(f"link lost with {self.address}", address=self.address)
+        batch = self._decode_batch(value)
+        events = list(batch.events) if batch is not None else []
+        for event in events:
+            for listener in self._event_listeners:
+                listener(event)
+        return events
+
+    async def ack(self, boot_id: int, seq: int) -> None:
+        """Acknowledge every event up to and including ``(boot_id, seq)`` (§12.4)."""
+        await self._write(
+            U.CONTROL_POINT, bytes(AckEvents(boot_id, seq)), operation="acknowledge events"
+        )
+
+    # §12.5 ------------------------------------------------------------------------------------
+
+    async def start_session(self, identity: bytes) -> None:
+        """Start the committed program, which must have ``identity``."""
+        await self._write(U.CONTROL_POINT, bytes(StartSession(identity)), operation="start session")
+
+    async def stop_session(self) -> None:
+        """Abort the running session."""
+        await self._write(U.CONTROL_POINT, bytes(StopSession()), operation="stop session")
+
+    async def read_status(self) -> SessionStatusValue:
+        """Read Session Status."""
+        return SessionStatusValue.from_bytes(await self._read(U.SESSION_STATUS))
