@@ -144,6 +144,73 @@ def read_activity(
     return ImportedActivity(identity, workout, tuple(events.out), completed)
 
 
+@dataclass(frozen=True)
+class ActivityPeek:
+    """What the first messages of a FIT file say, read without decoding the whole file."""
+
+    file_type: int | None
+    """File Id ``type`` (4 activity, 5 workout), or None when the file has no File Id."""
+    identity: FileIdentity | None
+    """The file's own File Id, when complete."""
+    workout: FileIdentity | None
+    """The workout a Training File message names, if one comes before the recorded data."""
+
+
+#: Messages after which a Training File no longer comes: data records, laps, sessions.
+_DATA_MESSAGES: Final = frozenset({20, _LAP, _SESSION, _SET})
+_PEEK_RECORDS: Final = 256
+
+
+def peek_activity(data: bytes, source: str) -> ActivityPeek:
+    """The File Id and followed workout of a FIT file, from its first messages only.
+
+    A folder of activities holds runs and walks as well as workouts, hours of records each;
+    decoding all of them at every sync would take seconds per file. The header messages tell
+    which files are worth reading (:func:`read_activity` then checks the whole file).
+
+    Raises:
+        DamagedFitFileError: the first messages cannot be read.
+    """
+    import io
+
+    from fit_tool.exceptions import FitError
+    from fit_tool.fit_file import FitFile
+
+    found: dict[int, Fields] = {}
+    try:
+        stream = FitFile.iter_stream(io.BytesIO(data), check_crc=False)
+        for count, record in enumerate(stream):
+            message = record.message
+            if type(message).__name__ == "DefinitionMessage":
+                continue
+            number = message.global_id
+            if number in _DATA_MESSAGES or count > _PEEK_RECORDS:
+                break
+            if number in (_FILE_ID, _TRAINING_FILE) and number not in found:
+                found[number] = {f.name: f.get_value() for f in message.fields if f.is_valid()}
+    except (FitError, ValueError, IndexError, KeyError, TypeError, struct.error) as exc:
+        raise DamagedFitFileError(
+            source, f"not a readable FIT file ({type(exc).__name__})"
+        ) from exc
+    file_id = found.get(_FILE_ID, {})
+    kind = file_id.get("type")
+    training = found.get(_TRAINING_FILE, {})
+    return ActivityPeek(
+        file_type=kind if isinstance(kind, int) else None,
+        identity=_maybe_identity(file_id, source),
+        workout=_maybe_identity(training, source)
+        if training.get("type") == _TYPE_WORKOUT
+        else None,
+    )
+
+
+def _maybe_identity(values: Fields, source: str) -> FileIdentity | None:
+    try:
+        return _identity(values, source, "file_id")
+    except DamagedFitFileError:
+        return None
+
+
 # Decoding -------------------------------------------------------------------------------------
 
 
