@@ -61,6 +61,7 @@ def test_flipped_bytes_read_or_raise_a_typed_error(
         assert "\n" not in str(exc)
 
 
+@pytest.mark.slow
 @settings(
     max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
