@@ -52,7 +52,9 @@ def wearer_laps(
         if stop_at_step is not None and step.index == stop_at_step:
             laps.append(Lap(position, stop_after_s))
             break
-        seconds = 0.8 if step.exercise in cut else step.duration_ms / 1000
+        # A lap press a moment into the step (FIT lap times are in milliseconds).
+        planned = step.duration_ms / 1000
+        seconds = min(0.8, planned / 5) if step.exercise in cut else planned
         laps.append(Lap(position, seconds))
     return laps
 

@@ -47,7 +47,8 @@ from wearsync.watches.garmin_fit.workout import fit_string, plan_workout
 #: An exercise whose hold and work steps ran for less than this share of their planned time
 #: was skipped (its steps were lapped through), not done.
 SKIPPED_BELOW: Final = 0.5
-#: A last step that ran within this of its planned time ran out rather than being stopped.
+#: A step that ran within this of its planned time (or a quarter of it, for short steps) ran
+#: out rather than being cut short: the watch's lap times are not exact to the millisecond.
 _RAN_OUT_MS: Final = 1000
 _EFFORT: Final = frozenset({StepKind.HOLD, StepKind.WORK})
 _UNIX_TO_FIT_S: Final = int((FIT_EPOCH - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds())
@@ -409,7 +410,7 @@ def _emit(
     final = ran.get(last.index)
     # The workout is over when its last step ran out, or the watch recorded on past it (a
     # lap that names no step: the last step was lapped through and the workout ended).
-    completed = final is not None and (final.timer_ms >= last.duration_ms - _RAN_OUT_MS or ran_past)
+    completed = final is not None and (_ran_out(final, last) or ran_past)
     session_ms = round(_seconds(session, "total_timer_time", elapsed / 1000) * 1000)
     ended = datetime.fromtimestamp(
         started.timestamp() + _seconds(session, "total_elapsed_time", session_ms / 1000), UTC
@@ -448,11 +449,11 @@ def _close_exercises(
             events.add("exercise_completed", at, own[-1], spent)
             continue
         cut = next(
-            (
-                s
-                for s in own
-                if s.index not in ran or ran[s.index].timer_ms < s.duration_ms - _RAN_OUT_MS
-            ),
+            (s for s in own if s.index not in ran or not _ran_out(ran[s.index], s)),
             own[-1],
         )
         events.add("exercise_skipped", at, cut, spent)
+
+
+def _ran_out(record: _Record, step: Step) -> bool:
+    return record.timer_ms >= step.duration_ms - min(_RAN_OUT_MS, step.duration_ms // 4)
