@@ -203,7 +203,7 @@ def test_foreign_and_damaged_files_raise_a_typed_one_line_error_and_store_nothin
     flipped = bytearray(good)
     flipped[len(good) // 2] ^= 0xFF
     cases: list[tuple[bytes, type[GarminFileError], str]] = [
-        (workout.data, ForeignFitFileError, "file_id.type: 5, not an activity"),
+        (workout.data, ForeignFitFileError, "file_id.type: workout (5), not an activity (4)"),
         (activity_of_other_workout(routine, program, workout), ForeignFitFileError, "not one"),
         (good[: len(good) - 40], DamagedFitFileError, "not a readable FIT file"),
         (good[:10], DamagedFitFileError, "not a readable FIT file"),

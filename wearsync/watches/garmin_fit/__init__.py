@@ -1,11 +1,14 @@
 """Garmin watches: the routine goes out as a FIT workout file, what was done comes back as FIT
-activity files (see docs/garmin.md).
+activity files, through a folder (docs/garmin.md).
 
 - :mod:`.workout` plans the FIT Workout Step messages of a :class:`TimerProgram` (names, the
   intensity table, repeats) and replays them; pure, no FIT library.
 - :mod:`.codec` writes the workout file with fit-tool; pure, no I/O.
 - :mod:`.activity` reads an activity file back into stored events; pure, no I/O.
+- :mod:`.folder` is the watch as a folder (USB ``GARMIN/NewFiles`` and ``GARMIN/Activity``,
+  or any folder): atomic writes, activity files peeked at and read once.
+- :mod:`.exchange` is one sync with such a folder, against the store.
 
-The fit library is imported only inside the functions that need it, so importing this package
-costs nothing at CLI start-up.
+fit-tool is imported only inside the functions that need it, so importing this package costs
+nothing at CLI start-up.
 """

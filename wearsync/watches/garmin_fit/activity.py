@@ -132,7 +132,7 @@ def read_activity(
     file_id = _one(messages, _FILE_ID, "file_id", source)
     if file_id.get("type") != _TYPE_ACTIVITY:
         raise ForeignFitFileError(
-            source, f"file_id.type: {file_id.get('type')!r}, not an activity ({_TYPE_ACTIVITY})"
+            source, f"file_id.type: {_type_name(file_id.get('type'))}, not an activity (4)"
         )
     identity = _identity(file_id, source, "file_id")
     workout = _which_workout(messages, list(workouts), source)
@@ -210,6 +210,16 @@ def _maybe_identity(values: Fields, source: str) -> FileIdentity | None:
         return _identity(values, source, "file_id")
     except DamagedFitFileError:
         return None
+
+
+_FILE_TYPES: Final = {1: "device", 4: "activity", 5: "workout", 6: "course", 7: "schedules"}
+
+
+def _type_name(value: object) -> str:
+    """A File Id ``type`` as the profile names it, with its number."""
+    if isinstance(value, int):
+        return f"{_FILE_TYPES.get(value, 'type')} ({value})"
+    return "missing"
 
 
 # Decoding -------------------------------------------------------------------------------------
