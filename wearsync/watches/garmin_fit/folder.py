@@ -120,27 +120,38 @@ class GarminFolder:
         if self.has_workout(encoded.data):
             return None
         target = self.inbox / f"{name}.fit"
-        temporary = self.inbox / f".{name}.fit.{os.getpid()}.tmp"
-        try:
-            self.inbox.mkdir(parents=True, exist_ok=True)
-            with temporary.open("wb") as out:
-                out.write(encoded.data)
-                out.flush()
-                os.fsync(out.fileno())
-            # A rename in one folder is atomic: the watch never sees half a workout.
-            os.replace(temporary, target)
-        except OSError as exc:
-            with suppress(OSError):
-                temporary.unlink(missing_ok=True)
-            raise GarminFolderError(
-                f"{target}: cannot write the workout ({exc.strerror or exc})",
-                hint="check that the watch is mounted and writable",
-            ) from exc
+        write_atomically(target, encoded.data)
         return target
 
     def activity_files(self) -> list[Path]:
         """The FIT files in the activity folder, oldest name first."""
         return _fit_files(self.outbox)
+
+
+def write_atomically(target: Path, data: bytes) -> None:
+    """Write ``data`` to ``target`` through a temporary file and a rename in the same folder.
+
+    A rename within one folder is atomic: a watch (or Gadgetbridge) never sees half a file, and
+    a failed write leaves the previous file as it was.
+
+    Raises:
+        GarminFolderError: the file could not be written.
+    """
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with temporary.open("wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, target)
+    except OSError as exc:
+        with suppress(OSError):
+            temporary.unlink(missing_ok=True)
+        raise GarminFolderError(
+            f"{target}: cannot write the workout ({exc.strerror or exc})",
+            hint="check that the folder exists and is writable (is the watch mounted?)",
+        ) from exc
 
 
 def _fit_files(folder: Path) -> list[Path]:
