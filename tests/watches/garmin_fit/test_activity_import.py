@@ -166,6 +166,14 @@ def test_two_activities_are_two_sessions(
     assert [s.started_at for s in sessions_of(store)] == [START, later]
 
 
+def test_a_training_file_is_matched_by_serial_and_time_created(
+    workout: EncodedWorkout, program: TimerProgram, known: list[KnownWorkout]
+) -> None:
+    laps = wearer_laps(workout, program)
+    data = activity_file(laps, start=START, workout=workout.identity, bare_reference=True)
+    assert read(data, known).workout.key == program_key(program)
+
+
 def test_an_activity_without_training_file_is_matched_by_workout_name(
     workout: EncodedWorkout, program: TimerProgram, routine: Routine, known: list[KnownWorkout]
 ) -> None:

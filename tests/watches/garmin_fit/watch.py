@@ -69,6 +69,7 @@ def activity_file(
     time_created: datetime | None = None,
     wkt_name: str | None = None,
     num_valid_steps: int | None = None,
+    bare_reference: bool = False,
 ) -> bytes:
     """An activity file of ``laps`` started at ``start``, following ``workout``.
 
@@ -77,6 +78,7 @@ def activity_file(
             strength activity may.
         workout: the File Id of the workout followed (a Training File message), or None.
         wkt_name, num_valid_steps: write a Workout message with these.
+        bare_reference: the Training File gives only the serial number and time created.
     """
     created = time_created or start
     enc = Encoder()
@@ -91,17 +93,16 @@ def activity_file(
         }
     )
     if workout is not None:
-        enc.write_mesg(
-            {
-                "mesg_num": MESG["TRAINING_FILE"],
-                "timestamp": created,
-                "type": "workout",
-                "manufacturer": workout.manufacturer,
-                "product": workout.product,
-                "serial_number": workout.serial_number,
-                "time_created": workout.created_at,
-            }
-        )
+        reference = {
+            "mesg_num": MESG["TRAINING_FILE"],
+            "timestamp": created,
+            "type": "workout",
+            "serial_number": workout.serial_number,
+            "time_created": workout.created_at,
+        }
+        if not bare_reference:
+            reference.update(manufacturer=workout.manufacturer, product=workout.product)
+        enc.write_mesg(reference)
     if wkt_name is not None:
         enc.write_mesg(
             {

@@ -278,7 +278,8 @@ def _at(values: Fields, name: str, source: str, where: str) -> datetime:
 def _identity(values: Fields, source: str, where: str) -> FileIdentity:
     created_ms = _int(values, "time_created", source, where)
     return FileIdentity(
-        manufacturer=_int(values, "manufacturer", source, where),
+        # Not part of the key (FileIdentity.key): a reference may leave them out.
+        manufacturer=_int(values, "manufacturer", source, where) if "manufacturer" in values else 0,
         product=_int(values, "product", source, where) if "product" in values else 0,
         serial_number=_int(values, "serial_number", source, where),
         time_created=created_ms // 1000 - _UNIX_TO_FIT_S,
@@ -288,10 +289,10 @@ def _identity(values: Fields, source: str, where: str) -> FileIdentity:
 def _which_workout(
     messages: Mapping[int, list[Fields]], workouts: Sequence[KnownWorkout], source: str
 ) -> KnownWorkout:
-    by_identity = {workout_identity(w.program): w for w in workouts}
+    by_identity = {workout_identity(w.program).key: w for w in workouts}
     followed = [m for m in messages.get(_TRAINING_FILE, []) if m.get("type") == _TYPE_WORKOUT]
     for reference in followed:
-        known = by_identity.get(_identity(reference, source, "training_file"))
+        known = by_identity.get(_identity(reference, source, "training_file").key)
         if known is not None:
             return known
     if followed:

@@ -67,6 +67,15 @@ class FileIdentity:
     """FIT date_time: seconds since :data:`FIT_EPOCH`."""
 
     @property
+    def key(self) -> tuple[int, int]:
+        """``(serial_number, time_created)``: what a Training File must repeat to name this file.
+
+        Manufacturer and product are left out: a watch may write them differently (or not at
+        all) in the reference, and the 64 bits of hash in these two fields identify a workout.
+        """
+        return (self.serial_number, self.time_created)
+
+    @property
     def created_at(self) -> datetime:
         """``time_created`` as an aware UTC datetime."""
         return FIT_EPOCH + timedelta(seconds=self.time_created)

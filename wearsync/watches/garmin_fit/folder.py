@@ -192,14 +192,18 @@ def collect_activities(
         stored: whether the activity with this boot id (its ``time_created``) is stored.
     """
     known = list(workouts)
-    identities = {workout_identity(w.program) for w in known}
+    identities = {workout_identity(w.program).key for w in known}
     found = FolderImport()
     for path in folder.activity_files():
         found.files += 1
         try:
             data = path.read_bytes()
             peek = peek_activity(data, str(path))
-            if peek.file_type != _TYPE_ACTIVITY or peek.workout not in identities:
+            if (
+                peek.file_type != _TYPE_ACTIVITY
+                or peek.workout is None
+                or peek.workout.key not in identities
+            ):
                 found.other += 1
                 continue
             if peek.identity is not None and stored(peek.identity.time_created):
