@@ -89,6 +89,29 @@ def test_a_completed_workout_becomes_a_completed_session(
     )
 
 
+def test_a_paused_timer_becomes_paused_and_resumed_events(
+    store: Store, workout: EncodedWorkout, program: TimerProgram, known: list[KnownWorkout]
+) -> None:
+    laps = wearer_laps(workout, program)
+    data = activity_file(laps, start=START, workout=workout.identity, pauses={10: 30.0})
+    events = read(data, known).events
+    kinds = [e.kind for e in events]
+    assert kinds.count("paused") == kinds.count("resumed") == 1
+    at = kinds.index("paused")
+    paused, resumed, next_step = events[at : at + 3]
+    assert resumed.kind == "resumed" and resumed.duration_ms == 30_000
+    assert paused.step == 9 and next_step.kind == "step_started" and next_step.step == 10
+    assert resumed.at - paused.at == timedelta(seconds=30)
+    # Session time excludes the pause; the session's span includes it.
+    assert next_step.duration_ms == program.steps[10].start_ms
+    assert events[-1].kind == "session_completed"
+    assert events[-1].duration_ms == program.total_ms
+    store.add_events(events)
+    (session,) = sessions_of(store)
+    assert session.status is SessionStatus.COMPLETED
+    assert session.duration_s == program.total_ms / 1000 + 30
+
+
 def test_a_lapped_through_exercise_is_skipped_and_the_session_partial(
     store: Store, workout: EncodedWorkout, program: TimerProgram, known: list[KnownWorkout]
 ) -> None:

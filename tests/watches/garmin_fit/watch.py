@@ -70,6 +70,7 @@ def activity_file(
     wkt_name: str | None = None,
     num_valid_steps: int | None = None,
     bare_reference: bool = False,
+    pauses: dict[int, float] | None = None,
 ) -> bytes:
     """An activity file of ``laps`` started at ``start``, following ``workout``.
 
@@ -79,6 +80,7 @@ def activity_file(
         workout: the File Id of the workout followed (a Training File message), or None.
         wkt_name, num_valid_steps: write a Workout message with these.
         bare_reference: the Training File gives only the serial number and time created.
+        pauses: seconds the wearer pauses the timer before the lap of each number.
     """
     created = time_created or start
     enc = Encoder()
@@ -113,8 +115,24 @@ def activity_file(
                 "num_valid_steps": num_valid_steps,
             }
         )
+
+    def timer(event_type: str, moment: datetime) -> None:
+        enc.write_mesg(
+            {
+                "mesg_num": MESG["EVENT"],
+                "timestamp": moment,
+                "event": "timer",
+                "event_type": event_type,
+            }
+        )
+
+    timer("start", start)
     at = start
     for number, lap in enumerate(laps):
+        if pauses and number in pauses:
+            timer("stop_all", at)
+            at += timedelta(seconds=pauses[number])
+            timer("start", at)
         end = at + timedelta(seconds=lap.seconds)
         if sets_only:
             set_mesg = {
@@ -142,6 +160,8 @@ def activity_file(
             enc.write_mesg(lap_mesg)
         at = end
     total = (at - start).total_seconds()
+    timer_total = sum(lap.seconds for lap in laps)
+    timer("stop_all", at)
     if sets_only:
         enc.write_mesg(
             {
@@ -160,7 +180,7 @@ def activity_file(
             "timestamp": at,
             "start_time": start,
             "total_elapsed_time": total,
-            "total_timer_time": total,
+            "total_timer_time": timer_total,
             "sport": "training",
             "sub_sport": "strength_training",
             "first_lap_index": 0,
@@ -171,7 +191,7 @@ def activity_file(
         {
             "mesg_num": MESG["ACTIVITY"],
             "timestamp": at,
-            "total_timer_time": total,
+            "total_timer_time": timer_total,
             "num_sessions": 1,
             "type": "manual",
         }

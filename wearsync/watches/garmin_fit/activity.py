@@ -17,6 +17,8 @@ it names, so repeats map back to set, rep, side and direction. Events follow the
 
 - ``session_started`` at the session's start;
 - ``step_started`` for every lap, with the session time so far;
+- ``paused`` and ``resumed`` (with the pause's length) for every stop and restart of the timer
+  (Event messages: ``event`` timer, ``event_type`` stop_all or stop, then start);
 - once the watch has moved past an exercise: ``exercise_completed`` with the time spent in it,
   or ``exercise_skipped`` when its hold and work steps ran for less than
   :data:`SKIPPED_BELOW` of their planned time (the lap button cuts a step short) or not at all;
@@ -54,7 +56,8 @@ _EFFORT: Final = frozenset({StepKind.HOLD, StepKind.WORK})
 _UNIX_TO_FIT_S: Final = int((FIT_EPOCH - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds())
 
 # FIT profile message numbers (mesg_num) and enum values read here.
-_FILE_ID, _SESSION, _LAP, _WORKOUT, _TRAINING_FILE, _SET = 0, 18, 19, 26, 72, 225
+_FILE_ID, _SESSION, _LAP, _EVENT, _WORKOUT, _TRAINING_FILE, _SET = 0, 18, 19, 21, 26, 72, 225
+_EVENT_TIMER, _TIMER_START, _TIMER_STOPS = 0, 0, frozenset({1, 4})
 _TYPE_ACTIVITY, _TYPE_WORKOUT = 4, 5
 
 
@@ -141,7 +144,8 @@ def read_activity(
     plan = plan_workout(workout.program, workout.routine)
     steps = _walk(records, plan.positions, source)
     events = _Events(device, identity.time_created, workout)
-    completed = _emit(events, workout.program, records, steps, session, ran_past, source)
+    pauses = _pauses(messages)
+    completed = _emit(events, workout.program, records, steps, session, ran_past, pauses, source)
     return ImportedActivity(identity, workout, tuple(events.out), completed)
 
 
@@ -396,6 +400,38 @@ class _Events:
         )
 
 
+@dataclass(frozen=True)
+class _Pause:
+    start: datetime
+    end: datetime
+
+    @property
+    def ms(self) -> int:
+        return round((self.end - self.start).total_seconds() * 1000)
+
+
+def _pauses(messages: Mapping[int, list[Fields]]) -> list[_Pause]:
+    """Pauses from the timer's Event messages: a stop followed by a start.
+
+    ``event`` timer (0) with ``event_type`` stop (1) or stop_all (4) stops the timer, start (0)
+    starts it; a stop with no start after it is the end of the activity, not a pause.
+    """
+    pauses = []
+    stopped: datetime | None = None
+    for event in messages.get(_EVENT, []):
+        at = event.get("timestamp")
+        if event.get("event") != _EVENT_TIMER or not isinstance(at, int):
+            continue
+        moment = datetime.fromtimestamp(at / 1000, UTC)
+        kind = event.get("event_type")
+        if kind in _TIMER_STOPS and stopped is None:
+            stopped = moment
+        elif kind == _TIMER_START and stopped is not None:
+            pauses.append(_Pause(stopped, moment))
+            stopped = None
+    return pauses
+
+
 def _emit(
     events: _Events,
     program: TimerProgram,
@@ -403,15 +439,18 @@ def _emit(
     steps: Sequence[int],
     session: Fields,
     ran_past: bool,
+    pauses: Sequence[_Pause],
     source: str,
 ) -> bool:
     started = _at(session, "start_time", source, "session")
     events.add("session_started", started, program.steps[0], 0)
     ran: dict[int, _Record] = {}
+    waiting = list(pauses)
     elapsed = 0
     for record, index in zip(records, steps, strict=True):
         step = program.steps[index]
         previous = program.steps[steps[len(ran) - 1]] if ran else None
+        _pauses_before(events, waiting, record.start, previous or step)
         if previous is not None and previous.exercise != step.exercise:
             _close_exercises(events, program, ran, previous.exercise, step.exercise, record.start)
         events.add("step_started", record.start, step, elapsed)
@@ -426,15 +465,23 @@ def _emit(
     ended = datetime.fromtimestamp(
         started.timestamp() + _seconds(session, "total_elapsed_time", session_ms / 1000), UTC
     )
+    where = program.steps[steps[-1]] if steps else program.steps[0]
+    _pauses_before(events, waiting, ended, where)
     if completed:
         if ran:
-            current = program.steps[steps[-1]].exercise
-            _close_exercises(events, program, ran, current, len(program.exercises), ended)
+            _close_exercises(events, program, ran, where.exercise, len(program.exercises), ended)
         events.add("session_completed", ended, last, session_ms)
     else:
-        where = program.steps[steps[-1]] if steps else program.steps[0]
         events.add("session_aborted", ended, where, session_ms)
     return completed
+
+
+def _pauses_before(events: _Events, waiting: list[_Pause], moment: datetime, step: Step) -> None:
+    """``paused`` and ``resumed`` for the pauses that ended by ``moment``, during ``step``."""
+    while waiting and waiting[0].end <= moment:
+        pause = waiting.pop(0)
+        events.add("paused", pause.start, step, 0)
+        events.add("resumed", pause.end, step, pause.ms)
 
 
 def _close_exercises(
