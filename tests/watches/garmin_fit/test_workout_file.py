@@ -125,3 +125,22 @@ def test_one_exercise_compiles_to_a_workout_of_its_own(routine: Routine, tmp_pat
     assert errors == []
     assert replayed(messages["workout_step_mesgs"]) == expected_run(program)
     assert {StepKind.WORK, StepKind.REST} <= {s.kind for s in program.steps}
+
+
+def test_fit_tools_validator_finds_only_its_known_false_positives(
+    workout: EncodedWorkout,
+) -> None:
+    """fit-tool's validator wants ``target_type`` on repeat steps, and a ``num_valid_steps``
+    without them; Garmin's own decoders and workout samples accept both (see the garmin-fit
+    note). Anything else it finds is a real problem."""
+    from fit_tool.fit_file import FitFile
+    from fit_tool.validation import STRICT_LEVELS, validate_fit_file
+
+    report = validate_fit_file(FitFile.from_bytes(workout.data).records, levels=STRICT_LEVELS)
+    findings = [str(f) for f in report.findings]
+    repeats = workout.plan.repeat_count
+    missing_target = [f for f in findings if "missing required field(s): target_type" in f]
+    counted = [f for f in findings if "workout.num_valid_steps is" in f]
+    assert len(missing_target) == repeats
+    assert len(counted) == 1 and f"is {len(workout.plan.steps)} but found" in counted[0]
+    assert len(findings) == repeats + 1
