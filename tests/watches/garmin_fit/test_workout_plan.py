@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time as clock
 from datetime import time
 
 import pytest
@@ -11,7 +12,8 @@ from tests.routine.strategies import routines
 from tests.watches.garmin_fit.conftest import decode_py
 from tests.watches.garmin_fit.test_workout_file import expected_run, replayed
 from wearsync.routine import Routine, TimerProgram, compile_routine
-from wearsync.routine.model import Exercise, Range, Schedule, Side, Span
+from wearsync.routine.model import Direction, Exercise, Range, Schedule, Side, Span
+from wearsync.watches.garmin_fit import workout as planner
 from wearsync.watches.garmin_fit.codec import encode_workout
 from wearsync.watches.garmin_fit.workout import (
     STEP_LIMIT,
@@ -182,3 +184,47 @@ def test_any_routine_replays_exactly_in_no_more_steps(routine: Routine) -> None:
     for step in plan.steps:
         if isinstance(step, RepeatStep):
             assert step.count >= 2
+
+
+def big_exercise(reps: int) -> Routine:
+    return routine_of(
+        holds(
+            reps=reps,
+            sets=3,
+            rest_between_sets=Span(seconds=30),
+            sides=(Side.LEFT, Side.RIGHT),
+            directions=(Direction.CLOCKWISE, Direction.COUNTERCLOCKWISE),
+        )
+    )
+
+
+def test_a_long_exercise_is_planned_quickly_to_the_same_structure() -> None:
+    small = big_exercise(5)
+    small_program = compile_routine(small)
+    assert len(small_program.steps) <= planner.EXACT_LIMIT  # planned by the exact search
+    exact = plan_workout(small_program, small)
+    big = big_exercise(400)
+    big_program = compile_routine(big)
+    assert len(big_program.steps) > 9000
+    started = clock.perf_counter()
+    greedy = plan_workout(big_program, big)
+    assert clock.perf_counter() - started < 5
+    assert [r[:3] for r in replay(greedy.steps)] == expected_run(big_program)
+    # The rep count changes repeat counts, not the structure: the same number of steps.
+    assert len(greedy.steps) == len(exact.steps)
+    assert sorted(s.count for s in greedy.steps if isinstance(s, RepeatStep))[-1] == 400
+
+
+@settings(max_examples=40, deadline=None)
+@given(routines(max_exercises=3))
+def test_the_quick_planner_replays_any_routine_exactly(routine: Routine) -> None:
+    program = compile_routine(routine)
+    exact = plan_workout(program, routine)
+    limit = planner.EXACT_LIMIT
+    planner.EXACT_LIMIT = 0  # every exercise through the quick planner
+    try:
+        quick = plan_workout(program, routine)
+    finally:
+        planner.EXACT_LIMIT = limit
+    assert [r[:3] for r in replay(quick.steps)] == expected_run(program)
+    assert len(exact.steps) <= len(quick.steps) <= len(program.steps)
