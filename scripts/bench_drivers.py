@@ -33,13 +33,14 @@ from typing import Any
 
 from wearsync.ble.bumble_backend import close_centrals
 from wearsync.ble.connection import FoundWatch, connect, find_watch
-from wearsync.profiles import load_profiles
 from wearsync.routine import TimerProgram, compile_routine
 from wearsync.routine.loader import parse_routine, read_routine_text
 from wearsync.sim.att_tap import AttCounts, AttTap
 from wearsync.sim.link import VirtualLink
 from wearsync.store import Store
+from wearsync.sync.driver import SessionOptions
 from wearsync.sync.live import LiveUpdate
+from wearsync.watches.registry import load_profiles, run_session, sync_watch
 
 ROUTINE = "foot-care"
 
@@ -117,8 +118,6 @@ class Bench:
             # TODO(bench): the timer-service simulator (wearsync/sim/watch.py) is not there yet.
             row.note = "skipped: wearsync/sim/watch.py is not available"
             return row
-        from wearsync.watches.wearsync_timer.driver import sync_watch
-        from wearsync.watches.wearsync_timer.live import run_session
 
         link = self.new_link()
         clock = ManualClock()
@@ -141,7 +140,7 @@ class Bench:
                         routine_text=self.text,
                         watch=watch,
                         hci=link,
-                        on_update=lambda _u: None,
+                        options=SessionOptions(on_update=lambda _u: None),
                     )
                 )
                 await _wait(lambda: sim.state.name != "IDLE" or task.done())
@@ -173,7 +172,6 @@ class Bench:
         if shutil.which("node") is None:
             row.note = "skipped: Node.js is not installed"
             return row
-        from wearsync.watches.bangle.driver import run_espruino_session, sync_espruino
         from wearsync.watches.bangle.sim import SimBangle
 
         link = self.new_link()
@@ -181,16 +179,16 @@ class Bench:
             tap = AttTap(link, subject=sim.address)
             with self.store("bangle") as store:
                 watch = await self.found(link, sim.address)
-                await self.two_syncs(row, link, tap, watch, sync_espruino, store)
+                await self.two_syncs(row, link, tap, watch, sync_watch, store)
                 started: list[LiveUpdate] = []
                 task = asyncio.create_task(
-                    run_espruino_session(
+                    run_session(
                         store=store,
                         routine=self.routine,
                         routine_text=self.text,
                         watch=watch,
                         hci=link,
-                        on_update=started.append,
+                        options=SessionOptions(on_update=started.append),
                     )
                 )
                 await _wait(lambda: bool(started) or task.done())
@@ -213,11 +211,7 @@ class Bench:
     # -- host-timed ----------------------------------------------------------------------------
 
     async def host_timed(self, kind: str) -> Row:
-        from wearsync.watches.host_timed.driver import (
-            plan_cues,
-            run_host_timed_session,
-            sync_host_timed,
-        )
+        from wearsync.watches.host_timed.driver import plan_cues
         from wearsync.watches.host_timed.sim import SimInfiniTime
 
         label = "SimInfiniTime (New Alert)" if kind == "infinitime" else "alert band (Alert Level)"
@@ -227,15 +221,14 @@ class Bench:
             tap = AttTap(link, subject=sim.address)
             with self.store(kind) as store:
                 watch = await self.found(link, sim.address)
-                await self.two_syncs(row, link, tap, watch, sync_host_timed, store)
-                await run_host_timed_session(
+                await self.two_syncs(row, link, tap, watch, sync_watch, store)
+                await run_session(
                     store=store,
                     routine=self.routine,
                     routine_text=self.text,
                     watch=watch,
                     hci=link,
-                    on_update=lambda _u: None,
-                    speed=self.speed,
+                    options=SessionOptions(on_update=lambda _u: None, speed=self.speed),
                 )
                 starts = [e for e in store.events(sim.address) if e.kind == "session_started"]
                 anchor = starts[-1].at.timestamp()

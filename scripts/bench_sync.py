@@ -66,9 +66,9 @@ from wearsync.sim.clock import Clock, ManualClock, SimClock
 from wearsync.sim.link import VirtualLink
 from wearsync.store import Store
 from wearsync.sync.reports import SyncReport
+from wearsync.watches.registry import sync_watch
 from wearsync.watches.wearsync_timer.codec import encode_program, program_chunks
 from wearsync.watches.wearsync_timer.codec.transfer import CHUNK_HEADER_SIZE
-from wearsync.watches.wearsync_timer.driver import sync_watch
 from wearsync.watches.wearsync_timer.sim.watch import SimWatch
 
 ROUTINE_NAME = "foot-care"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from importlib import resources
+import shutil
+import subprocess
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -10,17 +12,18 @@ import pytest
 from wearsync.errors import InputError
 from wearsync.profiles import (
     DeviceProfile,
-    EspruinoUartDriver,
-    HostTimedDriver,
     ProfileError,
-    WearSyncTimerDriver,
     default_profiles_dir,
     load_profile,
     load_profiles,
     match_profile,
     parse_profile,
 )
+from wearsync.watches import registry
+from wearsync.watches.bangle.driver import BangleDriver
+from wearsync.watches.host_timed.driver import HostTimedDriver
 from wearsync.watches.wearsync_timer.codec.uuids import TIMER_SERVICE
+from wearsync.watches.wearsync_timer.driver import TimerDriver
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "profiles" / "wearsync-timer.toml"
@@ -78,30 +81,42 @@ def shipped(profile_id: str) -> DeviceProfile:
 
 def test_the_shipped_profile_loads() -> None:
     profile = shipped("wearsync-timer")
-    assert isinstance(profile.driver, WearSyncTimerDriver)
+    assert isinstance(registry.driver_for(profile), TimerDriver)
     assert profile.match.service_uuids == (str(TIMER_SERVICE),)
     assert profile.limits.max_program_bytes == 4096 and profile.limits.preferred_mtu == 247
     assert profile.security.bonding == "required"
 
 
-def test_the_packaged_copy_is_the_shipped_file() -> None:
-    """Installed without a checkout, the loader reads wearsync/builtin_profiles/: keep it equal."""
-    packaged = resources.files("wearsync.builtin_profiles")
-    packaged_names = sorted(p.name for p in packaged.iterdir() if p.name.endswith(".toml"))
-    shipped_names = sorted(p.name for p in (ROOT / "profiles").glob("*.toml"))
-    assert packaged_names == shipped_names
-    for name in shipped_names:
-        assert packaged.joinpath(name).read_bytes() == (ROOT / "profiles" / name).read_bytes()
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("uv") is None, reason="uv is needed to build the wheel")
+def test_the_wheel_carries_the_one_copy_of_the_profiles(tmp_path: Path) -> None:
+    """profiles/ is the only copy; the build configuration packages it into the wheel."""
+    subprocess.run(
+        ["uv", "build", "--wheel", "--quiet", "--out-dir", str(tmp_path)],
+        cwd=ROOT,
+        check=True,
+        timeout=300,
+    )
+    (wheel,) = tmp_path.glob("wearsync-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        packaged = {
+            Path(n).name: archive.read(n)
+            for n in archive.namelist()
+            if n.startswith("wearsync/_profiles/") and n.endswith(".toml")
+        }
+    shipped_files = {p.name: p.read_bytes() for p in (ROOT / "profiles").glob("*.toml")}
+    assert packaged == shipped_files
     assert default_profiles_dir() == ROOT / "profiles"
-    assert load_profiles(Path(str(packaged))) == load_profiles()
+    assert not (ROOT / "wearsync" / "builtin_profiles").exists()
 
 
 def test_the_other_driver_shapes_validate() -> None:
     bangle = parse_profile(BANGLE, "bangle-js-2.toml")
-    assert isinstance(bangle.driver, EspruinoUartDriver) and bangle.driver.app_id == "wsync"
+    bangle_driver = registry.driver_for(bangle)
+    assert isinstance(bangle_driver, BangleDriver) and bangle_driver.settings.app_id == "wsync"
     assert bangle.limits.preferred_mtu == 131
     pinetime = parse_profile(PINETIME, "pinetime.toml")
-    assert isinstance(pinetime.driver, HostTimedDriver)
+    assert isinstance(registry.driver_for(pinetime), HostTimedDriver)
     assert pinetime.limits.max_program_bytes is None and pinetime.limits.event_log_size == 0
 
 
@@ -199,7 +214,8 @@ BASE = SHIPPED.read_text()
 )
 def test_bad_profiles_fail_on_one_line(text: str, message: str) -> None:
     with pytest.raises(ProfileError) as caught:
-        parse_profile(text, "bad.toml")
+        profile = parse_profile(text, "bad.toml")
+        registry.family_of(profile, "bad.toml").driver_for(profile, "bad.toml")
     error = caught.value
     assert isinstance(error, InputError) and error.exit_code == 2
     assert str(error) == message

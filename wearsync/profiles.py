@@ -1,19 +1,16 @@
 """Device profiles: what a wearable is, how to recognise it, and which driver speaks to it.
 
 A profile is a TOML file validated into a frozen :class:`DeviceProfile`. The common part (how
-to match a scan result, limits, security) is the same for every watch; the ``[driver]`` table
-is a union tagged by ``driver.name`` so that each driver carries its own settings:
+to match a scan result, limits, security) is the same for every watch. The ``[driver]`` table
+names the watch family (``driver.name``) and carries that family's own settings: this module
+keeps it as a :class:`DriverTable`, and the family validates it with its
+:class:`DriverSettings` subclass (:func:`driver_settings`; the registry does it for every
+profile it loads), so a new family adds its settings without touching this module.
 
-- ``wearsync-timer``: a watch running the WearSync Interval Timer Service (docs/protocol.md);
-- ``espruino-uart``: a Bangle.js reached over the Nordic UART Service, running uploaded JS;
-- ``host-timed``: a watch that can only buzz on command (Immediate Alert or Alert
-  Notification, e.g. PineTime/InfiniTime); the companion keeps time and fires each cue.
-
-Where the shipped profiles live: the canonical files are the repository's ``profiles/``
-directory. A wheel packages only ``wearsync/``, so an identical copy ships as package data in
-``wearsync/builtin_profiles/`` (a test keeps the two byte-identical). :func:`load_profiles`
-with no directory reads the repository's ``profiles/`` when running from a checkout, else the
-packaged copy through :mod:`importlib.resources`.
+Where the shipped profiles live: the repository's ``profiles/`` directory is the only copy. The
+wheel's build configuration packages it as ``wearsync/_profiles`` (``pyproject.toml``,
+``force-include``); :func:`load_profiles` with no directory reads the checkout's ``profiles/``
+when running from one, else the packaged folder through :mod:`importlib.resources`.
 """
 
 from __future__ import annotations
@@ -24,18 +21,25 @@ from collections.abc import Iterable, Iterator
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Annotated, Any, Final, Literal, Self
+from typing import Annotated, Any, Final, Literal, Self, TypeVar
 from uuid import UUID
 
-from pydantic import AfterValidator, Field, ValidationError, field_validator, model_validator
-from pydantic_core import ErrorDetails
+from pydantic import (
+    AfterValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from wearsync.errors import InputError
 from wearsync.protocol.uuids import sig_uuid
 from wearsync.routine.base import Frozen
-from wearsync.routine.loader import describe_error, first_problem, toml_problem
+from wearsync.routine.loader import first_problem, toml_problem
 
-_PACKAGED: Final = "wearsync.builtin_profiles"
+#: Where the wheel carries ``profiles/`` (see ``[tool.hatch.build.targets.wheel.force-include]``).
+_PACKAGED: Final = "_profiles"
 _ID_PATTERN: Final = r"^[a-z0-9][a-z0-9-]{0,39}$"
 _SHORT_UUID: Final = re.compile(r"^(?:0x)?([0-9a-fA-F]{4})$")
 
@@ -127,41 +131,25 @@ def _normalized(uuids: Iterable[str | UUID]) -> set[str]:
     return out
 
 
-class WearSyncTimerDriver(Frozen):
-    """The WearSync Interval Timer Service over GATT (docs/protocol.md)."""
+class DriverSettings(Frozen):
+    """Base of a family's ``[driver]`` table: each family subclasses it with its own fields and
+    a ``name: Literal[...]``; unknown fields are rejected."""
 
-    name: Literal["wearsync-timer"]
-    protocol_version: Literal[1] = 1
-    set_clock: bool = True
-    """Keep the watch's clock through the Current Time Service."""
+    name: str
 
 
-class EspruinoUartDriver(Frozen):
-    """A Bangle.js (Espruino) reached over the Nordic UART Service, running uploaded JS."""
+class DriverTable(Frozen):
+    """The ``[driver]`` table as the file has it: ``name`` picks the family, whose own
+    :class:`DriverSettings` subclass validates the rest (see :func:`driver_settings`)."""
 
-    name: Literal["espruino-uart"]
-    app_id: Annotated[str, Field(pattern=r"^[a-z0-9]{1,12}$")]
-    """The watch-side app that runs the timer and prints events back."""
-    requires_programmable: bool = False
-    """Whether the watch's "Programmable" setting must be on for the upload."""
+    model_config = ConfigDict(frozen=True, extra="allow")
 
+    name: Annotated[str, Field(pattern=_ID_PATTERN)]
 
-class HostTimedDriver(Frozen):
-    """A watch that only buzzes on command; the companion keeps time and fires each cue."""
-
-    name: Literal["host-timed"]
-    alert: Literal["immediate-alert", "alert-notification"]
-    alert_level: Literal["mild", "high"] = "high"
-    set_clock: bool = False
-
-
-Driver = Annotated[
-    WearSyncTimerDriver | EspruinoUartDriver | HostTimedDriver, Field(discriminator="name")
-]
-_DRIVER_NAMES: Final = frozenset(
-    cls.model_fields["name"].annotation.__args__[0]  # type: ignore[union-attr]
-    for cls in (WearSyncTimerDriver, EspruinoUartDriver, HostTimedDriver)
-)
+    @property
+    def table(self) -> dict[str, Any]:
+        """Every field of the table, ``name`` included."""
+        return {"name": self.name, **(self.model_extra or {})}
 
 
 class Limits(Frozen):
@@ -193,27 +181,26 @@ class DeviceProfile(Frozen):
     name: Annotated[str, Field(min_length=1, max_length=80)]
     description: str = ""
     match: Match
-    driver: Driver
+    driver: DriverTable
     limits: Limits = Limits()
     security: Security
 
-    @model_validator(mode="after")
-    def _driver_fits(self) -> Self:
-        stores_program = self.limits.max_program_bytes is not None
-        if isinstance(self.driver, HostTimedDriver):
-            if stores_program or self.limits.event_log_size:
-                raise ValueError(
-                    "limits: a host-timed device stores no program and no events; "
-                    "leave out max_program_bytes and event_log_size"
-                )
-        elif not stores_program:
-            raise ValueError(f"limits.max_program_bytes: required by driver {self.driver.name}")
-        if isinstance(self.driver, WearSyncTimerDriver) and self.security.bonding != "required":
-            raise ValueError(
-                "security.bonding: the wearsync-timer service needs an encrypted link; "
-                "set it to 'required'"
-            )
-        return self
+
+S = TypeVar("S", bound=DriverSettings)
+
+
+def driver_settings(profile: DeviceProfile, model: type[S], source: str | None = None) -> S:
+    """``profile``'s ``[driver]`` table validated by its family's ``model``.
+
+    Raises:
+        ProfileError: a field is unknown, missing or invalid (named ``driver.<field>``).
+    """
+    try:
+        return model.model_validate(profile.driver.table)
+    except ValidationError as exc:
+        field, problem = first_problem(exc)
+        where = f"driver.{field}" if field else "driver"
+        raise ProfileError(source or profile.id, problem, field=where) from exc
 
 
 def parse_profile(text: str, source: str = "<profile>") -> DeviceProfile:
@@ -230,23 +217,8 @@ def parse_profile(text: str, source: str = "<profile>") -> DeviceProfile:
     try:
         return DeviceProfile.model_validate(data)
     except ValidationError as exc:
-        field, problem = first_problem(exc, _describe)
+        field, problem = first_problem(exc)
         raise ProfileError(source, problem, field=field or None) from exc
-
-
-def _describe(error: ErrorDetails) -> tuple[str, str]:
-    """Like the routine loader's ``describe_error``, aware of the tagged ``[driver]`` union."""
-    loc = tuple(error["loc"])
-    if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
-        known = ", ".join(sorted(_DRIVER_NAMES))
-        tag = error.get("ctx", {}).get("tag")
-        problem = f"unknown driver {tag!r}" if tag else "required field is missing"
-        return "driver.name", f"{problem} (known drivers: {known})"
-    if len(loc) >= 2 and loc[0] == "driver" and loc[1] in _DRIVER_NAMES:
-        # pydantic puts the union tag in the path; the file has no such level.
-        loc = (loc[0], *loc[2:])
-        error = {**error, "loc": loc}
-    return describe_error(error)
 
 
 def load_profile(path: Path | Traversable) -> DeviceProfile:
@@ -274,7 +246,7 @@ def default_profiles_dir() -> Path | Traversable:
     root = Path(__file__).resolve().parent.parent
     if (root / "pyproject.toml").is_file() and (root / "profiles").is_dir():
         return root / "profiles"
-    return resources.files(_PACKAGED)
+    return resources.files("wearsync").joinpath(_PACKAGED)
 
 
 def load_profiles(directory: Path | str | None = None) -> list[DeviceProfile]:

@@ -7,15 +7,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from tests.ble.ble_testdb import NAME, SERVICE, DemoDb
-from wearsync.ble.bumble_backend import close_centrals
 from wearsync.sim.link import VirtualLink
 from wearsync.sim.peripheral import Peripheral, start_peripheral
-
-
-@pytest.fixture
-async def link() -> AsyncIterator[VirtualLink]:
-    yield VirtualLink()
-    await close_centrals()
 
 
 @pytest.fixture

@@ -8,20 +8,22 @@ files), so nothing leaks between tests.
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from wearsync.ble.bumble_backend import close_centrals
 from wearsync.ble.connection import FoundWatch, find_watch
 from wearsync.profiles import load_profiles
 from wearsync.routine import Routine, TimerProgram, compile_routine
 from wearsync.routine.loader import parse_routine, read_routine_text
 from wearsync.sim.link import VirtualLink
-from wearsync.store import Store
-from wearsync.sync.live import LiveUpdate
+from wearsync.sync.driver import SessionOptions
+from wearsync.sync.live import SILENCE_TIMEOUT_S, LiveUpdate
+from wearsync.sync.reports import SessionReport
+from wearsync.watches import registry
 from wearsync.watches.bangle.sim import SimBangle
 from wearsync.watches.host_timed.sim import SimInfiniTime
 
@@ -85,26 +87,6 @@ def short() -> RoutineCase:
     return routine_case(SHORT_ROUTINE)
 
 
-@pytest.fixture(autouse=True)
-def data_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    home = tmp_path / "home"
-    monkeypatch.setenv("WEARSYNC_HOME", str(home))
-    monkeypatch.delenv("WEARSYNC_HCI", raising=False)
-    return home
-
-
-@pytest.fixture
-async def link() -> AsyncIterator[VirtualLink]:
-    yield VirtualLink()
-    await close_centrals()
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> AsyncIterator[Store]:
-    with Store.open(tmp_path / "wearsync.db") as opened:
-        yield opened
-
-
 @pytest.fixture
 async def bangle(link: VirtualLink, tmp_path: Path) -> AsyncIterator[SimBangle]:
     async with SimBangle(link, tmp_path / "flash.json", name="Bangle.js 1a2b") as watch:
@@ -133,3 +115,21 @@ class Updates:
 
     def kinds(self) -> list[str]:
         return [u.kind for u in self.seen]
+
+
+async def run_session(
+    *,
+    start: bool = True,
+    on_update: Callable[[LiveUpdate], None] | None = None,
+    speed: float = 1.0,
+    silence_timeout: float = SILENCE_TIMEOUT_S,
+    **context: Any,
+) -> SessionReport:
+    """The registry's ``run_session`` with the session options as keywords, for tests."""
+    options = SessionOptions(
+        on_update=on_update or Updates(),
+        start=start,
+        speed=speed,
+        silence_timeout=silence_timeout,
+    )
+    return await registry.run_session(options=options, **context)

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from bleak import BleakClient
     from bleak.backends.device import BLEDevice
 
-    from wearsync.ble.bumble_backend.central import HciSpec
+    from wearsync.ble.hci import HciSpec
 
 log = logging.getLogger(__name__)
 

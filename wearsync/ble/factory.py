@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from bleak.backends.device import BLEDevice
     from bleak.backends.scanner import AdvertisementData, AdvertisementDataCallback
 
-    from wearsync.ble.bumble_backend.central import HciSpec
+    from wearsync.ble.hci import HciSpec
 
 #: Environment variable naming the HCI transport (same as the backend's).
 HCI_ENV_VAR = "WEARSYNC_HCI"

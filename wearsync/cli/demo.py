@@ -108,15 +108,14 @@ async def run_demo(
 
     from wearsync.ble.bumble_backend import close_centrals
     from wearsync.ble.connection import find_watch
-    from wearsync.profiles import load_profiles
     from wearsync.routine.loader import builtin_text, parse_routine
     from wearsync.sim.clock import SimClock
     from wearsync.sim.link import VirtualLink
     from wearsync.sim.motor import Vibration
     from wearsync.store import Store
+    from wearsync.sync.driver import SessionOptions
     from wearsync.sync.live import LiveUpdate
-    from wearsync.watches.wearsync_timer.driver import sync_watch
-    from wearsync.watches.wearsync_timer.live import run_session
+    from wearsync.watches.registry import load_profiles, run_session, sync_watch
     from wearsync.watches.wearsync_timer.sim.watch import SimWatch
 
     started = time.monotonic()
@@ -157,10 +156,9 @@ async def run_demo(
                 routine=routine,
                 routine_text=text,
                 watch=found,
+                options=SessionOptions(on_update=update, start=True),
                 hci=link,
                 progress=say,
-                start=True,
-                on_update=update,
             )
             sessions = store.sessions()
             events = len(store.events())

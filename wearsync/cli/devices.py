@@ -41,8 +41,8 @@ def scan(
 ) -> None:
     """List wearables that match a device profile, with address, profile and signal strength."""
     from wearsync.ble.connection import scan as scan_watches
-    from wearsync.profiles import load_profiles
     from wearsync.store import Store
+    from wearsync.watches.registry import load_profiles
 
     profiles = load_profiles()
     with Progress(enabled=not as_json) as progress:

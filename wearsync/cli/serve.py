@@ -72,9 +72,9 @@ async def _serve(
     with_feed: bool,
 ) -> None:
     from wearsync.cli.feed import feed_links, start_feed
-    from wearsync.profiles import load_profiles
     from wearsync.store import Store
     from wearsync.sync.daemon import SyncDaemon
+    from wearsync.watches.registry import driver_for, load_profiles
 
     log = logging.getLogger("wearsync.serve")
     stop = asyncio.Event()
@@ -92,6 +92,7 @@ async def _serve(
             store=store,
             routine=routine,
             profiles=load_profiles(),
+            drivers=driver_for,
             every=every,
             retry=retry,
             device=device,

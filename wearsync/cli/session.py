@@ -139,33 +139,30 @@ def session(
     as_json: JsonOption = False,
 ) -> None:
     """Start the routine on the watch and mirror it live: exercise, countdown, each cue."""
-    from wearsync.profiles import load_profiles
     from wearsync.routine.loader import load_routine_and_text
     from wearsync.store import Store
-    from wearsync.sync.drivers import locate_watch, session_function
+    from wearsync.sync.driver import SessionOptions, locate_watch
+    from wearsync.watches.registry import load_profiles, run_session
 
     parsed, text = load_routine_and_text(routine)
     profiles = load_profiles()
     view = SessionView(parsed.name, speed)
+    options = SessionOptions(on_update=view.update, start=not wait, speed=speed)
 
     async def run(progress: Callable[[str], None]) -> SessionReport:
         with Store.open() as store:
             watch = await locate_watch(
                 store, profiles, device=device, hci=hci, seconds=scan_seconds, progress=progress
             )
-            run_session = session_function(watch.profile.driver.name)
-            report: SessionReport = await run_session(
+            return await run_session(
                 store=store,
+                watch=watch,
                 routine=parsed,
                 routine_text=text,
-                watch=watch,
+                options=options,
                 hci=hci,
                 progress=progress,
-                start=not wait,
-                on_update=view.update,
-                speed=speed,
             )
-            return report
 
     if as_json:
         emit(asyncio.run(run(lambda _msg: None)), True, render_session)

@@ -1,107 +1,75 @@
 """``wearsync sim``: run a simulated watch that other wearsync commands can sync with.
 
 The watch runs on a virtual radio served as HCI over TCP on 127.0.0.1; point any other
-command at it with the printed ``WEARSYNC_HCI=tcp-client:127.0.0.1:PORT``. Its flash (program,
-events, bonds) lives in a directory, so it remembers them across runs. Vibrations and events
-are printed as they happen; Ctrl-C or SIGTERM stops it cleanly.
+command at it with the printed ``WEARSYNC_HCI=tcp-client:127.0.0.1:PORT``. ``--watch`` picks
+which watch it plays (every family registers the simulators it has). Its flash (program,
+events, bonds) lives in a directory, so it remembers them across runs. Vibrations, alerts and
+events are printed as they happen; Ctrl-C or SIGTERM stops it cleanly.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import math
 import signal
-from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import Annotated, Any
 
 import typer
-from pydantic import BaseModel
 
 from wearsync.cli.common import JsonOption, new_app
-from wearsync.errors import WearSyncError
-from wearsync.sim.wearer import Wearer
-
-if TYPE_CHECKING:
-    from wearsync.sim.motor import Vibration
-    from wearsync.watches.wearsync_timer.codec import EventRecord
+from wearsync.errors import InputError, WearSyncError
 
 app = new_app()
 
 DEFAULT_PORT = 7461
-
-
-class SimReady(BaseModel):
-    """The first line: where the watch is."""
-
-    type: Literal["ready"] = "ready"
-    hci: str
-    env: str
-    name: str
-    address: str
-    boot_id: int
-    program_identity: str | None
-    unacked_events: int
-    flash: str | None
-    speed: float
-    wearer: str
-
-
-class SimVibration(BaseModel):
-    """A cue the motor plays."""
-
-    type: Literal["vibration"] = "vibration"
-    cue: str
-    pattern: list[int]
-    strength: int
-    step: int | None
-    session_ms: int
-    uptime_ms: int
-    utc: datetime | None
-
-
-class SimEvent(BaseModel):
-    """An event the watch records."""
-
-    type: Literal["event"] = "event"
-    boot_id: int
-    seq: int
-    kind: str
-    step: int
-    exercise: int
-    set: int
-    rep: int
-    duration_ms: int
-    clock_set: bool
-    time_s: int
-    time_ms: int
-
-
-class SimStopped(BaseModel):
-    """The last line: what the watch holds when it stops."""
-
-    type: Literal["stopped"] = "stopped"
-    boot_id: int
-    unacked_events: int
-    program_identity: str | None
+DEFAULT_WATCH = "wearsync-timer"
 
 
 class SimError(WearSyncError):
     """The simulator could not start."""
 
 
+def _features(text: str | None) -> int | None:
+    if text is None:
+        return None
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise InputError(f"--features: {text!r} is not a number (e.g. 0x0e)") from None
+    if not 0 <= value <= 0xFFFF:
+        raise InputError(f"--features: {text} is not a 16-bit mask")
+    return value
+
+
 @app.command()
 def sim(
+    watch: Annotated[
+        str,
+        typer.Option(
+            "--watch",
+            "-w",
+            help="Which watch to play: wearsync-timer, bangle-js-2, infinitime, immediate-alert "
+            "(every registered simulator).",
+        ),
+    ] = DEFAULT_WATCH,
     port: Annotated[
         int, typer.Option("--port", min=0, max=65535, help="TCP port on 127.0.0.1 (0: any free).")
     ] = DEFAULT_PORT,
     flash: Annotated[
         Path | None,
-        typer.Option("--flash", help="Directory of the watch's flash (default: DATA_DIR/sim)."),
+        typer.Option(
+            "--flash", help="Directory of the watch's flash (default: DATA_DIR/sim/WATCH)."
+        ),
     ] = None,
     speed: Annotated[
         float,
         typer.Option(
-            "--speed", min=0.001, help="Watch time per real time: 60 runs a minute a second."
+            "--speed",
+            min=0.001,
+            max=10000,
+            help="Watch time per real time: 60 runs a minute a second.",
         ),
     ] = 1.0,
     wearer: Annotated[
@@ -110,34 +78,66 @@ def sim(
             "--wearer",
             help=(
                 "What the wearer does, e.g. 'skip=2,pause=10:5000,abort=40,start=0' "
-                "(indices from 0, times in ms; default: every step, the companion starts)."
+                "(indices from 0, times in ms; default: every step, the companion starts; "
+                "timer-service watches only)."
             ),
         ),
     ] = "",
-    name: Annotated[str, typer.Option("--name", help="Advertised name.")] = "WearSync Sim",
+    features: Annotated[
+        str | None,
+        typer.Option(
+            "--features",
+            help="Timer Info feature mask to offer (docs/protocol.md table 3-1), e.g. 0x0e for "
+            "a watch without SESSION_CONTROL (default: all).",
+        ),
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option("--name", help="Advertised name (default: the watch's own).")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Run a simulated watch until interrupted."""
     from wearsync.paths import data_dir
+    from wearsync.sim.wearer import Wearer
+    from wearsync.watches.registry import simulators
 
+    known = simulators()
+    if watch not in known:
+        raise InputError(
+            f"--watch: unknown watch {watch!r}", hint=f"choose one of {', '.join(sorted(known))}"
+        )
+    if not math.isfinite(speed):
+        raise InputError("--speed: must be a finite number")
     script = Wearer.parse(wearer)
-    directory = flash if flash is not None else data_dir() / "sim"
-    asyncio.run(_serve(port, directory, speed, script, name, as_json))
+    mask = _features(features)
+    default = data_dir() / "sim" if watch == DEFAULT_WATCH else data_dir() / "sim" / watch
+    directory = flash if flash is not None else default
+    asyncio.run(_serve(watch, port, directory, speed, script, mask, name, as_json))
 
 
 async def _serve(
-    port: int, directory: Path, speed: float, wearer: Wearer, name: str, as_json: bool
+    watch_name: str,
+    port: int,
+    directory: Path,
+    speed: float,
+    wearer: Any,
+    features: int | None,
+    name: str | None,
+    as_json: bool,
 ) -> None:
     # bumble costs half a second to import: only here, never at CLI start-up.
-    from wearsync.sim.clock import SimClock
     from wearsync.sim.hci_server import HciServer
     from wearsync.sim.link import VirtualLink
-    from wearsync.watches.wearsync_timer.sim.watch import SimWatch
+    from wearsync.sim.simulated import SimOptions
+    from wearsync.watches.registry import simulators
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+
+    def emit(line: dict[str, Any]) -> None:
+        _show(line, as_json)
 
     link = VirtualLink()
     server = HciServer(link, port)
@@ -149,101 +149,63 @@ async def _serve(
             hint="another 'wearsync sim' may be running; pick another --port (0: any free)",
         ) from exc
     try:
-        watch = await SimWatch.start(
-            link,
-            flash_dir=directory,
-            name=name,
-            clock=SimClock(speed),
-            wearer=wearer,
-            on_vibration=lambda v: _show(_vibration(v), as_json),
-            on_event=lambda e: _show(_event(e), as_json),
-        )
-        identity = watch.committed_identity
-        _show(
-            SimReady(
-                hci=server.hci_spec,
-                env=f"WEARSYNC_HCI={server.hci_spec}",
-                name=name,
-                address=watch.address,
-                boot_id=watch.boot_id,
-                program_identity=identity.hex() if identity else None,
-                unacked_events=len(watch.events),
-                flash=str(directory),
-                speed=speed,
-                wearer=str(wearer),
-            ),
-            as_json,
+        options = SimOptions(link, directory, speed, wearer, name, features, emit)
+        running = await simulators()[watch_name].start(options)
+        emit(
+            {
+                "type": "ready",
+                "watch": watch_name,
+                "hci": server.hci_spec,
+                "env": f"WEARSYNC_HCI={server.hci_spec}",
+                "name": running.name,
+                "address": running.address,
+                "flash": str(directory),
+                "speed": speed,
+                "wearer": str(wearer),
+                **running.summary(),
+            }
         )
         await stop.wait()
-        identity = watch.committed_identity
-        stopped = SimStopped(
-            boot_id=watch.boot_id,
-            unacked_events=len(watch.events),
-            program_identity=identity.hex() if identity else None,
-        )
-        await watch.close()
-        _show(stopped, as_json)
+        stopped = {"type": "stopped", "watch": watch_name, **running.summary()}
+        await running.close()
+        emit(stopped)
     finally:
         await server.close()
 
 
-def _vibration(v: Vibration) -> SimVibration:
-    return SimVibration(
-        cue=v.cue,
-        pattern=list(v.pattern),
-        strength=v.strength,
-        step=v.step,
-        session_ms=v.session_ms,
-        uptime_ms=v.at_ms,
-        utc=v.utc,
-    )
-
-
-def _event(e: EventRecord) -> SimEvent:
-    return SimEvent(
-        boot_id=e.boot_id,
-        seq=e.seq,
-        kind=e.kind.name,
-        step=e.step,
-        exercise=e.exercise,
-        set=e.set,
-        rep=e.rep,
-        duration_ms=e.duration_ms,
-        clock_set=e.clock_set,
-        time_s=e.time_s,
-        time_ms=e.time_ms,
-    )
-
-
-def _show(item: BaseModel, as_json: bool) -> None:
+def _show(line: dict[str, Any], as_json: bool) -> None:
     if as_json:
-        typer.echo(item.model_dump_json())
+        typer.echo(json.dumps(line, default=str))
         return
-    match item:
-        case SimReady():
-            typer.echo(item.env)
-            program = item.program_identity or "none"
-            typer.echo(
-                f"{item.name} at {item.address}: boot {item.boot_id}, program {program}, "
-                f"{item.unacked_events} unacknowledged events, speed x{item.speed:g}, "
-                f"wearer {item.wearer}, flash {item.flash}"
-            )
-        case SimVibration():
-            where = "end" if item.step is None else f"step {item.step}"
-            pattern = "/".join(str(t) for t in item.pattern)
-            strength = "" if item.strength == 100 else f" at {item.strength}%"
-            typer.echo(
-                f"{_clock(item.session_ms)}  vibrate {item.cue} {pattern} ms{strength} ({where})"
-            )
-        case SimEvent():
-            typer.echo(
-                f"{'':10}  event ({item.boot_id}, {item.seq}) {item.kind}: step {item.step}, "
-                f"exercise {item.exercise}, set {item.set}, rep {item.rep}, {item.duration_ms} ms"
-            )
-        case SimStopped():
-            typer.echo(
-                f"stopped: boot {item.boot_id}, {item.unacked_events} unacknowledged events kept"
-            )
+    kind = line["type"]
+    if kind == "ready":
+        typer.echo(line["env"])
+        held = ", ".join(
+            f"{key.replace('_', ' ')} {value}"
+            for key, value in line.items()
+            if key not in {"type", "env", "hci", "name", "address", "watch"}
+        )
+        typer.echo(f"{line['name']} ({line['watch']}) at {line['address']}: {held}")
+    elif kind == "vibration":
+        where = ""
+        if "step" in line:
+            where = "end" if line["step"] is None else f"step {line['step']}"
+        pattern = "/".join(str(t) for t in line["pattern"])
+        strength = "" if line.get("strength", 100) == 100 else f" at {line['strength']}%"
+        at = line.get("session_ms", line.get("watch_ms", 0))
+        typer.echo(f"{_clock(at)}  vibrate {line['cue']} {pattern} ms{strength} {where}".rstrip())
+    elif kind == "event":
+        typer.echo(
+            f"{'':10}  event ({line['boot_id']}, {line['seq']}) {line['kind']}: step "
+            f"{line['step']}, exercise {line['exercise']}, set {line['set']}, rep {line['rep']}, "
+            f"{line['duration_ms']} ms"
+        )
+    elif kind == "alert":
+        what = line.get("level") or f"{line.get('title', '')}: {line.get('body', '')}"
+        typer.echo(f"{line['watch_time']}  alert {what}")
+    elif kind == "stopped":
+        rest = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in line.items() if k != "type")
+        typer.echo(f"stopped: {rest}")
 
 
 def _clock(session_ms: int) -> str:

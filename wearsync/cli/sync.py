@@ -33,10 +33,10 @@ def sync(
     as_json: JsonOption = False,
 ) -> None:
     """Sync a routine to the watch and store the completion events it recorded."""
-    from wearsync.profiles import load_profiles
     from wearsync.routine.loader import load_routine_and_text
     from wearsync.store import Store
-    from wearsync.sync.drivers import locate_watch, sync_function
+    from wearsync.sync.driver import locate_watch
+    from wearsync.watches.registry import load_profiles, sync_watch
 
     parsed, text = load_routine_and_text(routine)
     profiles = load_profiles()
@@ -46,16 +46,14 @@ def sync(
             watch = await locate_watch(
                 store, profiles, device=device, hci=hci, seconds=scan_seconds, progress=progress
             )
-            sync_watch = sync_function(watch.profile.driver.name)
-            report: SyncReport = await sync_watch(
+            return await sync_watch(
                 store=store,
+                watch=watch,
                 routine=parsed,
                 routine_text=text,
-                watch=watch,
                 hci=hci,
                 progress=progress,
             )
-            return report
 
     with Progress(enabled=not as_json) as progress:
         report = asyncio.run(run(progress))

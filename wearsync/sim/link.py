@@ -43,6 +43,11 @@ logger = logging.getLogger(__name__)
 #: Reason code a link loss reports (HCI "Connection Timeout", i.e. supervision timeout).
 LINK_LOSS_REASON = hci.HCI_CONNECTION_TIMEOUT_ERROR
 
+#: Legacy advertising PDUs (and scan responses) carry at most this much data.
+LEGACY_ADV_MAX = 31
+#: LE Set Scan Parameters' scan type for active scanning (scan requests are sent).
+_ACTIVE_SCAN = 1
+
 #: LE ACL payload size the virtual controllers report (the LE data length maximum).
 LE_ACL_PACKET_LENGTH = 251
 
@@ -100,6 +105,103 @@ class LinkController(bumble_controller.Controller):
 
         asyncio.get_running_loop().call_soon(report_cancelled)
         return hci.HCI_StatusReturnParameters(hci.HCI_ErrorCode.SUCCESS)
+
+    def on_advertising_pdu(self, pdu: ll.AdvInd | ll.AdvExtInd) -> None:
+        """Report an advertisement, and its real scan response only to an active scan.
+
+        The stock controller repeats the advertising data as the scan response, so a name put
+        in the scan response (as a real peripheral must, when flags and a 128-bit UUID fill the
+        31 bytes) would never be seen. Here an active scanner gets what the advertiser set as
+        its scan response data (LE Set Scan Response Data, or the advertising set's), as the
+        SCAN_REQ/SCAN_RSP exchange of a real radio gives it; a passive scanner gets the
+        advertising data alone.
+        """
+        if isinstance(pdu, ll.AdvExtInd) and (
+            pdu.periodic_advertising_data is not None or self.pending_periodic_advertising_syncs
+        ):
+            super().on_advertising_pdu(pdu)  # periodic advertising: the stock behaviour
+            return
+        if self.le_scan_enable:
+            self._report(pdu, pdu.data, response=False)
+            if self.le_scan_type == _ACTIVE_SCAN:
+                self._report(pdu, self._scan_response_of(pdu), response=True)
+        pending = self.pending_le_connection
+        if pending is not None and pending.peer_address == pdu.advertiser_address:
+            self.create_le_connection(pdu.advertiser_address)
+
+    def _scan_response_of(self, pdu: ll.AdvInd | ll.AdvExtInd) -> bytes:
+        advertiser = self.virtual_link.find_le_controller(pdu.advertiser_address)
+        if advertiser is None:
+            return b""
+        if isinstance(pdu, ll.AdvInd):
+            return bytes(advertiser.le_legacy_advertiser.scan_response_data)
+        for advertising_set in advertiser.advertising_sets.values():
+            sid = advertising_set.parameters.advertising_sid if advertising_set.parameters else 0
+            if sid == pdu.sid and advertising_set.address == pdu.advertiser_address:
+                return bytes(advertising_set.scan_response_data)
+        return b""
+
+    def _report(self, pdu: ll.AdvInd | ll.AdvExtInd, data: bytes, *, response: bool) -> None:
+        address = pdu.advertiser_address
+        if self.le_features & hci.LeFeatureMask.LE_EXTENDED_ADVERTISING:
+            kinds = hci.HCI_LE_Extended_Advertising_Report_Event.EventType
+            target = pdu.target_address if isinstance(pdu, ll.AdvExtInd) else None
+            # A connectable, scannable advertisement (a legacy ADV_IND, or one sent with legacy
+            # PDUs): the scanner then waits for the scan response before reporting the device.
+            event = kinds.CONNECTABLE_ADVERTISING | kinds.SCANNABLE_ADVERTISING
+            if isinstance(pdu, ll.AdvInd):
+                event |= kinds.LEGACY_ADVERTISING_PDU_USED
+            if response:
+                event |= kinds.SCAN_RESPONSE
+            report = hci.HCI_LE_Extended_Advertising_Report_Event.Report(
+                event_type=event,
+                address_type=address.address_type,
+                address=address,
+                primary_phy=hci.Phy.LE_1M,
+                secondary_phy=hci.Phy.LE_1M,
+                advertising_sid=0,
+                tx_power=0,
+                rssi=-50,
+                periodic_advertising_interval=0,
+                direct_address_type=target.address_type if target else 0,
+                direct_address=target or hci.Address.ANY,
+                data=data,
+            )
+            self.send_hci_packet(hci.HCI_LE_Extended_Advertising_Report_Event([report]))
+            return
+        legacy = hci.HCI_LE_Advertising_Report_Event.EventType
+        self.send_hci_packet(
+            hci.HCI_LE_Advertising_Report_Event(
+                [
+                    hci.HCI_LE_Advertising_Report_Event.Report(
+                        event_type=legacy.SCAN_RSP if response else legacy.ADV_IND,
+                        address_type=address.address_type,
+                        address=address,
+                        data=data,
+                        rssi=-50,
+                    )
+                ]
+            )
+        )
+
+    def on_hci_le_set_extended_scan_parameters_command(
+        self, command: hci.HCI_LE_Set_Extended_Scan_Parameters_Command
+    ) -> hci.HCI_StatusReturnParameters:
+        """Remember whether the scan is active (the stock controller keeps only legacy's)."""
+        result = super().on_hci_le_set_extended_scan_parameters_command(command)
+        if result.status == hci.HCI_ErrorCode.SUCCESS and command.scan_types:
+            self.le_scan_type = command.scan_types[0]
+        return result
+
+    def on_hci_le_set_advertising_data_command(
+        self, command: hci.HCI_LE_Set_Advertising_Data_Command
+    ) -> hci.HCI_StatusReturnParameters:
+        """Refuse more than the 31 bytes a legacy PDU carries (Core Vol 4, Part E, 7.8.7)."""
+        if len(command.advertising_data) > LEGACY_ADV_MAX:
+            return hci.HCI_StatusReturnParameters(
+                hci.HCI_ErrorCode(hci.HCI_INVALID_HCI_COMMAND_PARAMETERS_ERROR)
+            )
+        return super().on_hci_le_set_advertising_data_command(command)
 
     def detach(self) -> None:
         """Take this controller off the air: stop advertising, drop every link, leave the link.

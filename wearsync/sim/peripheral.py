@@ -20,21 +20,21 @@ from bumble.host import Host
 from bumble.keys import KeyStore, MemoryKeyStore
 from bumble.transport.common import Transport
 
-from wearsync.ble.bumble_backend.central import HciSpec, just_works_pairing, open_hci
+from wearsync.ble.hci import HciSpec, just_works_pairing, open_hci
+from wearsync.sim.link import LEGACY_ADV_MAX
 
 logger = logging.getLogger(__name__)
 
 #: Flags AD: LE General Discoverable, BR/EDR not supported.
 _ADV_FLAGS = bytes([0x06])
-#: Legacy advertising PDUs carry at most this much data.
-LEGACY_ADV_MAX = 31
 
 
-def build_advertising_data(name: str, service_uuids: Sequence[str] = ()) -> bytes:
-    """Advertising data with flags, the complete local name and the service UUID lists.
+def build_advertising_data(service_uuids: Sequence[str] = ()) -> bytes:
+    """Legacy advertising data: the flags and the service UUID lists (at most 31 bytes).
 
-    The virtual link carries more than the legacy 31 bytes, but a real controller would not;
-    a longer result is logged so the simulated watch keeps to what real hardware can do.
+    Raises:
+        ValueError: the UUIDs do not fit a legacy advertising PDU (a conformant controller
+            refuses more than 31 bytes).
     """
     uuids = [core.UUID(u) for u in service_uuids]
     short = b"".join(bytes(u) for u in uuids if len(bytes(u)) == 2)
@@ -44,16 +44,22 @@ def build_advertising_data(name: str, service_uuids: Sequence[str] = ()) -> byte
         structures.append((AdvertisingData.Type.COMPLETE_LIST_OF_16_BIT_SERVICE_CLASS_UUIDS, short))
     if long:
         structures.append((AdvertisingData.Type.COMPLETE_LIST_OF_128_BIT_SERVICE_CLASS_UUIDS, long))
-    structures.append((AdvertisingData.Type.COMPLETE_LOCAL_NAME, name.encode("utf-8")))
     data = bytes(AdvertisingData(structures))
     if len(data) > LEGACY_ADV_MAX:
-        logger.info(
-            "advertising data for %r is %d bytes, over the legacy limit of %d",
-            name,
-            len(data),
-            LEGACY_ADV_MAX,
-        )
+        raise ValueError(f"advertising data is {len(data)} bytes, over {LEGACY_ADV_MAX}")
     return data
+
+
+def build_scan_response(name: str) -> bytes:
+    """The scan response: the complete local name, or as much of it as fits (shortened)."""
+    raw = name.encode("utf-8")
+    room = LEGACY_ADV_MAX - 2
+    if len(raw) <= room:
+        kind, value = AdvertisingData.Type.COMPLETE_LOCAL_NAME, raw
+    else:
+        cut = raw[:room].decode("utf-8", "ignore").encode("utf-8")
+        kind, value = AdvertisingData.Type.SHORTENED_LOCAL_NAME, cut
+    return bytes(AdvertisingData([(kind, value)]))
 
 
 class Peripheral:
@@ -143,7 +149,9 @@ async def start_peripheral(
 ) -> Peripheral:
     """Power a peripheral on, install its GATT services and start advertising.
 
-    It keeps advertising (connectable) whenever no central is connected, pairs with Just
+    It advertises its services (flags and UUIDs, at most 31 bytes) with the name in the scan
+    response, as a real peripheral must. It keeps advertising (connectable) whenever no central
+    is connected, pairs with Just
     Works (LE Secure Connections, bonding, random identity address) and accepts ATT MTUs up to
     517.
 
@@ -171,7 +179,8 @@ async def start_peripheral(
     await device.start_advertising(
         own_address_type=hci.OwnAddressType.RANDOM,
         auto_restart=True,
-        advertising_data=build_advertising_data(name, service_uuids),
+        advertising_data=build_advertising_data(service_uuids),
+        scan_response_data=build_scan_response(name),
         advertising_interval_min=advertising_interval_ms,
         advertising_interval_max=advertising_interval_ms,
     )

@@ -15,17 +15,18 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from wearsync.ble.errors import BleError, DeviceNotFoundError
 from wearsync.errors import InputError, WearSyncError
 from wearsync.profiles import DeviceProfile
 from wearsync.routine.loader import load_routine_and_text
 from wearsync.store import Store
-from wearsync.sync.drivers import locate_watch, sync_function
+from wearsync.sync.driver import Driver, SyncContext, locate_watch
+from wearsync.sync.reports import SyncReport
 
 if TYPE_CHECKING:
-    from wearsync.ble.bumble_backend.central import HciSpec
+    from wearsync.ble.hci import HciSpec
 
 log = logging.getLogger(__name__)
 
@@ -58,18 +59,21 @@ class SyncDaemon:
         device: the watch's name or address; default the one synced last, else any.
         hci: the HCI transport (None: ``$WEARSYNC_HCI`` or the platform stack).
         scan_seconds: how long one search for the watch lasts.
+        drivers: gives the driver of a profile (the registry's ``driver_for``: the daemon
+            names no family itself).
         on_synced: called with each sync report (the feed server refreshes from it).
     """
 
     store: Store
     routine: str
     profiles: Sequence[DeviceProfile]
+    drivers: Callable[[DeviceProfile], Driver]
     every: timedelta
     retry: timedelta = timedelta(seconds=30)
     device: str | None = None
     hci: HciSpec | None = None
     scan_seconds: float = 10.0
-    on_synced: Callable[[Any], None] | None = None
+    on_synced: Callable[[SyncReport], None] | None = None
     syncs: int = 0
     failures: int = 0
 
@@ -96,16 +100,14 @@ class SyncDaemon:
                 pass
         log.info("stopped after %d syncs", self.syncs)
 
-    async def sync_once(self) -> Any:
+    async def sync_once(self) -> SyncReport:
         """Find the watch and sync it once; returns the driver's report."""
         routine, text = load_routine_and_text(self.routine)
         watch = await locate_watch(
             self.store, self.profiles, device=self.device, hci=self.hci, seconds=self.scan_seconds
         )
-        sync = sync_function(watch.profile.driver.name)
-        report = await sync(
-            store=self.store, routine=routine, routine_text=text, watch=watch, hci=self.hci
-        )
+        ctx = SyncContext.of(self.store, watch, routine, text, hci=self.hci)
+        report = await self.drivers(watch.profile).sync(ctx)
         self.syncs += 1
         log.info(
             "synced %s: program %s, %d new events",

@@ -18,14 +18,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.watches.bangle.espruino.test_runner import planned_buzzes
-from tests.watches.conftest import RoutineCase, Updates, find, needs_node
+from tests.watches.conftest import RoutineCase, Updates, find, needs_node, run_session
 from wearsync.ble.errors import BleError, LinkLostError
 from wearsync.records import SessionStatus
 from wearsync.sim.att_tap import AttTap
 from wearsync.sim.link import VirtualLink
 from wearsync.store import Store
-from wearsync.sync.reports import SyncReport
-from wearsync.sync.watch_link import program_key
+from wearsync.sync.driver import program_key
+from wearsync.sync.reports import SessionReport, SyncReport
 from wearsync.watches.bangle import driver as espruino
 from wearsync.watches.bangle.client import GarbledReplyError
 from wearsync.watches.bangle.codec import (
@@ -35,9 +35,8 @@ from wearsync.watches.bangle.codec import (
     ProgrammableOffError,
     RunnerBusyError,
 )
-from wearsync.watches.bangle.driver import run_espruino_session, sync_espruino
 from wearsync.watches.bangle.sim import SimBangle
-from wearsync.watches.wearsync_timer.live import SessionReport
+from wearsync.watches.registry import sync_watch
 
 pytestmark = needs_node
 
@@ -65,7 +64,7 @@ async def sync(
     if not requires_programmable:
         driver = watch.profile.driver.model_copy(update={"requires_programmable": False})
         watch = replace(watch, profile=watch.profile.model_copy(update={"driver": driver}))
-    return await sync_espruino(
+    return await sync_watch(
         store=store,
         routine=case.routine,
         routine_text=case.text,
@@ -88,7 +87,7 @@ async def start_session(
     """Start a session through the driver; returns once the watch has started it."""
     watch = await find(link, bangle.address)
     task = asyncio.create_task(
-        run_espruino_session(
+        run_session(
             store=store,
             routine=case.routine,
             routine_text=case.text,

@@ -14,22 +14,21 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.watches.conftest import RoutineCase, Updates, find
+from tests.watches.conftest import RoutineCase, Updates, find, run_session
 from wearsync.ble.errors import GattError
 from wearsync.records import SessionStatus
 from wearsync.routine.compiler import StepKind
 from wearsync.sim.att_tap import AttTap
 from wearsync.sim.link import VirtualLink
 from wearsync.store import Store
+from wearsync.sync.driver import SessionStartError
+from wearsync.sync.reports import SessionReport
 from wearsync.watches.host_timed.codec import AlertCategory, AlertLevel
 from wearsync.watches.host_timed.driver import (
-    HostTimedStartError,
     plan_cues,
-    run_host_timed_session,
-    sync_host_timed,
 )
 from wearsync.watches.host_timed.sim import SimInfiniTime
-from wearsync.watches.wearsync_timer.live import SessionReport
+from wearsync.watches.registry import sync_watch
 
 #: Fast enough for a quick suite; slow enough that a step (2 s at least) lasts 20 ms, so an
 #: event loop briefly held up by a busy machine does not make a cue stale.
@@ -46,7 +45,7 @@ async def run(
     updates: Callable[..., None] | None = None,
 ) -> SessionReport:
     found = await find(link, watch.address)
-    return await run_host_timed_session(
+    return await run_session(
         store=store,
         routine=case.routine,
         routine_text=case.text,
@@ -178,7 +177,7 @@ class TestInfiniTime:
         self, link: VirtualLink, infinitime: SimInfiniTime, store: Store, foot: RoutineCase
     ) -> None:
         found = await find(link, infinitime.address)
-        report = await sync_host_timed(
+        report = await sync_watch(
             store=store, routine=foot.routine, routine_text=foot.text, watch=found, hci=link
         )
         assert (report.profile, report.program_pushed, report.clock_set) == (
@@ -193,8 +192,8 @@ class TestInfiniTime:
         self, link: VirtualLink, infinitime: SimInfiniTime, store: Store, short: RoutineCase
     ) -> None:
         found = await find(link, infinitime.address)
-        with pytest.raises(HostTimedStartError) as caught:
-            await run_host_timed_session(
+        with pytest.raises(SessionStartError) as caught:
+            await run_session(
                 store=store,
                 routine=short.routine,
                 routine_text=short.text,

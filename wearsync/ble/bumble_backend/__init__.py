@@ -23,22 +23,17 @@ from wearsync.ble.bumble_backend.exc import (
 
 if TYPE_CHECKING:
     from wearsync.ble.bumble_backend.central import (
-        HCI_ENV_VAR,
         BumbleCentral,
-        HciSpec,
-        HciTransportFactory,
         close_central,
         close_centrals,
         get_central,
     )
     from wearsync.ble.bumble_backend.client import DEFAULT_MTU, MAX_MTU, BumbleBleakClient
     from wearsync.ble.bumble_backend.scanner import BumbleBleakScanner
+    from wearsync.ble.hci import HCI_ENV_VAR, HciSpec, HciTransportFactory
 
 _LAZY = {
-    "HCI_ENV_VAR": "central",
     "BumbleCentral": "central",
-    "HciSpec": "central",
-    "HciTransportFactory": "central",
     "close_central": "central",
     "close_centrals": "central",
     "get_central": "central",
@@ -69,6 +64,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    if name in ("HCI_ENV_VAR", "HciSpec", "HciTransportFactory"):
+        return getattr(importlib.import_module("wearsync.ble.hci"), name)
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

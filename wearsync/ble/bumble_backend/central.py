@@ -17,7 +17,6 @@ import os
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
 
 from bumble import hci, pairing
 from bumble.core import AdvertisingData
@@ -28,6 +27,10 @@ from bumble.transport import open_transport
 from bumble.transport.common import Transport
 
 from wearsync.ble.bumble_backend.exc import BumbleTransportError
+from wearsync.ble.hci import (
+    HciSpec,
+    describe_hci_spec,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -35,44 +38,6 @@ _NAME_TYPES = (
     AdvertisingData.Type.COMPLETE_LOCAL_NAME,
     AdvertisingData.Type.SHORTENED_LOCAL_NAME,
 )
-
-#: Environment variable naming the HCI transport when none is passed explicitly.
-HCI_ENV_VAR = "WEARSYNC_HCI"
-
-
-@runtime_checkable
-class HciTransportFactory(Protocol):
-    """An in-process source of HCI transports, e.g. :class:`wearsync.sim.link.VirtualLink`.
-
-    Each call must return a transport to a controller of its own.
-    """
-
-    async def open_hci_transport(self) -> Transport:
-        """Open a transport to a fresh controller."""
-        ...
-
-
-#: A bumble transport string (``tcp-client:127.0.0.1:PORT``, ``usb:0``) or an in-process factory.
-HciSpec = str | HciTransportFactory
-
-
-def resolve_hci_spec(hci_spec: HciSpec | None) -> HciSpec:
-    """Use ``hci_spec`` if given, else ``$WEARSYNC_HCI``.
-
-    Raises:
-        BumbleTransportError: neither is set.
-    """
-    if hci_spec is not None:
-        return hci_spec
-    from_env = os.environ.get(HCI_ENV_VAR)
-    if from_env:
-        return from_env
-    raise BumbleTransportError("", f"no HCI transport given and ${HCI_ENV_VAR} is not set")
-
-
-def describe_hci_spec(hci_spec: HciSpec) -> str:
-    """A printable name for a spec."""
-    return hci_spec if isinstance(hci_spec, str) else type(hci_spec).__name__
 
 
 async def open_hci(hci_spec: HciSpec) -> Transport:

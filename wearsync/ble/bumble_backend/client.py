@@ -32,13 +32,7 @@ from bumble.hci import (
     OwnAddressType,
 )
 
-from wearsync.ble.bumble_backend.central import (
-    BumbleCentral,
-    HciSpec,
-    address_key,
-    get_central,
-    resolve_hci_spec,
-)
+from wearsync.ble.bumble_backend.central import BumbleCentral, address_key, get_central
 from wearsync.ble.bumble_backend.exc import (
     BumbleBackendError,
     BumbleLinkLostError,
@@ -46,6 +40,7 @@ from wearsync.ble.bumble_backend.exc import (
     BumbleTimeoutError,
 )
 from wearsync.ble.bumble_backend.gatt import build_collection
+from wearsync.ble.hci import HciSpec, resolve_hci_spec
 
 logger = logging.getLogger(__name__)
 

@@ -13,14 +13,9 @@ from bleak.backends.scanner import (
 from bumble.core import AdvertisingData
 from bumble.device import Advertisement
 
-from wearsync.ble.bumble_backend.central import (
-    BumbleCentral,
-    HciSpec,
-    address_key,
-    get_central,
-    resolve_hci_spec,
-)
+from wearsync.ble.bumble_backend.central import BumbleCentral, address_key, get_central
 from wearsync.ble.bumble_backend.gatt import bleak_uuid
+from wearsync.ble.hci import HciSpec, resolve_hci_spec
 
 logger = logging.getLogger(__name__)
 

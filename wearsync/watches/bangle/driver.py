@@ -26,28 +26,34 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import Annotated, Final, Literal
+
+from pydantic import Field
 
 from wearsync.ble.connection import FoundWatch, connect
 from wearsync.ble.errors import BleTimeoutError, LinkLostError
 from wearsync.errors import WearSyncError
-from wearsync.profiles import EspruinoUartDriver
+from wearsync.profiles import DriverSettings
 from wearsync.records import StoredEvent, utc_now
-from wearsync.routine.compiler import TimerProgram, compile_routine
+from wearsync.routine.compiler import TimerProgram
 from wearsync.routine.model import Routine
 from wearsync.store import Store
-from wearsync.sync.live import SILENCE_TIMEOUT_S, LiveUpdate
-from wearsync.sync.programs import ProgramLookup
-from wearsync.sync.reports import Progress, SessionReport, SyncError, SyncReport, quiet
-from wearsync.sync.watch_link import (
-    hold_watch,
+from wearsync.sync.driver import (
+    Capabilities,
+    Driver,
+    HeldWatch,
+    SessionOptions,
+    SessionOutcome,
+    SyncContext,
+    SyncOutcome,
     program_key,
-    refresh_sessions,
 )
+from wearsync.sync.live import LiveUpdate
+from wearsync.sync.programs import ProgramLookup
+from wearsync.sync.reports import Progress, SyncError
 from wearsync.watches.bangle.client import GarbledReplyError, UartClient
 from wearsync.watches.bangle.codec import (
     HELLO_PROBE,
@@ -72,9 +78,6 @@ from wearsync.watches.bangle.codec import (
     runner_source,
     start_command,
 )
-
-if TYPE_CHECKING:
-    from wearsync.ble.bumble_backend.central import HciSpec
 
 log = logging.getLogger(__name__)
 
@@ -132,22 +135,16 @@ class BangleLink:
         watch: FoundWatch,
         program: TimerProgram,
         progress: Progress,
+        settings: EspruinoSettings,
     ) -> None:
         self.uart = uart
         self.store = store
         self.watch = watch
         self.program = program
         self.say = progress
+        self.settings = settings
         self.lookup = ProgramLookup(store)
         self._requests = itertools.count(1)
-
-    @property
-    def driver(self) -> EspruinoUartDriver:
-        """The profile's driver settings."""
-        driver = self.watch.profile.driver
-        if not isinstance(driver, EspruinoUartDriver):
-            raise SyncError(f"profile {self.watch.profile.id} is not an espruino-uart profile")
-        return driver
 
     def runs_program(self, identity: Identity | None) -> bool:
         """Whether the watch's runner already runs this program with this runner version."""
@@ -368,7 +365,7 @@ class BangleLink:
         """
         identity, hello = await self.handshake()
         upload = not self.runs_program(identity)
-        if hello is None and (upload or self.driver.requires_programmable):
+        if hello is None and (upload or self.settings.requires_programmable):
             raise ProgrammableOffError()
         if hello is not None:
             self.say("setting the watch's clock")
@@ -396,137 +393,108 @@ def _running_boot(identity: Identity | None) -> int | None:
     return identity.boot
 
 
-@asynccontextmanager
-async def open_bangle(
-    *,
-    store: Store,
-    watch: FoundWatch,
-    program: TimerProgram,
-    hci: HciSpec | None,
-    progress: Progress,
-    lock_wait: float,
-) -> AsyncIterator[BangleLink]:
-    """Lock, connect and subscribe: a :class:`BangleLink` ready for commands."""
-    async with (
-        hold_watch(store=store, watch=watch, progress=progress, lock_wait=lock_wait) as held,
-        connect(watch, hci=hci, disconnected=held.link_lost) as client,
-    ):
-        uart = UartClient(client, address=watch.address)
-        held.on_lost(uart.link_lost)
-        await uart.start()
-        yield BangleLink(uart, store, watch, program, progress)
+class EspruinoSettings(DriverSettings):
+    """The ``[driver]`` table of an ``espruino-uart`` profile (a Bangle.js)."""
+
+    name: Literal["espruino-uart"]
+    app_id: Annotated[str, Field(pattern=r"^[a-z0-9]{1,12}$")]
+    """The watch-side app that runs the timer and prints events back."""
+    requires_programmable: bool = False
+    """Whether the watch's "Programmable" setting must be on for the upload."""
 
 
-async def sync_espruino(
-    *,
-    store: Store,
-    routine: Routine,
-    routine_text: str,
-    watch: FoundWatch,
-    hci: HciSpec | None = None,
-    progress: Progress | None = None,
-    lock_wait: float = 30.0,
-) -> SyncReport:
-    """Sync ``routine`` with a Bangle.js and read back what was done (see the module docstring).
+class BangleDriver(Driver):
+    """Bangle.js watches: a runner uploaded over Nordic UART times the cues on the watch."""
 
-    Raises:
-        WatchBusyError: another process is syncing the watch.
-        ProgrammableOffError: the watch's Programmable setting is off; nothing was written.
-        RunnerBusyError: the watch is in a session with another program.
-        UploadVerifyError, RunnerInstallError: the upload arrived damaged (sync again).
-        GarbledReplyError: the watch answered with malformed lines.
-        BleError: the watch could not be reached, or the link was lost (safe to run again).
-    """
-    say = progress or quiet
-    started = time.monotonic()
-    program = compile_routine(routine)
-    source = runner_source(program)
-    async with open_bangle(
-        store=store, watch=watch, program=program, hci=hci, progress=say, lock_wait=lock_wait
-    ) as bangle:
-        identity, collected, uploaded = await bangle.prepare(routine, routine_text, source)
-        sessions = refresh_sessions(store, watch.address, running_boot=_running_boot(identity))
-        rejected = bangle.uart.rejected_lines
-    return SyncReport(
-        address=watch.address,
-        name=watch.name,
-        profile=watch.profile.id,
-        routine=routine.name,
-        program_identity=program_key(program),
-        program_bytes=len(source),
-        program_pushed=uploaded,
-        paired=False,
-        clock_set=True,
-        events_received=collected.received,
-        events_new=collected.new,
-        acked_through=collected.acked_through,
-        rejected_notifications=rejected,
-        sessions=sessions,
-        seconds=round(time.monotonic() - started, 3),
+    name = "espruino-uart"
+    capabilities = Capabilities(
+        cues="watch",
+        start_from_companion=True,
+        start_on_watch=False,  # the runner starts only on command
+        event_readback=True,
+        clock=True,
     )
 
+    def __init__(self, settings: EspruinoSettings) -> None:
+        self.settings = settings
 
-async def run_espruino_session(
-    *,
-    store: Store,
-    routine: Routine,
-    routine_text: str,
-    watch: FoundWatch,
-    hci: HciSpec | None = None,
-    progress: Progress | None = None,
-    start: bool = True,
-    on_update: Callable[[LiveUpdate], None],
-    silence_timeout: float = SILENCE_TIMEOUT_S,
-    speed: float = 1.0,
-) -> SessionReport:
-    """Sync, start the session on the watch, mirror its events live, then store them.
+    @asynccontextmanager
+    async def connected(self, ctx: SyncContext, held: HeldWatch) -> AsyncIterator[BangleLink]:
+        """Connect and subscribe: a :class:`BangleLink` ready for commands (no pairing)."""
+        async with connect(ctx.watch, hci=ctx.hci, disconnected=held.link_lost) as client:
+            uart = UartClient(client, address=ctx.address)
+            held.on_lost(uart.link_lost)
+            await uart.start()
+            yield BangleLink(uart, ctx.store, ctx.watch, ctx.program, ctx.progress, self.settings)
 
-    The watch times the session by itself; this side only listens. If the link drops, the
-    events seen live are stored (not acknowledged: the next sync collects and acknowledges
-    them), and the watch carries on alone.
+    async def exchange(self, ctx: SyncContext, held: HeldWatch) -> SyncOutcome:
+        """Sync with a Bangle.js and read back what was done (see the module docstring).
 
-    Args:
-        start: send the start command; otherwise mirror a session the watch is already
-            running (the runner starts only on command).
-        silence_timeout: stop listening when the watch has said nothing for this long.
-        speed: unused (the watch keeps time); accepted so every driver takes the same options.
-    """
-    del speed
-    say = progress or quiet
-    program = compile_routine(routine)
-    source = runner_source(program)
-    async with open_bangle(
-        store=store, watch=watch, program=program, hci=hci, progress=say, lock_wait=30.0
-    ) as bangle:
-        identity, _collected, uploaded = await bangle.prepare(routine, routine_text, source)
-        mirror = _Mirror(bangle, on_update)
-        bangle.uart.on_event(mirror.on_event)
-        try:
-            ended = await mirror.run(
-                start=start, identity=identity, silence_timeout=silence_timeout
+        Raises:
+            ProgrammableOffError: the watch's Programmable setting is off; nothing was written.
+            RunnerBusyError: the watch is in a session with another program.
+            UploadVerifyError, RunnerInstallError: the upload arrived damaged (sync again).
+            GarbledReplyError: the watch answered with malformed lines.
+        """
+        source = runner_source(ctx.program)
+        async with self.connected(ctx, held) as bangle:
+            identity, collected, uploaded = await bangle.prepare(
+                ctx.routine, ctx.routine_text, source
             )
-        finally:
-            # What was seen live is stored whatever happens (not acknowledged: the next sync
-            # collects it from the watch and acknowledges it).
-            mirror.active = False
-            new = store.add_events(mirror.records)
-        # Unless it ended, the watch may still be running the session (out of reach, or paused
-        # longer than the silence allowed): it stays in progress until a sync learns more.
-        running = None if ended in _END_KINDS else mirror.boot
-        if ended != "link_lost":
-            say("reading back the session's events")
-            new += (await bangle.collect()).new
-        sessions = refresh_sessions(store, watch.address, running_boot=running)
-    return SessionReport(
-        address=watch.address,
-        routine=routine.name,
-        program_pushed=uploaded,
-        ended=ended,
-        steps_seen=mirror.steps_seen,
-        events_seen=len(mirror.records),
-        events_new=new,
-        sessions=sessions,
-    )
+            return SyncOutcome(
+                program_identity=program_key(ctx.program),
+                program_bytes=len(source),
+                program_pushed=uploaded,
+                clock_set=True,
+                events_received=collected.received,
+                events_new=collected.new,
+                acked_through=collected.acked_through,
+                rejected_notifications=bangle.uart.rejected_lines,
+                running_boot=_running_boot(identity),
+            )
+
+    async def mirror(
+        self, ctx: SyncContext, options: SessionOptions, held: HeldWatch
+    ) -> SessionOutcome:
+        """Sync, start the session on the watch, mirror its events live, then store them.
+
+        The watch times the session by itself; this side only listens. If the link drops, the
+        events seen live are stored (not acknowledged: the next sync collects and acknowledges
+        them), and the watch carries on alone.
+        """
+        source = runner_source(ctx.program)
+        async with self.connected(ctx, held) as bangle:
+            identity, _collected, uploaded = await bangle.prepare(
+                ctx.routine, ctx.routine_text, source
+            )
+            mirror = _Mirror(bangle, options.on_update)
+            bangle.uart.on_event(mirror.on_event)
+            try:
+                ended = await mirror.run(
+                    start=options.start,
+                    identity=identity,
+                    silence_timeout=options.silence_timeout,
+                )
+            finally:
+                # What was seen live is stored whatever happens (not acknowledged: the next
+                # sync collects it from the watch and acknowledges it).
+                mirror.active = False
+                new = ctx.store.add_events(mirror.records)
+            # Unless it ended, the watch may still be running the session (out of reach, or
+            # paused longer than the silence allowed): it stays in progress until a sync
+            # learns more.
+            running = None if ended in _END_KINDS else mirror.boot
+            if ended != "link_lost":
+                ctx.progress("reading back the session's events")
+                new += (await bangle.collect()).new
+        return SessionOutcome(
+            program_pushed=uploaded,
+            ended=ended,
+            steps_seen=mirror.steps_seen,
+            events_seen=len(mirror.records),
+            events_new=new,
+            running_boot=running,
+        )
 
 
 class _Mirror:

@@ -31,9 +31,10 @@ from typing import Any, Final, Literal
 from bumble import gatt
 from bumble.device import Connection, Device
 
-from wearsync.ble.bumble_backend.central import HciSpec
+from wearsync.ble.hci import HciSpec
 from wearsync.sim.link import VirtualLink
 from wearsync.sim.peripheral import HostedPeripheral, Peripheral, start_peripheral
+from wearsync.sim.simulated import Emit, SimOptions, refuse_options
 from wearsync.watches.bangle.client import NUS_RX, NUS_SERVICE, NUS_TX
 from wearsync.watches.bangle.espruino import DEFAULT_WALL_START, EspruinoVM
 
@@ -229,3 +230,75 @@ class SimBangle(HostedPeripheral):
             await peripheral.disconnect_all()
         await self.vm.set_connected(False)
         await self.vm.reset()
+
+
+class BangleSim:
+    """A :class:`SimBangle` behind the :class:`~wearsync.sim.simulated.SimulatedWatch` face.
+
+    The Node.js stand-in keeps the buzzes it played; a small task reports new ones as
+    vibration lines (every 100 ms of real time, each with its virtual start time).
+    """
+
+    POLL_S: Final = 0.1
+
+    def __init__(self, watch: SimBangle, emit: Emit) -> None:
+        self.watch = watch
+        self.emit = emit
+        self._reported = 0
+        self._poll = asyncio.create_task(self._report_buzzes())
+
+    @property
+    def name(self) -> str:
+        """The advertised name."""
+        return self.watch.name
+
+    @property
+    def address(self) -> str:
+        """The address it advertises with."""
+        return self.watch.address
+
+    def summary(self) -> dict[str, Any]:
+        """The clock mode and what the watch received."""
+        return {
+            "clock": self.watch.clock,
+            "speed": self.watch.speed,
+            "rx_writes": self.watch.rx_writes,
+        }
+
+    async def _report_buzzes(self) -> None:
+        while True:
+            await asyncio.sleep(self.POLL_S)
+            buzzes = await self.watch.vm.buzzes()
+            for buzz in buzzes[self._reported :]:
+                self.emit(
+                    {
+                        "type": "vibration",
+                        "cue": "buzz",
+                        "pattern": [buzz.t_off_ms - buzz.t_on_ms],
+                        "strength": round(buzz.strength * 100),
+                        "watch_ms": buzz.t_on_ms,
+                    }
+                )
+            self._reported = len(buzzes)
+
+    async def close(self) -> None:
+        """Switch it off (Storage kept)."""
+        self._poll.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._poll
+        await self.watch.close()
+
+
+async def start_for_cli(options: SimOptions) -> BangleSim:
+    """Boot the watch on ``options.link``, its Storage in ``options.flash_dir``."""
+    refuse_options(options, "the simulated Bangle.js", wearer=False, features=False)
+    options.flash_dir.mkdir(parents=True, exist_ok=True)
+    watch = SimBangle(
+        options.link,
+        options.flash_dir / "storage.json",
+        name=options.name,
+        clock="accelerated" if options.speed != 1 else "real",
+        speed=options.speed,
+    )
+    await watch.start()
+    return BangleSim(watch, options.emit)

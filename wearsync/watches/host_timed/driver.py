@@ -40,24 +40,28 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import Final, Literal
 
-from wearsync.ble.connection import FoundWatch, connect
+from wearsync.ble.connection import connect
 from wearsync.ble.errors import LinkLostError
-from wearsync.errors import WearSyncError
-from wearsync.profiles import HostTimedDriver
+from wearsync.profiles import DriverSettings
 from wearsync.records import StoredEvent, utc_now
-from wearsync.routine.compiler import Step, StepKind, TimerProgram, compile_routine
+from wearsync.routine.compiler import Step, StepKind, TimerProgram
 from wearsync.routine.model import Direction, Routine, Side
 from wearsync.store import Store
-from wearsync.sync.live import SILENCE_TIMEOUT_S, LiveUpdate
-from wearsync.sync.reports import Progress, SessionReport, SyncError, SyncReport, quiet
-from wearsync.sync.watch_link import hold_watch, program_key, refresh_sessions
+from wearsync.sync.driver import (
+    Capabilities,
+    Driver,
+    HeldWatch,
+    SessionOptions,
+    SessionOutcome,
+    SyncContext,
+    SyncOutcome,
+    program_key,
+)
+from wearsync.sync.live import LiveUpdate
 from wearsync.watches.host_timed.client import AlertClient, MissingServiceError
 from wearsync.watches.host_timed.codec import AlertCategory, AlertLevel, NewAlert
-
-if TYPE_CHECKING:
-    from wearsync.ble.bumble_backend.central import HciSpec
 
 log = logging.getLogger(__name__)
 
@@ -68,16 +72,6 @@ STRONG_KINDS: Final = frozenset(
 #: How long the session-end cue stays worth sending, in program time.
 END_CUE_GRACE_MS: Final = 5000
 _BOOT_MAX: Final = 2**32 - 1
-
-
-class HostTimedStartError(WearSyncError):
-    """A host-timed watch cannot start a session by itself."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            "this watch cannot start a session by itself: the companion times it",
-            hint="run 'wearsync session' without --wait",
-        )
 
 
 @dataclass(frozen=True)
@@ -217,7 +211,7 @@ async def _sleep_until(deadline: float, lost: asyncio.Event) -> bool:
     return True
 
 
-def uses_new_alert(alerts: AlertClient, driver: HostTimedDriver) -> bool:
+def uses_new_alert(alerts: AlertClient, driver: HostTimedSettings) -> bool:
     """Whether cues go out as New Alert (else Alert Level), by profile and by what the watch has.
 
     A profile asking for Alert Notification falls back to Immediate Alert on a watch that only
@@ -254,7 +248,7 @@ class CueRunner:
     """
 
     def __init__(
-        self, alerts: AlertClient, driver: HostTimedDriver, *, speed: float, lost: asyncio.Event
+        self, alerts: AlertClient, driver: HostTimedSettings, *, speed: float, lost: asyncio.Event
     ) -> None:
         if speed <= 0:
             raise ValueError("speed must be positive")
@@ -311,14 +305,7 @@ class CueRunner:
         raise AssertionError("plan_cues always ends with the session's end")
 
 
-def _host_driver(watch: FoundWatch) -> HostTimedDriver:
-    driver = watch.profile.driver
-    if not isinstance(driver, HostTimedDriver):
-        raise SyncError(f"profile {watch.profile.id} is not a host-timed profile")
-    return driver
-
-
-async def _set_clock(alerts: AlertClient, routine: Routine, driver: HostTimedDriver) -> bool:
+async def _set_clock(alerts: AlertClient, routine: Routine, driver: HostTimedSettings) -> bool:
     if not driver.set_clock:
         return False
     if not alerts.has_current_time:
@@ -328,117 +315,90 @@ async def _set_clock(alerts: AlertClient, routine: Routine, driver: HostTimedDri
     return True
 
 
-async def sync_host_timed(
-    *,
-    store: Store,
-    routine: Routine,
-    routine_text: str,
-    watch: FoundWatch,
-    hci: HciSpec | None = None,
-    progress: Progress | None = None,
-    lock_wait: float = 30.0,
-) -> SyncReport:
-    """Check a host-timed watch and set its clock; nothing is stored on it.
+class HostTimedSettings(DriverSettings):
+    """The ``[driver]`` table of a ``host-timed`` profile."""
 
-    The watch keeps no program and no events, so this only sets its time (when the profile
-    says so and the watch can), checks that it can be buzzed the way its profile says, and
-    re-derives its sessions. ``program_pushed`` is always false.
+    name: Literal["host-timed"]
+    alert: Literal["immediate-alert", "alert-notification"]
+    alert_level: Literal["mild", "high"] = "high"
+    set_clock: bool = False
 
-    Raises:
-        MissingServiceError: the watch cannot be buzzed the way its profile says.
-        BleError: the watch could not be reached.
-    """
-    del routine_text  # nothing to push: the companion keeps the routine
-    say = progress or quiet
-    started = time.monotonic()
-    driver = _host_driver(watch)
-    program = compile_routine(routine)
-    async with (
-        hold_watch(store=store, watch=watch, progress=say, lock_wait=lock_wait) as held,
-        connect(watch, hci=hci, disconnected=held.link_lost) as client,
-    ):
-        alerts = AlertClient(client, address=watch.address)
-        uses_new_alert(alerts, driver)  # the watch can be buzzed as its profile says
-        say("setting the watch's clock" if driver.set_clock else "checking the watch")
-        clock_set = await _set_clock(alerts, routine, driver)
-        sessions = refresh_sessions(store, watch.address, running_boot=None)
-    return SyncReport(
-        address=watch.address,
-        name=watch.name,
-        profile=watch.profile.id,
-        routine=routine.name,
-        program_identity=program_key(program),
-        program_bytes=0,
-        program_pushed=False,
-        paired=False,
-        clock_set=clock_set,
-        events_received=0,
-        events_new=0,
-        acked_through=None,
-        rejected_notifications=0,
-        sessions=sessions,
-        seconds=round(time.monotonic() - started, 3),
+
+class HostTimedDriver(Driver):
+    """Watches that only buzz on command: the companion keeps time and fires each cue."""
+
+    name = "host-timed"
+    capabilities = Capabilities(
+        cues="host",
+        start_from_companion=True,
+        start_on_watch=False,
+        event_readback=False,
+        clock=True,
     )
 
+    running_boot_after_error = None  # the companion timed it: nothing runs on
 
-async def run_host_timed_session(
-    *,
-    store: Store,
-    routine: Routine,
-    routine_text: str,
-    watch: FoundWatch,
-    hci: HciSpec | None = None,
-    progress: Progress | None = None,
-    start: bool = True,
-    on_update: Callable[[LiveUpdate], None],
-    silence_timeout: float = SILENCE_TIMEOUT_S,
-    speed: float = 1.0,
-) -> SessionReport:
-    """Run a session on a host-timed watch: set its clock, then fire every cue on time.
+    def __init__(self, settings: HostTimedSettings) -> None:
+        self.settings = settings
 
-    Args:
-        start: must be true: the watch cannot start a session itself.
-        silence_timeout: unused (the companion is the one talking).
-        speed: run the session this many times faster than real time (tests, the demo).
+    async def exchange(self, ctx: SyncContext, held: HeldWatch) -> SyncOutcome:
+        """Check a host-timed watch and set its clock; nothing is stored on it.
 
-    Raises:
-        HostTimedStartError: ``start`` is false.
-        MissingServiceError: the watch cannot be buzzed the way its profile says.
-        BleError: the watch could not be reached.
-    """
-    del silence_timeout
-    if not start:
-        raise HostTimedStartError()
-    say = progress or quiet
-    driver = _host_driver(watch)
-    program = compile_routine(routine)
-    lost = asyncio.Event()
-    async with (
-        hold_watch(store=store, watch=watch, progress=say, lock_wait=30.0) as held,
-        connect(watch, hci=hci, disconnected=held.link_lost) as client,
-    ):
+        The watch keeps no program and no events, so this only sets its time (when the
+        profile says so and the watch can) and checks that it can be buzzed the way its
+        profile says. ``program_pushed`` is always false.
+
+        Raises:
+            MissingServiceError: the watch cannot be buzzed the way its profile says.
+        """
+        async with connect(ctx.watch, hci=ctx.hci, disconnected=held.link_lost) as client:
+            alerts = AlertClient(client, address=ctx.address)
+            uses_new_alert(alerts, self.settings)  # it can be buzzed as its profile says
+            ctx.progress(
+                "setting the watch's clock" if self.settings.set_clock else "checking the watch"
+            )
+            clock_set = await _set_clock(alerts, ctx.routine, self.settings)
+        return SyncOutcome(
+            program_identity=program_key(ctx.program),
+            program_bytes=0,
+            program_pushed=False,
+            clock_set=clock_set,
+            running_boot=None,
+        )
+
+    async def mirror(
+        self, ctx: SyncContext, options: SessionOptions, held: HeldWatch
+    ) -> SessionOutcome:
+        """Run a session on a host-timed watch: set its clock, then fire every cue on time.
+
+        ``options.speed`` runs the session that many times faster than real time (tests, the
+        demo); the silence timeout does not apply (the companion is the one talking).
+
+        Raises:
+            MissingServiceError: the watch cannot be buzzed the way its profile says.
+        """
+        program = ctx.program
+        lost = asyncio.Event()
         held.on_lost(lost.set)
-        alerts = AlertClient(client, address=watch.address)
-        runner = CueRunner(alerts, driver, speed=speed, lost=lost)
-        await _set_clock(alerts, routine, driver)
-        # The routine's text is kept under the key the events carry, for exercise names.
-        store.record_push(watch.address, program_key(program), routine.name, routine_text)
-        recorder = _Recorder(store, watch.address, program, on_update)
-        say("running the session: the cues come from this computer")
-        try:
+        async with connect(ctx.watch, hci=ctx.hci, disconnected=held.link_lost) as client:
+            alerts = AlertClient(client, address=ctx.address)
+            runner = CueRunner(alerts, self.settings, speed=options.speed, lost=lost)
+            await _set_clock(alerts, ctx.routine, self.settings)
+            # The routine's text is kept under the key the events carry, for exercise names.
+            ctx.store.record_push(
+                ctx.address, program_key(program), ctx.routine.name, ctx.routine_text
+            )
+            recorder = _Recorder(ctx.store, ctx.address, program, options.on_update)
+            ctx.progress("running the session: the cues come from this computer")
             ended = await runner.run(program, recorder)
-        finally:
-            # Whatever stopped it, what was recorded is a session (interrupted, if unfinished).
-            sessions = refresh_sessions(store, watch.address, running_boot=None)
-        if ended == "link_lost":
-            log.warning("%s: link lost; the rest of the session is not cued", watch.address)
-    return SessionReport(
-        address=watch.address,
-        routine=routine.name,
-        program_pushed=False,
-        ended=ended,
-        steps_seen=recorder.steps,
-        events_seen=recorder.recorded,
-        events_new=recorder.new,
-        sessions=sessions,
-    )
+            if ended == "link_lost":
+                log.warning("%s: link lost; the rest of the session is not cued", ctx.address)
+        return SessionOutcome(
+            program_pushed=False,
+            ended=ended,
+            steps_seen=recorder.steps,
+            events_seen=recorder.recorded,
+            events_new=recorder.new,
+            # Whatever stopped it, what was recorded is a session (interrupted if unfinished).
+            running_boot=None,
+        )

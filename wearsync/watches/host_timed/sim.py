@@ -20,19 +20,21 @@ import asyncio
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from bumble import att, gatt
 from bumble.device import Connection
 
-from wearsync.ble.bumble_backend.central import HciSpec
+from wearsync.ble.hci import HciSpec
 from wearsync.protocol import uuids as U
 from wearsync.protocol.cts import CurrentTime, LocalTimeInformation, cts_to_utc
 from wearsync.protocol.errors import DecodeError
 from wearsync.sim.link import VirtualLink
 from wearsync.sim.peripheral import HostedPeripheral, Peripheral, start_peripheral
+from wearsync.sim.simulated import SimOptions, refuse_options
 from wearsync.watches.host_timed.codec import (
     ALERT_LEVEL,
     ALERT_NOTIFICATION_SERVICE,
@@ -86,6 +88,7 @@ class SimInfiniTime(HostedPeripheral):
         speed: how much faster than real time the watch's clock runs.
         local_time_information: offer Local Time Information (newer InfiniTime releases).
         reject_alerts: answer New Alert writes with this ATT error code (a watch that refuses).
+        on_alert: called with every alert as it arrives.
         advertising_interval_ms: short intervals connect fast.
 
     Attributes:
@@ -105,6 +108,7 @@ class SimInfiniTime(HostedPeripheral):
         local_time_information: bool = True,
         reject_alerts: int | None = None,
         advertising_interval_ms: float = 20.0,
+        on_alert: Callable[[ReceivedAlert], None] | None = None,
     ) -> None:
         if speed <= 0:
             raise ValueError("speed must be positive")
@@ -115,6 +119,7 @@ class SimInfiniTime(HostedPeripheral):
         )
         self.speed = speed
         self.reject_alerts = reject_alerts
+        self.on_alert = on_alert
         self.advertising_interval_ms = advertising_interval_ms
         self.alerts: list[ReceivedAlert] = []
         self.malformed: list[bytes] = []
@@ -238,15 +243,16 @@ class SimInfiniTime(HostedPeripheral):
     # -- alerts ----------------------------------------------------------------------------
 
     def _arrival(self, level: AlertLevel | None, alert: NewAlert | None) -> None:
-        self.alerts.append(
-            ReceivedAlert(
-                level=level,
-                alert=alert,
-                loop_time=asyncio.get_running_loop().time(),
-                wall_time=time.time(),
-                watch_time=self.watch_time(),
-            )
+        received = ReceivedAlert(
+            level=level,
+            alert=alert,
+            loop_time=asyncio.get_running_loop().time(),
+            wall_time=time.time(),
+            watch_time=self.watch_time(),
         )
+        self.alerts.append(received)
+        if self.on_alert is not None:
+            self.on_alert(received)
         self._arrived.set()
 
     def _on_alert_level(self, _connection: Connection, value: bytes) -> None:
@@ -273,3 +279,52 @@ class SimInfiniTime(HostedPeripheral):
             self._arrived.clear()
             await self._arrived.wait()
         return list(self.alerts)
+
+
+class HostTimedSim:
+    """A :class:`SimInfiniTime` behind the :class:`~wearsync.sim.simulated.SimulatedWatch` face."""
+
+    def __init__(self, watch: SimInfiniTime) -> None:
+        self.watch = watch
+
+    @property
+    def name(self) -> str:
+        """The advertised name."""
+        return self.watch.name
+
+    @property
+    def address(self) -> str:
+        """The address it advertises with."""
+        return self.watch.address
+
+    def summary(self) -> dict[str, Any]:
+        """What it received so far."""
+        return {"kind": self.watch.kind, "alerts": len(self.watch.alerts)}
+
+    async def close(self) -> None:
+        """Switch it off."""
+        await self.watch.close()
+
+
+def alert_line(alert: ReceivedAlert) -> dict[str, Any]:
+    """An alert the watch shows (and vibrates for), as one output line."""
+    line: dict[str, Any] = {"type": "alert", "watch_time": alert.watch_time.isoformat()}
+    if alert.level is not None:
+        line["level"] = alert.level.name.lower()
+    if alert.alert is not None:
+        line["title"], line["body"] = alert.alert.parts()
+    return line
+
+
+async def start_for_cli(options: SimOptions, *, kind: WatchKind) -> HostTimedSim:
+    """Power the watch on ``options.link`` (it keeps nothing across restarts)."""
+    refuse_options(options, f"the simulated {kind}", wearer=False, features=False)
+    watch = SimInfiniTime(
+        options.link,
+        kind=kind,
+        name=options.name,
+        speed=options.speed,
+        on_alert=lambda a: options.emit(alert_line(a)),
+    )
+    await watch.start()
+    return HostTimedSim(watch)

@@ -1,53 +1,56 @@
-"""One sync of a routine with a watch: the main job, in the order that loses nothing.
+"""The timer-service driver: one sync or live session, in the order that loses nothing.
 
-1. Lock the watch against other wearsync processes; connect (retries, backoff), pairing on
-   first use and again once if the watch has forgotten the bond.
-2. Read Timer Info (one round trip): protocol version, program identity, clock, backlog.
-3. Set the clock if it is unset or off by more than 2 s.
+1. Connect (retries, backoff), pairing on first use and again once if the watch has forgotten
+   the bond (the lock and the device record are :meth:`~wearsync.sync.driver.Driver.sync`'s).
+2. Read Timer Info (one round trip): protocol version, features, program identity, clock,
+   backlog. A feature whose bit is clear is never used (docs/protocol.md §3.2).
+3. Set the clock if it is unset or off by more than 2 s (feature CURRENT_TIME_SERVICE, and the
+   profile's ``set_clock``).
 4. Read back every unacknowledged event, store them (one transaction, exactly once), and only
-   then acknowledge them. Events are read *before* a new program is pushed, so they belong to
-   the program the watch reported.
+   then acknowledge them, up to the first gap. Events are read *before* a new program is
+   pushed, so they belong to the program the watch reported.
 5. Push the compiled program only if the watch's identity differs; an unchanged program costs
    no writes.
-6. Re-derive the device's sessions from all its stored events.
 
-No bytes and no bleak here: the watch is reached through :class:`wearsync.ble.TimerClient`.
+No bytes and no bleak here: the watch is reached through :class:`~.client.TimerClient`.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Final, TypeVar
+from typing import Final, Literal, TypeVar
 
-from wearsync.ble.connection import FoundWatch, connect, pair
+from wearsync.ble.connection import connect, pair
 from wearsync.ble.errors import GattError
-from wearsync.paths import data_dir
+from wearsync.profiles import DriverSettings
 from wearsync.records import StoredEvent, utc_now
-from wearsync.routine.compiler import compile_routine
-from wearsync.routine.model import Routine
-from wearsync.store import Store
-from wearsync.sync.lock import watch_lock
-from wearsync.sync.programs import ProgramLookup
-from wearsync.sync.reports import Progress, SyncError, SyncReport
-from wearsync.sync.sessions import derive_sessions
+from wearsync.sync.driver import (
+    Capabilities,
+    Driver,
+    HeldWatch,
+    SessionOptions,
+    SessionOutcome,
+    SessionStartError,
+    SyncContext,
+    SyncOutcome,
+)
+from wearsync.sync.reports import SyncError
 from wearsync.watches.wearsync_timer.client import TimerClient
 from wearsync.watches.wearsync_timer.codec import (
     PROTOCOL_VERSION,
     AttErrorCode,
     EventRecord,
+    Feature,
     InfoFlags,
     TimerInfo,
     UnsupportedVersionError,
     encode_program,
     program_identity,
 )
-
-if TYPE_CHECKING:
-    from wearsync.ble.bumble_backend.central import HciSpec
 
 log = logging.getLogger(__name__)
 
@@ -57,21 +60,48 @@ _SECURITY_CODES: Final = (
     AttErrorCode.INSUFFICIENT_AUTHENTICATION,
     AttErrorCode.INSUFFICIENT_ENCRYPTION,
 )
-
 T = TypeVar("T")
 
 
-class SyncSession:
+class TimerSettings(DriverSettings):
+    """The ``[driver]`` table of a ``wearsync-timer`` profile."""
+
+    name: Literal["wearsync-timer"]
+    protocol_version: Literal[1] = PROTOCOL_VERSION
+    set_clock: bool = True
+    """Keep the watch's clock through the Current Time Service."""
+
+
+@dataclass(frozen=True)
+class Collected:
+    """What one read-back of the backlog gave: ``received``, ``new`` and the last id acked."""
+
+    received: int = 0
+    new: int = 0
+    acked_through: str | None = None
+
+
+class TimerLink:
     """The watch, connected, with the store beside it: what a sync and a live session share."""
 
     def __init__(
-        self, client: TimerClient, store: Store, watch: FoundWatch, *, pair_once: bool = True
+        self,
+        client: TimerClient,
+        ctx: SyncContext,
+        settings: TimerSettings,
+        *,
+        pair_once: bool = True,
     ) -> None:
         self.client = client
-        self.store = store
-        self.watch = watch
+        self.ctx = ctx
+        self.settings = settings
         self.may_pair = pair_once
         self.paired = False
+
+    @property
+    def address(self) -> str:
+        """The watch's address."""
+        return self.ctx.address
 
     async def bonded(self, work: Callable[[], Awaitable[T]]) -> T:
         """Run ``work``; if the watch refuses us for want of a bond, pair and run it once more.
@@ -85,8 +115,8 @@ class SyncSession:
             if exc.code not in _SECURITY_CODES or not self.may_pair:
                 raise
         self.may_pair = False
-        log.info("%s refused us (no bond); pairing", self.watch.address)
-        await pair(self.client.client, address=self.watch.address)
+        log.info("%s refused us (no bond); pairing", self.address)
+        await pair(self.client.client, address=self.address)
         self.paired = True
         return await work()
 
@@ -96,60 +126,62 @@ class SyncSession:
             return await self.client.read_info()
         except UnsupportedVersionError as exc:
             raise SyncError(
-                f"{self.watch.address}: {exc.message} (this wearsync speaks {PROTOCOL_VERSION})",
+                f"{self.address}: {exc.message} (this wearsync speaks {PROTOCOL_VERSION})",
                 hint="update wearsync or the watch's firmware",
             ) from exc
 
-    async def collect_events(self, info: TimerInfo) -> tuple[int, int, str | None]:
-        """Store the backlog, then acknowledge it: ``(received, new, acked_through)``."""
+    async def collect_events(self, info: TimerInfo) -> Collected:
+        """Store the backlog, then acknowledge it (§12.3, or §9.5.1 without EVENT_REPLAY)."""
         if info.unacked_events == 0:
-            return 0, 0, None
+            return Collected()
         replay = await self.client.replay(info)
         if not replay.events:
-            return 0, 0, None
+            return Collected()
         received = utc_now()
         identity = info.program_identity.hex()
-        stored = [to_stored(e, self.watch.address, identity, info, received) for e in replay.events]
-        new = self.store.add_events(stored)  # committed when this returns
+        stored = [to_stored(e, self.address, identity, info, received) for e in replay.events]
+        new = self.ctx.store.add_events(stored)  # committed when this returns
         last = contiguous_end(replay.events)
         if last is not replay.events[-1]:
             log.warning(
                 "%s: the replay skipped events after %d/%d; acknowledging only up to there",
-                self.watch.address,
+                self.address,
                 last.boot_id,
                 last.seq,
             )
         await self.client.ack(last.boot_id, last.seq)
-        return len(stored), new, f"{last.boot_id}/{last.seq}"
+        return Collected(len(stored), new, f"{last.boot_id}/{last.seq}")
 
-    async def prepare(
-        self, info: TimerInfo, routine: Routine, routine_text: str, wire: bytes, say: Progress
-    ) -> tuple[bool, int, int, str | None, bool]:
+    def wants_clock(self, info: TimerInfo) -> bool:
+        """Whether to set the clock now: allowed by the profile and the watch, and needed."""
+        if not self.settings.set_clock or not info.features & Feature.CURRENT_TIME_SERVICE:
+            return False
+        return needs_clock(info, utc_now())
+
+    async def prepare(self, info: TimerInfo, wire: bytes) -> tuple[bool, Collected, bool]:
         """Clock, backlog, program, in that order (see the module docstring).
 
         Returns:
-            ``(clock_set, events_received, events_new, acked_through, program_pushed)``.
+            ``(clock_set, collected, program_pushed)``.
         """
+        say = self.ctx.progress
         clock_set = False
-        now = utc_now().astimezone(routine.schedule.zone)
-        if needs_clock(info, now):
+        if self.wants_clock(info):
             say("setting the watch's clock")
-            await self.client.set_clock(now)
+            await self.client.set_clock(utc_now().astimezone(self.ctx.routine.schedule.zone))
             clock_set = True
         say(f"reading back events ({info.unacked_events} waiting)")
         if info.flags & InfoFlags.EVENTS_LOST:
             log.warning(
                 "%s: the watch's event log overflowed and dropped its oldest events; "
                 "sync more often to keep them all",
-                self.watch.address,
+                self.address,
             )
-        received, new, acked = await self.collect_events(info)
-        pushed = await self.ensure_program(info, wire, routine, routine_text, say)
-        return clock_set, received, new, acked, pushed
+        collected = await self.collect_events(info)
+        pushed = await self.ensure_program(info, wire)
+        return clock_set, collected, pushed
 
-    async def ensure_program(
-        self, info: TimerInfo, wire: bytes, routine: Routine, routine_text: str, say: Progress
-    ) -> bool:
+    async def ensure_program(self, info: TimerInfo, wire: bytes) -> bool:
         """Push ``wire`` unless the watch already runs it; record it either way.
 
         Returns:
@@ -160,23 +192,16 @@ class SyncSession:
         if info.program_identity != identity:
             if len(wire) > info.max_program_length:
                 raise SyncError(
-                    f"{self.watch.address}: the program is {len(wire)} bytes, the watch holds "
+                    f"{self.address}: the program is {len(wire)} bytes, the watch holds "
                     f"at most {info.max_program_length}",
                     hint="shorten the routine or split it into two",
                 )
-            say(f"pushing the program ({len(wire)} bytes)")
+            self.ctx.progress(f"pushing the program ({len(wire)} bytes)")
             await self.client.push_program(wire)
             pushed = True
-        self.store.record_push(self.watch.address, identity.hex(), routine.name, routine_text)
+        ctx = self.ctx
+        ctx.store.record_push(self.address, identity.hex(), ctx.routine.name, ctx.routine_text)
         return pushed
-
-    def refresh_sessions(self) -> int:
-        """Re-derive this watch's sessions from its stored events; returns how many."""
-        sessions = derive_sessions(
-            self.store.events(self.watch.address), ProgramLookup(self.store), now=utc_now()
-        )
-        self.store.save_sessions(sessions)
-        return len(sessions)
 
 
 def to_stored(
@@ -227,86 +252,97 @@ def needs_clock(info: TimerInfo, now: datetime) -> bool:
     return abs(info.clock_s - now.timestamp()) > CLOCK_TOLERANCE_S
 
 
-@asynccontextmanager
-async def open_watch(
-    *,
-    store: Store,
-    watch: FoundWatch,
-    hci: HciSpec | None = None,
-    progress: Progress | None = None,
-    lock_wait: float = 30.0,
-) -> AsyncIterator[tuple[SyncSession, TimerInfo, bool]]:
-    """Lock, connect, pair if needed, and read Timer Info: ``(session, info, paired)``.
+class TimerDriver(Driver):
+    """Watches with the WearSync Interval Timer Service (docs/protocol.md)."""
 
-    Pairs on first use (no bond on record), and once more if the watch refuses us with an
-    authentication or encryption error (it forgot the bond). Marks the device synced on a
-    clean exit.
-    """
-    say = progress or (lambda _msg: None)
-    known = store.device(watch.address)
-    first_use = known is None or not known.bonded
-    store.remember_device(watch.address, watch.name or watch.address, watch.profile.id)
-    holder: list[TimerClient] = []
-
-    def link_lost() -> None:
-        for timer in holder:
-            timer.link_lost()
-
-    async with watch_lock(data_dir() / "locks", watch.address, wait=lock_wait):
-        say(f"connecting to {watch.name or watch.address}")
-        async with connect(watch, hci=hci, pair=first_use, disconnected=link_lost) as client:
-            timer = TimerClient(client, address=watch.address)
-            holder.append(timer)
-            session = SyncSession(timer, store, watch, pair_once=not first_use)
-            info = await session.read_info()
-            yield session, info, first_use
-    store.mark_synced(watch.address, bonded=True)
-
-
-async def sync_watch(
-    *,
-    store: Store,
-    routine: Routine,
-    routine_text: str,
-    watch: FoundWatch,
-    hci: HciSpec | None = None,
-    progress: Progress | None = None,
-    lock_wait: float = 30.0,
-) -> SyncReport:
-    """Sync ``routine`` with ``watch`` and read back what was done (see the module docstring).
-
-    Raises:
-        WatchBusyError: another process is syncing the watch.
-        BleError: the watch could not be reached, or the link was lost (safe to run again).
-        SyncError: the watch speaks another protocol version or cannot hold the program.
-    """
-    say = progress or (lambda _msg: None)
-    started = time.monotonic()
-    wire = encode_program(compile_routine(routine))
-    identity = program_identity(wire)
-    async with open_watch(
-        store=store, watch=watch, hci=hci, progress=progress, lock_wait=lock_wait
-    ) as (session, info, paired):
-        clock_set, received, new, acked, pushed = await session.bonded(
-            lambda: session.prepare(info, routine, routine_text, wire, say)
-        )
-        paired = paired or session.paired
-        sessions = session.refresh_sessions()
-        rejected = session.client.rejected_notifications
-    return SyncReport(
-        address=watch.address,
-        name=watch.name,
-        profile=watch.profile.id,
-        routine=routine.name,
-        program_identity=identity.hex(),
-        program_bytes=len(wire),
-        program_pushed=pushed,
-        paired=paired,
-        clock_set=clock_set,
-        events_received=received,
-        events_new=new,
-        acked_through=acked,
-        rejected_notifications=rejected,
-        sessions=sessions,
-        seconds=round(time.monotonic() - started, 3),
+    name = "wearsync-timer"
+    capabilities = Capabilities(
+        cues="watch",
+        start_from_companion=True,
+        start_on_watch=True,
+        event_readback=True,
+        clock=True,
     )
+
+    def __init__(self, settings: TimerSettings) -> None:
+        self.settings = settings
+
+    @asynccontextmanager
+    async def connected(
+        self, ctx: SyncContext, held: HeldWatch
+    ) -> AsyncIterator[tuple[TimerLink, TimerInfo, bool]]:
+        """Connect, pair if needed, and read Timer Info: ``(link, info, paired)``.
+
+        Pairs on first use (no bond on record), and once more if the watch refuses us with an
+        authentication or encryption error (it forgot the bond).
+        """
+        known = ctx.store.device(ctx.address)
+        first_use = known is None or not known.bonded
+        holder: list[TimerClient] = []
+
+        def link_lost() -> None:
+            held.link_lost()
+            for timer in holder:
+                timer.link_lost()
+
+        async with connect(ctx.watch, hci=ctx.hci, pair=first_use, disconnected=link_lost) as c:
+            timer = TimerClient(c, address=ctx.address)
+            holder.append(timer)
+            link = TimerLink(timer, ctx, self.settings, pair_once=not first_use)
+            yield link, await link.read_info(), first_use
+
+    async def exchange(self, ctx: SyncContext, held: HeldWatch) -> SyncOutcome:
+        """One sync (see the module docstring)."""
+        wire = encode_program(ctx.program)
+        async with self.connected(ctx, held) as (link, info, paired):
+            clock_set, collected, pushed = await link.bonded(lambda: link.prepare(info, wire))
+            return SyncOutcome(
+                program_identity=program_identity(wire).hex(),
+                program_bytes=len(wire),
+                program_pushed=pushed,
+                paired=paired or link.paired,
+                bonded=True,
+                clock_set=clock_set,
+                events_received=collected.received,
+                events_new=collected.new,
+                acked_through=collected.acked_through,
+                rejected_notifications=link.client.rejected_notifications,
+            )
+
+    async def mirror(
+        self, ctx: SyncContext, options: SessionOptions, held: HeldWatch
+    ) -> SessionOutcome:
+        """Sync, run a session on the watch while mirroring it, then store what it recorded.
+
+        Raises:
+            SessionStartError: ``options.start`` on a watch without SESSION_CONTROL (nothing
+                is written to it).
+        """
+        from wearsync.watches.wearsync_timer.live import mirror_session
+
+        wire = encode_program(ctx.program)
+        identity = program_identity(wire)
+        async with self.connected(ctx, held) as (link, info, _paired):
+            if options.start and not info.features & Feature.SESSION_CONTROL:
+                raise SessionStartError(
+                    f"{ctx.watch.name or ctx.address} cannot be started from the companion "
+                    "(its Timer Info lacks SESSION_CONTROL)",
+                    hint="run 'wearsync session --wait' and start the routine on the watch",
+                )
+            _clock, _collected, pushed = await link.bonded(lambda: link.prepare(info, wire))
+            ctx.progress(
+                "starting the session on the watch"
+                if options.start
+                else "waiting for the wearer to start"
+            )
+            outcome = await mirror_session(link, info=info, identity=identity, options=options)
+            ctx.progress("reading back the session's events")
+            collected = await link.collect_events(await link.read_info())
+        return SessionOutcome(
+            program_pushed=pushed,
+            ended=outcome.ended,
+            steps_seen=outcome.steps_seen,
+            events_seen=outcome.events_seen,
+            events_new=collected.new,
+            bonded=True,
+        )

@@ -12,28 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from wearsync.ble.connection import FoundWatch
 from wearsync.records import utc_now
-from wearsync.routine.compiler import TimerProgram, compile_routine
-from wearsync.routine.model import Routine
-from wearsync.store import Store
-from wearsync.sync.live import SILENCE_TIMEOUT_S, LiveUpdate
-from wearsync.sync.reports import Progress, SessionReport
-from wearsync.watches.wearsync_timer.codec import (
-    EventKind,
-    SessionState,
-    TimerInfo,
-    encode_program,
-    program_identity,
-)
-from wearsync.watches.wearsync_timer.driver import SyncSession, open_watch, to_stored
-
-if TYPE_CHECKING:
-    from wearsync.ble.bumble_backend.central import HciSpec
+from wearsync.sync.driver import SessionOptions
+from wearsync.sync.live import LiveUpdate
+from wearsync.watches.wearsync_timer.codec import EventKind, SessionState, TimerInfo
+from wearsync.watches.wearsync_timer.driver import TimerLink, to_stored
 
 log = logging.getLogger(__name__)
 
@@ -49,27 +34,20 @@ class LiveOutcome:
 
 
 async def mirror_session(
-    session: SyncSession,
-    program: TimerProgram,
-    *,
-    info: TimerInfo,
-    identity: bytes,
-    start: bool,
-    on_update: Callable[[LiveUpdate], None],
-    silence_timeout: float = SILENCE_TIMEOUT_S,
+    link: TimerLink, *, info: TimerInfo, identity: bytes, options: SessionOptions
 ) -> LiveOutcome:
     """Start (or wait for) a session on the watch and report it until it ends.
 
     Args:
-        session: a connected sync session (program already pushed).
-        program: the compiled program the watch runs (the one whose identity is ``identity``).
+        link: the connected watch (program already pushed); its context's program is the one
+            whose identity is ``identity``.
         info: the Timer Info read on connecting (places events in time, §10.3).
         identity: the program identity, for START_SESSION.
-        start: send START_SESSION; otherwise wait for the wearer to start it on the watch.
-        on_update: called for every event, in order.
-        silence_timeout: stop waiting when the watch has been silent this long.
+        options: start it (START_SESSION) or wait for the wearer; where updates go.
     """
-    client = session.client
+    client = link.client
+    program = link.ctx.program
+    start = options.start
     await client.enable_notifications()
     if start:
         status = await client.read_status()
@@ -81,7 +59,7 @@ async def mirror_session(
     events_seen = 0
     while True:
         try:
-            async with asyncio.timeout(silence_timeout):
+            async with asyncio.timeout(options.silence_timeout):
                 events = await client.next_live_events()
         except TimeoutError:
             return LiveOutcome("silent", steps_seen, events_seen)
@@ -89,62 +67,8 @@ async def mirror_session(
             events_seen += 1
             if event.kind == EventKind.STEP_STARTED:
                 steps_seen += 1
-            stored = to_stored(event, session.watch.address, identity.hex(), info, utc_now())
+            stored = to_stored(event, link.address, identity.hex(), info, utc_now())
             update = LiveUpdate.of(stored, program)
-            on_update(update)
+            options.on_update(update)
             if event.kind in (EventKind.SESSION_COMPLETED, EventKind.SESSION_ABORTED):
                 return LiveOutcome(update.kind, steps_seen, events_seen)
-
-
-async def run_session(
-    *,
-    store: Store,
-    routine: Routine,
-    routine_text: str,
-    watch: FoundWatch,
-    hci: HciSpec | None = None,
-    progress: Progress | None = None,
-    start: bool = True,
-    on_update: Callable[[LiveUpdate], None],
-    silence_timeout: float = SILENCE_TIMEOUT_S,
-    speed: float = 1.0,
-) -> SessionReport:
-    """Sync, run a session on the watch while mirroring it, then store what it recorded.
-
-    ``speed`` is accepted for the drivers' common signature; the watch keeps its own time.
-    """
-    say = progress or (lambda _msg: None)
-    program = compile_routine(routine)
-    wire = encode_program(program)
-    identity = program_identity(wire)
-    async with open_watch(store=store, watch=watch, hci=hci, progress=progress) as (
-        session,
-        info,
-        _paired,
-    ):
-        _clock, _received, _new, _acked, pushed = await session.bonded(
-            lambda: session.prepare(info, routine, routine_text, wire, say)
-        )
-        say("starting the session on the watch" if start else "waiting for the wearer to start")
-        outcome = await mirror_session(
-            session,
-            program,
-            info=info,
-            identity=identity,
-            start=start,
-            on_update=on_update,
-            silence_timeout=silence_timeout,
-        )
-        say("reading back the session's events")
-        _r, new, _a = await session.collect_events(await session.read_info())
-        sessions = session.refresh_sessions()
-    return SessionReport(
-        address=watch.address,
-        routine=routine.name,
-        program_pushed=pushed,
-        ended=outcome.ended,
-        steps_seen=outcome.steps_seen,
-        events_seen=outcome.events_seen,
-        events_new=new,
-        sessions=sessions,
-    )

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.watches.conftest import run_session
 from tests.watches.wearsync_timer.driver.conftest import found
 from wearsync.profiles import DeviceProfile
 from wearsync.records import SessionStatus, utc_now
@@ -19,7 +20,7 @@ from wearsync.sim.link import VirtualLink
 from wearsync.store import Store
 from wearsync.sync.daemon import SyncDaemon, parse_interval
 from wearsync.sync.live import LiveUpdate
-from wearsync.watches.wearsync_timer.live import run_session
+from wearsync.watches import registry
 from wearsync.watches.wearsync_timer.sim.watch import SimWatch
 
 
@@ -78,6 +79,7 @@ async def test_the_daemon_syncs_again_when_the_watch_comes_back(
         store=store,
         routine="foot-care",
         profiles=profiles,
+        drivers=registry.driver_for,
         every=parse_interval("200ms"),
         retry=timedelta(milliseconds=50),
         hci=link,

@@ -21,8 +21,8 @@ from wearsync.sim.clock import ManualClock
 from wearsync.sim.link import VirtualLink
 from wearsync.store import Store
 from wearsync.sync.reports import SyncReport
+from wearsync.watches.registry import sync_watch
 from wearsync.watches.wearsync_timer.codec import encode_program, program_identity
-from wearsync.watches.wearsync_timer.driver import sync_watch
 from wearsync.watches.wearsync_timer.sim.notifier import notifying
 from wearsync.watches.wearsync_timer.sim.watch import SimWatch
 

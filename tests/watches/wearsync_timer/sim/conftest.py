@@ -8,23 +8,11 @@ from typing import Any
 
 import pytest
 
-from wearsync.ble.bumble_backend import close_centrals
 from wearsync.sim.clock import ManualClock
 from wearsync.sim.link import VirtualLink
 from wearsync.watches.wearsync_timer.sim.watch import SimWatch
 
 StartWatch = Callable[..., Awaitable[SimWatch]]
-
-
-@pytest.fixture
-async def link() -> AsyncIterator[VirtualLink]:
-    yield VirtualLink()
-    await close_centrals()
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
 
 
 @pytest.fixture

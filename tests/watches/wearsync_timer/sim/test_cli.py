@@ -68,7 +68,14 @@ async def test_sim_serves_a_watch_and_stops_cleanly_on_sigterm(
     lines = []
     while (line := await read_json(simulator))["type"] != "stopped":
         lines.append(line)
-    assert line == {"type": "stopped", "boot_id": 1, "unacked_events": 0, "program_identity": None}
+    assert line == {
+        "type": "stopped",
+        "watch": "wearsync-timer",
+        "boot_id": 1,
+        "unacked_events": 0,
+        "program_identity": None,
+        "features": 0x0F,
+    }
     assert await asyncio.wait_for(simulator.wait(), 10.0) == 0
 
 
@@ -81,14 +88,14 @@ async def test_sim_runs_a_pushed_program_live_and_remembers_it(
         await push(client, DEMO)
     # The wearer presses start once the program is there; at x1000 it takes 0.1 s.
     seen: Counter[str] = Counter()
-    while not seen["SESSION_COMPLETED"]:
+    while not seen["session_completed"]:
         line = await read_json(simulator)
         seen[line["kind"] if line["type"] == "event" else line["type"]] += 1
     simulator.send_signal(signal.SIGINT)
     while (line := await read_json(simulator))["type"] != "stopped":
         seen[line["type"]] += 1
     assert await asyncio.wait_for(simulator.wait(), 10.0) == 0
-    assert seen["STEP_STARTED"] == 21
+    assert seen["step_started"] == 21
     # §13.1: a cue per step, 2 countdown ticks per hold (10 holds), and the end cue.
     assert seen["vibration"] == 21 + 2 * 10 + 1
     assert line["unacked_events"] == 24

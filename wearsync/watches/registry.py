@@ -1,0 +1,128 @@
+"""The one place that names the watch families.
+
+Adding a family is one folder under ``wearsync/watches/``, one profile file under
+``profiles/`` and one line in :data:`FAMILIES`. Everything else finds drivers, profile settings
+and simulators through the functions here (the CLI, the daemon through its ``drivers``
+argument, the tests).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+from wearsync.ble.connection import FoundWatch
+from wearsync.profiles import DeviceProfile, ProfileError
+from wearsync.profiles import load_profiles as load_profile_files
+from wearsync.routine.model import Routine
+from wearsync.sim.simulated import Simulator
+from wearsync.store import Store
+from wearsync.sync.driver import Driver, SessionOptions, SyncContext
+from wearsync.sync.reports import Progress, SessionReport, SyncReport
+from wearsync.watches import bangle, host_timed, wearsync_timer
+from wearsync.watches.family import WatchFamily
+
+if TYPE_CHECKING:
+    from wearsync.ble.hci import HciSpec
+
+FAMILIES: Final[tuple[WatchFamily, ...]] = (
+    wearsync_timer.FAMILY,
+    bangle.FAMILY,
+    host_timed.FAMILY,
+)
+
+_BY_DRIVER: Final = {family.driver_name: family for family in FAMILIES}
+
+
+class UnsupportedDriverError(ProfileError):
+    """A profile names a driver this wearsync has no family for."""
+
+
+def family_of(profile: DeviceProfile, source: str | None = None) -> WatchFamily:
+    """The family whose driver ``profile`` names.
+
+    Raises:
+        UnsupportedDriverError: no family has that driver.
+    """
+    family = _BY_DRIVER.get(profile.driver.name)
+    if family is None:
+        known = ", ".join(sorted(_BY_DRIVER))
+        raise UnsupportedDriverError(
+            source or profile.id,
+            f"unknown driver {profile.driver.name!r} (known drivers: {known})",
+            field="driver.name",
+        )
+    return family
+
+
+def driver_for(profile: DeviceProfile) -> Driver:
+    """The driver of ``profile``, built from its validated ``[driver]`` settings.
+
+    Raises:
+        ProfileError: the driver is unknown or its settings are invalid.
+    """
+    return family_of(profile).driver_for(profile)
+
+
+def load_profiles(directory: Path | str | None = None) -> list[DeviceProfile]:
+    """Every profile of ``directory`` (default: the shipped ones), each checked by its family.
+
+    Raises:
+        ProfileError: a file is invalid, names an unknown driver or breaks its family's rules.
+    """
+    profiles = load_profile_files(directory)
+    for profile in profiles:
+        family_of(profile).driver_for(profile)
+    return profiles
+
+
+def simulators() -> dict[str, Simulator]:
+    """Every simulated watch ``wearsync sim --watch`` can play, by name."""
+    return {sim.name: sim for family in FAMILIES for sim in family.simulators}
+
+
+__all__ = [
+    "FAMILIES",
+    "UnsupportedDriverError",
+    "driver_for",
+    "family_of",
+    "load_profiles",
+    "run_session",
+    "simulators",
+    "sync_watch",
+]
+
+
+async def sync_watch(
+    *,
+    store: Store,
+    watch: FoundWatch,
+    routine: Routine,
+    routine_text: str,
+    hci: HciSpec | None = None,
+    progress: Progress | None = None,
+    lock_wait: float = 30.0,
+) -> SyncReport:
+    """Sync ``routine`` with ``watch`` through its profile's driver (see :meth:`Driver.sync`)."""
+    ctx = SyncContext.of(
+        store, watch, routine, routine_text, hci=hci, progress=progress, lock_wait=lock_wait
+    )
+    return await driver_for(watch.profile).sync(ctx)
+
+
+async def run_session(
+    *,
+    store: Store,
+    watch: FoundWatch,
+    routine: Routine,
+    routine_text: str,
+    options: SessionOptions,
+    hci: HciSpec | None = None,
+    progress: Progress | None = None,
+    lock_wait: float = 30.0,
+) -> SessionReport:
+    """Run a live session on ``watch`` through its profile's driver (:meth:`Driver.session`)."""
+    ctx = SyncContext.of(
+        store, watch, routine, routine_text, hci=hci, progress=progress, lock_wait=lock_wait
+    )
+    return await driver_for(watch.profile).session(ctx, options)
