@@ -8,6 +8,7 @@ argument, the tests).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -19,7 +20,7 @@ from wearsync.sim.simulated import Simulator
 from wearsync.store import Store
 from wearsync.sync.driver import Driver, SessionOptions, SyncContext
 from wearsync.sync.reports import Progress, SessionReport, SyncReport
-from wearsync.watches import bangle, host_timed, wearsync_timer
+from wearsync.watches import bangle, garmin_fit, host_timed, wearsync_timer
 from wearsync.watches.family import WatchFamily
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ FAMILIES: Final[tuple[WatchFamily, ...]] = (
     wearsync_timer.FAMILY,
     bangle.FAMILY,
     host_timed.FAMILY,
+    garmin_fit.FAMILY,
 )
 
 _BY_DRIVER: Final = {family.driver_name: family for family in FAMILIES}
@@ -64,6 +66,20 @@ def driver_for(profile: DeviceProfile) -> Driver:
     return family_of(profile).driver_for(profile)
 
 
+def watch_at(device: str, profiles: Sequence[DeviceProfile]) -> FoundWatch | None:
+    """The watch a family reaches without a scan at ``device`` (a path, a stored address).
+
+    ``None`` when no family knows it: the caller scans for it over Bluetooth.
+    """
+    for family in FAMILIES:
+        own = [p for p in profiles if p.driver.name == family.driver_name]
+        found = family.find_at(device) if family.find_at is not None and own else None
+        if found is not None:
+            address, name = found
+            return FoundWatch.unscanned(address, name, own[0])
+    return None
+
+
 def load_profiles(directory: Path | str | None = None) -> list[DeviceProfile]:
     """Every profile of ``directory`` (default: the shipped ones), each checked by its family.
 
@@ -90,6 +106,7 @@ __all__ = [
     "run_session",
     "simulators",
     "sync_watch",
+    "watch_at",
 ]
 
 

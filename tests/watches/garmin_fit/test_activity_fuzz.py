@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from tests.watches.garmin_fit.watch import activity_file, wearer_laps
 from wearsync.routine import Routine, TimerProgram
-from wearsync.sync.watch_link import program_key
+from wearsync.sync.driver import program_key
 from wearsync.watches.garmin_fit.activity import GarminFileError, KnownWorkout, read_activity
 from wearsync.watches.garmin_fit.codec import EncodedWorkout
 

@@ -17,9 +17,9 @@ from wearsync.routine import Routine, TimerProgram, compile_routine
 from wearsync.routine.compiler import CompileOptions
 from wearsync.routine.loader import builtin_text
 from wearsync.store import Store
+from wearsync.sync.driver import program_key
 from wearsync.sync.programs import ProgramLookup
 from wearsync.sync.sessions import derive_sessions
-from wearsync.sync.watch_link import program_key
 from wearsync.watches.garmin_fit.activity import (
     DamagedFitFileError,
     ForeignFitFileError,

@@ -12,9 +12,9 @@ from wearsync.records import ExerciseStatus, SessionStatus, utc_now
 from wearsync.routine import Routine, compile_routine
 from wearsync.routine.loader import builtin_text, parse_routine
 from wearsync.store import Store
+from wearsync.sync.driver import program_key
 from wearsync.sync.programs import ProgramLookup
 from wearsync.sync.sessions import derive_sessions
-from wearsync.sync.watch_link import program_key
 from wearsync.watches.garmin_fit.codec import encode_workout
 from wearsync.watches.garmin_fit.exchange import sync_folder
 from wearsync.watches.garmin_fit.folder import GarminFolder, GarminFolderError

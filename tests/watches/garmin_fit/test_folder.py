@@ -13,9 +13,9 @@ from wearsync.records import SessionStatus, utc_now
 from wearsync.routine import CompileOptions, Routine, TimerProgram, compile_routine
 from wearsync.routine.loader import builtin_text
 from wearsync.store import Store
+from wearsync.sync.driver import program_key
 from wearsync.sync.programs import ProgramLookup
 from wearsync.sync.sessions import derive_sessions
-from wearsync.sync.watch_link import program_key
 from wearsync.watches.garmin_fit.activity import KnownWorkout
 from wearsync.watches.garmin_fit.codec import EncodedWorkout, encode_workout
 from wearsync.watches.garmin_fit.folder import GarminFolder, GarminFolderError, collect_activities

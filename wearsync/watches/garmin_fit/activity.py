@@ -90,7 +90,7 @@ class KnownWorkout:
     program: TimerProgram
     routine: Routine
     key: str
-    """The push record's program key (``watch_link.program_key``: 12 hex digits of the hash)."""
+    """The push record's program key (``sync.driver.program_key``: 12 hex digits of the hash)."""
 
 
 @dataclass(frozen=True)

@@ -22,11 +22,11 @@ from wearsync.routine.compiler import TimerProgram, compile_routine
 from wearsync.routine.loader import parse_routine
 from wearsync.routine.model import Routine
 from wearsync.store import Store
-from wearsync.sync.watch_link import program_key
+from wearsync.sync.driver import program_key
 from wearsync.watches.garmin_fit.activity import KnownWorkout
 from wearsync.watches.garmin_fit.codec import encode_workout
 from wearsync.watches.garmin_fit.folder import GarminFolder, collect_activities
-from wearsync.watches.garmin_fit.workout import WorkoutWarning
+from wearsync.watches.garmin_fit.workout import STEP_LIMIT, WorkoutWarning
 
 _PUSHED_SETTING: Final = "garmin-fit/pushed/"
 #: The device profile a Garmin folder is remembered under.
@@ -56,6 +56,7 @@ def sync_folder(
     routine: Routine,
     routine_text: str,
     program: TimerProgram | None = None,
+    step_limit: int = STEP_LIMIT,
 ) -> FolderSync:
     """Import the folder's new activities, then write the workout of ``routine`` if needed.
 
@@ -64,6 +65,7 @@ def sync_folder(
         folder: the watch's folder.
         routine: the routine to push; ``routine_text`` is its source, kept with the push.
         program: ``routine`` compiled, when the caller has it already.
+        step_limit: warn when the workout needs more steps than this.
 
     Raises:
         GarminFolderError: the workout could not be written (activities were stored first).
@@ -73,7 +75,7 @@ def sync_folder(
         store.remember_device(address, folder.root.name or address, PROFILE_ID)
     program = program or compile_routine(routine)
     key = program_key(program)
-    encoded = encode_workout(program, routine)
+    encoded = encode_workout(program, routine, step_limit=step_limit)
     workouts = [KnownWorkout(program, routine, key), *_earlier_workouts(store, address, key)]
     found = collect_activities(
         folder,
