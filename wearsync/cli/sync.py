@@ -92,4 +92,6 @@ def render_report(report: SyncReport) -> None:
     )
     if report.rejected_notifications:
         typer.echo(f"  warning: {report.rejected_notifications} malformed notifications dropped")
+    for warning in report.warnings:
+        typer.echo(f"  warning: {warning}")
     typer.echo(f"  sessions on record for this watch: {report.sessions}")

@@ -78,12 +78,10 @@ class GarminFitDriver(Driver):
             program=ctx.program,
             step_limit=self.settings.step_limit,
         )
-        for warning in done.warnings:
-            ctx.progress(f"warning: {warning.message} ({warning.hint})")
-            log.warning("%s (%s)", warning.message, warning.hint)
-        for problem in done.problems:
-            ctx.progress(f"skipped {problem}")
-            log.warning("skipped %s", problem)
+        notes = [f"{w.message} (hint: {w.hint})" for w in done.warnings]
+        notes += [f"skipped {problem}" for problem in done.problems]
+        for note in notes:
+            log.info("%s", note)
         if done.written is not None:
             ctx.progress(f"workout written to {done.written}")
         return SyncOutcome(
@@ -92,6 +90,7 @@ class GarminFitDriver(Driver):
             program_pushed=done.program_pushed,
             events_received=done.events_received,
             events_new=done.events_new,
+            warnings=tuple(notes),
             running_boot=None,
         )
 
