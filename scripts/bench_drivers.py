@@ -35,17 +35,42 @@ from wearsync.ble.bumble_backend import close_centrals
 from wearsync.ble.connection import FoundWatch, connect, find_watch
 from wearsync.routine import TimerProgram, compile_routine
 from wearsync.routine.loader import parse_routine, read_routine_text
+from wearsync.routine.model import Routine
 from wearsync.sim.att_tap import AttCounts, AttTap
 from wearsync.sim.link import VirtualLink
 from wearsync.store import Store
-from wearsync.sync.driver import SessionOptions
+from wearsync.sync.driver import SessionOptions, SyncContext
 from wearsync.sync.live import LiveUpdate
-from wearsync.watches.registry import load_profiles, run_session, sync_watch
+from wearsync.sync.reports import SessionReport, SyncReport
+from wearsync.watches.registry import driver_for, load_profiles
 
 ROUTINE = "foot-care"
 
 
 @dataclass
+async def sync_watch(
+    *, store: Store, routine: Routine, routine_text: str, watch: FoundWatch, hci: VirtualLink
+) -> SyncReport:
+    """One sync through the watch's driver."""
+    return await driver_for(watch.profile).sync(
+        SyncContext.of(store, watch, routine, routine_text, hci=hci)
+    )
+
+
+async def run_session(
+    *,
+    store: Store,
+    routine: Routine,
+    routine_text: str,
+    watch: FoundWatch,
+    hci: VirtualLink,
+    options: SessionOptions,
+) -> SessionReport:
+    """One live session through the watch's driver."""
+    ctx = SyncContext.of(store, watch, routine, routine_text, hci=hci)
+    return await driver_for(watch.profile).session(ctx, options)
+
+
 class Row:
     """One driver's figures."""
 

@@ -129,6 +129,7 @@ def test_uids_are_stable_and_sequence_moves_only_on_change(ledger: SqliteEventLe
     assert changed[untouched]["SEQUENCE"] == 0
 
 
+@pytest.mark.slow
 def test_five_thousand_sessions_fit_the_default_feed(ledger: SqliteEventLedger) -> None:
     sessions = many_sessions(5000, until=NOW)
     exported = build(sessions, ledger, renderer=HistoryRenderer())
@@ -167,6 +168,7 @@ def test_five_thousand_sessions_fit_the_default_feed(ledger: SqliteEventLedger) 
     assert "?history=all" in str(march["DESCRIPTION"])
 
 
+@pytest.mark.slow
 def test_full_history_on_request(ledger: SqliteEventLedger) -> None:
     sessions = many_sessions(5000, until=NOW)
     exported = build(sessions, ledger, history=HistoryMode.ALL, max_bytes=None)

@@ -73,6 +73,7 @@ def events_in(db: Path) -> list[tuple[int, int]]:
         return list(conn.execute("SELECT boot_id, seq FROM events ORDER BY boot_id, seq"))
 
 
+@pytest.mark.slow
 async def test_two_syncs_of_one_watch_at_once_one_waits_or_fails_clearly(
     tmp_path: Path, sim: dict[str, Any]
 ) -> None:
@@ -96,6 +97,7 @@ async def test_two_syncs_of_one_watch_at_once_one_waits_or_fails_clearly(
     assert len(stored) == len(set(stored)), "no event stored twice"
 
 
+@pytest.mark.slow
 async def test_a_sync_killed_while_storing_loses_nothing(tmp_path: Path) -> None:
     """SIGKILL a sync at moments spread over its whole run, with a large backlog each time.
 
@@ -167,6 +169,7 @@ async def test_a_sync_killed_while_storing_loses_nothing(tmp_path: Path) -> None
     assert watch.events == []
 
 
+@pytest.mark.slow
 async def test_serve_syncs_on_schedule_serves_the_feed_and_stops_on_sigterm(
     tmp_path: Path, sim: dict[str, Any]
 ) -> None:
@@ -210,6 +213,7 @@ async def test_serve_syncs_on_schedule_serves_the_feed_and_stops_on_sigterm(
     assert "stopped" in rest and "Traceback" not in rest
 
 
+@pytest.mark.slow
 async def test_devices_scan_lists_the_watch_with_its_profile(
     tmp_path: Path, sim: dict[str, Any]
 ) -> None:

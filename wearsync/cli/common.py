@@ -8,8 +8,9 @@ on stderr with the error's exit status, never a traceback.
 
 from __future__ import annotations
 
+import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
@@ -28,24 +29,49 @@ JsonOption = Annotated[
 ]
 
 
-def fail(code: int, message: str, hint: str | None = None) -> NoReturn:
-    """Print ``error: message`` (and ``hint: ...``) to stderr and exit with ``code``."""
-    typer.echo(f"error: {message}", err=True)
-    if hint:
-        typer.echo(f"hint: {hint}", err=True)
+def fail(
+    code: int, message: str, hint: str | None = None, *, as_json: bool = False, kind: str = ""
+) -> NoReturn:
+    """Report an error on stderr and exit with ``code``.
+
+    People get ``error: message`` (and ``hint: ...``); with ``--json`` one line
+    ``{"error": {"message", "hint", "code", "type"}}`` with the same exit status.
+    """
+    if as_json:
+        error = {"message": message, "hint": hint, "code": code, "type": kind or "error"}
+        typer.echo(json.dumps({"error": error}), err=True)
+    else:
+        typer.echo(f"error: {message}", err=True)
+        if hint:
+            typer.echo(f"hint: {hint}", err=True)
     raise typer.Exit(code)
+
+
+def wants_json(args: Sequence[str]) -> bool:
+    """Whether the command line asks for JSON output (errors included)."""
+    return "--json" in args
 
 
 class WearSyncGroup(TyperGroup):
     """A command group that reports :class:`WearSyncError` as one line instead of a traceback."""
 
     def invoke(self, ctx: Any) -> Any:  # typer vendors click; its Context type is private
+        # The arguments left for the sub-command (typer's vendored click keeps them private).
+        rest = getattr(ctx, "protected_args", None) or getattr(ctx, "_protected_args", [])
+        as_json = wants_json([*rest, *ctx.args])
         try:
             return super().invoke(ctx)
         except WearSyncError as exc:
-            fail(exc.exit_code, exc.message, exc.hint)
+            fail(exc.exit_code, exc.message, exc.hint, as_json=as_json, kind=type(exc).__name__)
         except KeyboardInterrupt:
-            fail(130, "interrupted")
+            fail(130, "interrupted", as_json=as_json, kind="KeyboardInterrupt")
+        except Exception as exc:
+            # A usage error of a sub-command (typer's vendored click raises it while parsing
+            # the sub-command's options, inside this invoke): JSON too under --json.
+            if not as_json or not hasattr(exc, "format_message"):
+                raise
+            code = int(getattr(exc, "exit_code", 2))
+            fail(code, str(exc.format_message()), as_json=True, kind=type(exc).__name__)
 
 
 def new_app(**kwargs: Any) -> typer.Typer:

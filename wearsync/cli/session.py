@@ -141,8 +141,8 @@ def session(
     """Start the routine on the watch and mirror it live: exercise, countdown, each cue."""
     from wearsync.routine.loader import load_routine_and_text
     from wearsync.store import Store
-    from wearsync.sync.driver import SessionOptions, locate_watch
-    from wearsync.watches.registry import load_profiles, run_session, watch_at
+    from wearsync.sync.driver import SessionOptions, SyncContext, locate_watch
+    from wearsync.watches.registry import driver_for, load_profiles, watch_at
 
     parsed, text = load_routine_and_text(routine)
     profiles = load_profiles()
@@ -161,15 +161,8 @@ def session(
                     seconds=scan_seconds,
                     progress=progress,
                 )
-            return await run_session(
-                store=store,
-                watch=watch,
-                routine=parsed,
-                routine_text=text,
-                options=options,
-                hci=hci,
-                progress=progress,
-            )
+            ctx = SyncContext.of(store, watch, parsed, text, hci=hci, progress=progress)
+            return await driver_for(watch.profile).session(ctx, options)
 
     if as_json:
         emit(asyncio.run(run(lambda _msg: None)), True, render_session)

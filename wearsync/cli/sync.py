@@ -39,8 +39,8 @@ def sync(
     """
     from wearsync.routine.loader import load_routine_and_text
     from wearsync.store import Store
-    from wearsync.sync.driver import locate_watch
-    from wearsync.watches.registry import load_profiles, sync_watch, watch_at
+    from wearsync.sync.driver import SyncContext, locate_watch
+    from wearsync.watches.registry import driver_for, load_profiles, watch_at
 
     parsed, text = load_routine_and_text(routine)
     profiles = load_profiles()
@@ -60,14 +60,8 @@ def sync(
                     seconds=scan_seconds,
                     progress=progress,
                 )
-            return await sync_watch(
-                store=store,
-                watch=watch,
-                routine=parsed,
-                routine_text=text,
-                hci=hci,
-                progress=progress,
-            )
+            ctx = SyncContext.of(store, watch, parsed, text, hci=hci, progress=progress)
+            return await driver_for(watch.profile).sync(ctx)
 
     with Progress(enabled=not as_json) as progress:
         report = asyncio.run(run(progress))

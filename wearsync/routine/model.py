@@ -8,7 +8,6 @@ place and can be overridden without editing the routine.
 
 from __future__ import annotations
 
-import re
 from datetime import time
 from enum import StrEnum
 from typing import Annotated, Literal, Self
@@ -237,8 +236,3 @@ class Routine(Frozen):
             if ex.id == ident:
                 return ex
         raise KeyError(ident)
-
-
-def slug(text: str) -> str:
-    """Lower-case ``text`` into an id usable as an exercise or routine name."""
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40]

@@ -30,7 +30,7 @@ import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from bumble import controller as bumble_controller
 from bumble import hci, ll
@@ -454,16 +454,3 @@ class ControllerTransport(Transport):
     async def close(self) -> None:
         """Detach the controller: peers see a link loss, advertising stops."""
         self.controller.detach()
-
-
-def describe_link(link: VirtualLink) -> dict[str, Any]:
-    """Summarise a link for logs and debugging: controllers and their connections."""
-    return {
-        controller.name: {
-            "address": str(controller.random_address),
-            "connections": [str(address) for address in controller.le_connections],
-            "advertising": controller.le_legacy_advertiser.enabled
-            or any(s.enabled for s in controller.advertising_sets.values()),
-        }
-        for controller in link.controllers
-    }

@@ -126,11 +126,6 @@ class Motor:
         self.session += 1
         self._pattern_from = len(self.pulses)
 
-    def session_pulses(self, session: int | None = None) -> list[Pulse]:
-        """The pulses of one session (the latest by default)."""
-        wanted = self.session if session is None else session
-        return [p for p in self.pulses if p.session == wanted]
-
     def play(
         self,
         cue: CuePattern,

@@ -100,15 +100,6 @@ class Peripheral:
 
         connection.on(Connection.EVENT_DISCONNECTION, on_disconnection)
 
-    async def wait_for_connection(self) -> Connection:
-        """Wait until a central is connected and return the connection.
-
-        Bound the wait with ``asyncio.timeout`` if the central may never come.
-        """
-        await self._connected.wait()
-        assert self.connection is not None
-        return self.connection
-
     async def disconnect_all(
         self, reason: int = hci.HCI_REMOTE_USER_TERMINATED_CONNECTION_ERROR
     ) -> None:

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.watches.bangle.espruino.test_runner import planned_buzzes
-from tests.watches.conftest import RoutineCase, Updates, find, needs_node, run_session
+from tests.watches.conftest import RoutineCase, Updates, find, needs_node, run_session, sync_watch
 from wearsync.ble.errors import BleError, LinkLostError
 from wearsync.records import SessionStatus
 from wearsync.sim.att_tap import AttTap
@@ -36,7 +36,6 @@ from wearsync.watches.bangle.codec import (
     RunnerBusyError,
 )
 from wearsync.watches.bangle.sim import SimBangle
-from wearsync.watches.registry import sync_watch
 
 pytestmark = needs_node
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -14,7 +13,8 @@ from wearsync.routine import Routine
 from wearsync.routine.loader import builtin_text
 from wearsync.sim.wearer import Wearer
 from wearsync.store import Store
-from wearsync.sync.driver import SessionOptions, SessionStartError
+from wearsync.sync.driver import SessionOptions, SessionStartError, SyncContext
+from wearsync.sync.reports import SyncReport
 from wearsync.watches import registry
 from wearsync.watches.garmin_fit.driver import GarminFitDriver
 from wearsync.watches.garmin_fit.sim import SimGarmin
@@ -31,10 +31,11 @@ async def wait_for_activities(sim: SimGarmin, count: int) -> None:
     raise AssertionError(f"the simulated watch saved {sim.activities} activities, not {count}")
 
 
-async def sync(store: Store, path: Path, routine: Routine) -> Any:
+async def sync(store: Store, path: Path, routine: Routine) -> SyncReport:
     watch = registry.watch_at(str(path), registry.load_profiles())
     assert watch is not None
-    return await registry.sync_watch(store=store, watch=watch, routine=routine, routine_text=TEXT)
+    ctx = SyncContext.of(store, watch, routine, TEXT)
+    return await registry.driver_for(watch.profile).sync(ctx)
 
 
 def test_a_folder_is_a_garmin_watch_and_an_address_is_not(tmp_path: Path) -> None:
@@ -101,12 +102,8 @@ async def test_a_live_session_is_refused_on_one_line(tmp_path: Path, routine: Ro
     with Store.open(tmp_path / "wearsync.db") as store:
         for start in (True, False):
             with pytest.raises(SessionStartError, match="activity files") as caught:
-                await registry.run_session(
-                    store=store,
-                    watch=watch,
-                    routine=routine,
-                    routine_text=TEXT,
-                    options=SessionOptions(on_update=lambda _u: None, start=start),
-                )
+                ctx = SyncContext.of(store, watch, routine, TEXT)
+                options = SessionOptions(on_update=lambda _u: None, start=start)
+                await registry.driver_for(watch.profile).session(ctx, options)
             assert caught.value.hint is not None and "sync --device" in caught.value.hint
         assert store.events() == []

@@ -71,18 +71,14 @@ class UartClient:
 
     Attributes:
         rejected_lines: lines that claimed to be ours but were malformed (or overflowed).
-        other_lines: lines that were not ours (REPL echoes, other apps' output).
         writes: ATT writes sent to RX.
-        bytes_written: bytes sent to RX.
     """
 
     def __init__(self, client: BleClient, *, address: str, max_line: int = 16384) -> None:
         self.client = client
         self.address = address
         self.rejected_lines = 0
-        self.other_lines = 0
         self.writes = 0
-        self.bytes_written = 0
         self._chunks: asyncio.Queue[bytes] = asyncio.Queue()
         self._assembler = LineAssembler(max_line)
         self._parsed: deque[WatchMessage] = deque()
@@ -152,7 +148,6 @@ class UartClient:
                     self._check_link()
                     await self.client.write_gatt_char(self._rx, chunk, response=True)
                     self.writes += 1
-                    self.bytes_written += len(chunk)
 
     def _check_link(self) -> None:
         if self._lost:
@@ -188,8 +183,7 @@ class UartClient:
             self.rejected_lines += 1
             log.warning("%s: dropped a malformed line from the watch: %s", self.address, exc)
             return
-        if message is None:
-            self.other_lines += 1
+        if message is None:  # not ours (a REPL echo, another app's output)
             return
         if isinstance(message, Event):
             # Listeners hear each event once, though a dump may replay one already seen live.
@@ -220,16 +214,6 @@ class UartClient:
                         log.debug("%s: %s passed over: %r", self.address, operation, message)
         except TimeoutError:
             return None
-
-    async def expect(
-        self, kind: type[M], match: Callable[[M], bool], *, within: float, operation: str
-    ) -> M | None:
-        """:meth:`first` for a message of ``kind`` that ``match`` accepts."""
-        found = await self.first(
-            lambda m: isinstance(m, kind) and match(m), within=within, operation=operation
-        )
-        assert found is None or isinstance(found, kind)
-        return found
 
     async def require_first(
         self, match: Callable[[WatchMessage], bool], *, within: float, operation: str

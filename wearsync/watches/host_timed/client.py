@@ -60,14 +60,12 @@ class AlertClient:
 
     Attributes:
         writes: ATT writes sent.
-        bytes_written: value bytes written.
     """
 
     def __init__(self, client: BleClient, *, address: str) -> None:
         self.client = client
         self.address = address
         self.writes = 0
-        self.bytes_written = 0
 
     def _char(self, uuid: object) -> GattCharacteristic | None:
         return self.client.services.get_characteristic(str(uuid))
@@ -103,7 +101,6 @@ class AlertClient:
         with ble_errors(address=self.address, operation=f"write {service}"):
             await self.client.write_gatt_char(char, value, response=response)
         self.writes += 1
-        self.bytes_written += len(value)
 
     async def alert_level(self, level: AlertLevel) -> None:
         """Write Alert Level: the watch alerts mildly or strongly (or stops, with NONE).

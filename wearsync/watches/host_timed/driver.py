@@ -243,7 +243,6 @@ class CueRunner:
 
     Attributes:
         sent: cues delivered to the watch's stack.
-        stale: cues not sent because their step was over when their turn came.
         use_new_alert: whether cues go out as New Alert (else Alert Level).
     """
 
@@ -256,7 +255,6 @@ class CueRunner:
         self.speed = speed
         self.lost = lost
         self.sent = 0
-        self.stale = 0
         self.strong = AlertLevel.HIGH if driver.alert_level == "high" else AlertLevel.MILD
         self.use_new_alert = uses_new_alert(alerts, driver)
 
@@ -286,7 +284,6 @@ class CueRunner:
                 except LinkLostError:
                     return "link_lost"
             else:
-                self.stale += 1
                 log.warning("cue at %d ms not sent: its step was already over", cue.at_ms)
             step = cue.step
             if exercise is not None and (step is None or step.exercise != exercise):

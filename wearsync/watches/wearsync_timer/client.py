@@ -29,7 +29,6 @@ from wearsync.watches.wearsync_timer.codec import (
     ReplayEvents,
     SessionStatusValue,
     StartSession,
-    StopSession,
     TimerInfo,
     clock_values,
     program_chunks,
@@ -190,10 +189,11 @@ class TimerClient:
 
         Events are returned in log order and de-duplicated by id; nothing is acknowledged.
         """
-        await self.enable_notifications(status=False)
         rejected_before = self.rejected_notifications
         seen: dict[tuple[int, int], EventRecord] = {}
         if info.features & Feature.EVENT_REPLAY:
+            # Only a replay needs the Event Log's notifications (§9.5.2); reads do not.
+            await self.enable_notifications(status=False)
             self._drain_queue(seen)
             await self._write(U.CONTROL_POINT, bytes(ReplayEvents()), operation="replay events")
             while True:
@@ -267,10 +267,6 @@ class TimerClient:
     async def start_session(self, identity: bytes) -> None:
         """Start the committed program, which must have ``identity``."""
         await self._write(U.CONTROL_POINT, bytes(StartSession(identity)), operation="start session")
-
-    async def stop_session(self) -> None:
-        """Abort the running session."""
-        await self._write(U.CONTROL_POINT, bytes(StopSession()), operation="stop session")
 
     async def read_status(self) -> SessionStatusValue:
         """Read Session Status."""

@@ -98,6 +98,7 @@ def test_mutated_programs_decode_canonically_or_raise_decode_error(data: bytes) 
     assert bytes(program) == data
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(st.data())
 def test_mutated_generated_programs_too(data: st.DataObject) -> None:

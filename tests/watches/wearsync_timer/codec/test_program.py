@@ -109,6 +109,7 @@ def test_names_are_cut_between_characters() -> None:
     assert long_name.startswith(name) and 31 <= len(name.encode()) <= 32
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(wire_programs())
 def test_wire_programs_unroll_into_step_count_steps(program: WireProgram) -> None:

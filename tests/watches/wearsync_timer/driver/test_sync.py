@@ -10,6 +10,7 @@ import asyncio
 
 import pytest
 
+from tests.watches.conftest import sync_watch
 from tests.watches.wearsync_timer.driver.conftest import found
 from wearsync.ble.errors import BleError
 from wearsync.profiles import DeviceProfile
@@ -21,7 +22,6 @@ from wearsync.sim.clock import ManualClock
 from wearsync.sim.link import VirtualLink
 from wearsync.store import Store
 from wearsync.sync.reports import SyncReport
-from wearsync.watches.registry import sync_watch
 from wearsync.watches.wearsync_timer.codec import encode_program, program_identity
 from wearsync.watches.wearsync_timer.sim.notifier import notifying
 from wearsync.watches.wearsync_timer.sim.watch import SimWatch
@@ -146,6 +146,7 @@ async def test_events_of_both_boots_are_kept_across_a_reboot(
     assert [s.status for s in store.sessions()] == [SessionStatus.COMPLETED] * 2
 
 
+@pytest.mark.slow
 async def test_link_dropped_after_each_pdu_of_the_read_back_loses_and_doubles_nothing(
     store: Store,
     link: VirtualLink,

@@ -171,6 +171,7 @@ async def test_staging_is_discarded_on_disconnection(watch: SimWatch) -> None:
         assert await refused(client, PROGRAM, chunk(DEMO, 20, 38)) == 0x83
 
 
+@pytest.mark.slow
 async def test_a_transfer_cut_at_any_pdu_leaves_old_or_new_never_a_mix(
     start_watch: StartWatch,
 ) -> None:

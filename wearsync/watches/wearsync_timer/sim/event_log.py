@@ -65,10 +65,6 @@ class EventLog:
         self.lost = False
         return before - len(self.events)
 
-    def oldest(self, count: int) -> tuple[tuple[EventRecord, ...], bool]:
-        """The ``count`` oldest events, and whether more remain after them."""
-        return tuple(self.events[:count]), len(self.events) > count
-
     def extend(self, events: Iterable[EventRecord]) -> None:
         """Record several events in order."""
         for event in events:

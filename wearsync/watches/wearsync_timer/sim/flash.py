@@ -289,9 +289,3 @@ class Flash:
             data = {}
         data.setdefault(peer, {})[uuid] = value.hex()
         self._write_json(CCCD_FILE, data)
-
-    def forget_cccds(self, peer: str) -> None:
-        """Drop the CCCD values of ``peer`` (its bond is gone)."""
-        data = self._read_json(CCCD_FILE)
-        if isinstance(data, dict) and data.pop(peer, None) is not None:
-            self._write_json(CCCD_FILE, data)
