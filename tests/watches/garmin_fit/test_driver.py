@@ -4,6 +4,7 @@ workouts, written with fit-tool) and a real store."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from wearsync.routine import Routine
 from wearsync.routine.loader import builtin_text
 from wearsync.sim.wearer import Wearer
 from wearsync.store import Store
+from wearsync.sync.daemon import SyncDaemon
 from wearsync.sync.driver import SessionOptions, SessionStartError, SyncContext
 from wearsync.sync.reports import SyncReport
 from wearsync.watches import registry
@@ -107,3 +109,26 @@ async def test_a_live_session_is_refused_on_one_line(tmp_path: Path, routine: Ro
                 await registry.driver_for(watch.profile).session(ctx, options)
             assert caught.value.hint is not None and "sync --device" in caught.value.hint
         assert store.events() == []
+
+
+async def test_the_daemon_keeps_a_mounted_watch_in_sync(tmp_path: Path, routine: Routine) -> None:
+    drive = tmp_path / "drive"
+    sim = SimGarmin(drive, speed=SPEED, wearer=Wearer(), emit=lambda _line: None)
+    try:
+        with Store.open(tmp_path / "wearsync.db") as store:
+            daemon = SyncDaemon(
+                store=store,
+                routine="foot-care",
+                profiles=registry.load_profiles(),
+                drivers=registry.driver_for,
+                watch_at=registry.watch_at,
+                every=timedelta(minutes=15),
+                device=str(drive),
+            )
+            assert (await daemon.sync_once()).program_pushed
+            await wait_for_activities(sim, 1)
+            daemon.device = None  # the folder synced last, found without a scan
+            report = await daemon.sync_once()
+            assert report.events_new > 0 and report.sessions == 1
+    finally:
+        await sim.close()
