@@ -22,12 +22,16 @@ feed token and bond data); SQLite gives the ``-wal``/``-shm`` files the database
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
+import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
 from typing import Any, Final, ParamSpec, Self, TypeVar
 
@@ -93,7 +97,46 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     );
     CREATE INDEX sessions_started ON sessions(started_at);
     """,
+    # 2: every push in time order (the schedule in force at a time is the routine text pushed
+    # last before it; ``pushes`` keeps one row per program), and the entry a session ran.
+    """
+    CREATE TABLE push_log (
+        device TEXT NOT NULL,
+        program_hash TEXT NOT NULL,
+        routine TEXT NOT NULL,
+        pushed_at TEXT NOT NULL
+    );
+    INSERT INTO push_log(device, program_hash, routine, pushed_at)
+        SELECT device, program_hash, routine, pushed_at FROM pushes;
+    CREATE INDEX push_log_routine ON push_log(routine, pushed_at);
+    ALTER TABLE sessions ADD COLUMN entry TEXT NOT NULL DEFAULT 'routine';
+    """,
+    # 3: the calendar's revision ledger joins the versioned schema. Databases written before
+    # this had it from the calendar's own CREATE TABLE IF NOT EXISTS (same columns), so this
+    # one is IF NOT EXISTS too and keeps their rows. The calendar's separate settings table
+    # merges into ``settings``; where both hold a key, ``settings`` (what the CLI read) wins.
+    """
+    CREATE TABLE IF NOT EXISTS calendar_events (
+        uid TEXT PRIMARY KEY,
+        fingerprint TEXT NOT NULL,
+        sequence INTEGER NOT NULL CHECK (sequence >= 0),
+        last_modified TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS calendar_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    INSERT OR IGNORE INTO settings(key, value) SELECT key, value FROM calendar_settings;
+    DROP TABLE calendar_settings;
+    """,
+    # 4: calendar UIDs from a safe alphabet (wearsync.calendar.uids). The ledger's entries move
+    # to the new UIDs, so each event's SEQUENCE continues instead of restarting at 0 beside a
+    # duplicate. wearsync_uid_v2 is registered on the connection (see _uid_v2).
+    """
+    UPDATE OR IGNORE calendar_events SET uid = wearsync_uid_v2(uid)
+    WHERE uid LIKE '%@wearsync.invalid';
+    """,
 )
+
+# SQLite builds before 3.32 allow 999 bound parameters per statement; stay below that.
+_CHUNK = 900
 
 
 #: The tables migration 1 creates; a missing one means the file was damaged or edited.
@@ -165,6 +208,7 @@ class Store:
                 f"{path}: cannot open the database ({exc})",
                 hint="check the path and its permissions, or set WEARSYNC_HOME",
             ) from exc
+        conn.create_function("wearsync_uid_v2", 1, _uid_v2, deterministic=True)
         store = cls(conn, path)
         try:
             store._configure()
@@ -356,6 +400,31 @@ class Store:
                 (key, value),
             )
 
+    def restrict_to_owner(self) -> None:
+        """Make the database readable by its owner only (mode 0600): it holds the feed token.
+
+        SQLite gives the WAL and shared-memory files the database file's mode when it creates
+        them; existing ones are changed too.
+        """
+        for suffix in ("", "-wal", "-shm"):
+            target = self.path.with_name(self.path.name + suffix)
+            try:
+                target.chmod(0o600)
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise StoreError(
+                    f"{target}: cannot make it private ({exc.strerror or exc})",
+                    hint="check who owns the data directory",
+                ) from exc
+
+    # calendar ---------------------------------------------------------------------------------
+
+    def calendar_ledger(self) -> CalendarLedger:
+        """The calendar's revision ledger (``wearsync.calendar.ports.EventLedger``) in this
+        database."""
+        return CalendarLedger(self.conn)
+
     # devices ----------------------------------------------------------------------------------
 
     @_guarded
@@ -406,14 +475,38 @@ class Store:
     # programs ---------------------------------------------------------------------------------
 
     @_guarded
-    def record_push(self, device: str, program_hash: str, routine: str, routine_text: str) -> None:
-        """Remember that ``program_hash`` (compiled from ``routine_text``) is on ``device``."""
+    def record_push(
+        self,
+        device: str,
+        program_hash: str,
+        routine: str,
+        routine_text: str,
+        *,
+        at: datetime | None = None,
+    ) -> None:
+        """Remember that ``program_hash`` (compiled from ``routine_text``) is on ``device``.
+
+        The push is also logged, unless it is the program the device had last (a re-push of
+        the same program changes nothing that was planned). ``at`` is when (default: now).
+        """
+        when = _iso(utc_now() if at is None else at)
         with self.transaction() as conn:
+            last = conn.execute(
+                "SELECT program_hash FROM push_log WHERE device = ? "
+                "ORDER BY pushed_at DESC, rowid DESC LIMIT 1",
+                (device,),
+            ).fetchone()
+            if last is None or last[0] != program_hash:
+                conn.execute(
+                    "INSERT INTO push_log(device, program_hash, routine, pushed_at) "
+                    "VALUES (?, ?, ?, ?)",
+                    (device, program_hash, routine, when),
+                )
             conn.execute(
                 "INSERT INTO pushes(device, program_hash, routine, routine_text, pushed_at) "
                 "VALUES (?, ?, ?, ?, ?) ON CONFLICT(device, program_hash) DO UPDATE SET "
                 "pushed_at = excluded.pushed_at",
-                (device, program_hash, routine, routine_text, _iso(utc_now())),
+                (device, program_hash, routine, routine_text, when),
             )
 
     @_guarded
@@ -428,6 +521,16 @@ class Store:
             self._not_empty_by_damage()
             return None
         return str(row[0]), str(row[1])
+
+    def routine_pushes(self, routine: str) -> list[tuple[datetime, str]]:
+        """``(pushed at, routine text)`` of every logged push of ``routine``, oldest first."""
+        rows = self.conn.execute(
+            "SELECT l.pushed_at, p.routine_text FROM push_log AS l JOIN pushes AS p "
+            "ON p.device = l.device AND p.program_hash = l.program_hash "
+            "WHERE l.routine = ? ORDER BY l.pushed_at, l.rowid",
+            (routine,),
+        ).fetchall()
+        return [(datetime.fromisoformat(r[0]), str(r[1])) for r in rows]
 
     # events -----------------------------------------------------------------------------------
 
@@ -504,20 +607,22 @@ class Store:
                 s.status.value,
                 json.dumps([o.model_dump(mode="json") for o in s.exercises]),
                 _iso(s.updated_at),
+                s.entry,
             )
             for s in sessions
         ]
         with self.transaction() as conn:
             conn.executemany(
                 "INSERT INTO sessions(key, device, routine, program_hash, started_at, ended_at, "
-                "status, exercises, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "status, exercises, updated_at, entry) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT(key) DO UPDATE SET ended_at = excluded.ended_at, "
                 "status = excluded.status, exercises = excluded.exercises, "
                 "updated_at = excluded.updated_at, routine = excluded.routine, "
-                "program_hash = excluded.program_hash "
+                "program_hash = excluded.program_hash, entry = excluded.entry "
                 "WHERE sessions.exercises != excluded.exercises "
                 "OR sessions.status != excluded.status "
-                "OR sessions.ended_at IS NOT excluded.ended_at",
+                "OR sessions.ended_at IS NOT excluded.ended_at "
+                "OR sessions.entry != excluded.entry",
                 rows,
             )
 
@@ -526,7 +631,7 @@ class Store:
         """Stored sessions in start order, optionally only those started at or after ``since``."""
         query = (
             "SELECT key, device, routine, program_hash, started_at, ended_at, status, exercises, "
-            "updated_at FROM sessions"
+            "updated_at, entry FROM sessions"
         )
         args: tuple[str, ...] = ()
         if since is not None:
@@ -539,6 +644,95 @@ class Store:
 def _code(exc: sqlite3.Error) -> int:
     """The primary SQLite result code of ``exc`` (0 when the driver gives none)."""
     return int(getattr(exc, "sqlite_errorcode", 0)) & 0xFF
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """What was last published under one calendar UID (``wearsync.calendar.ports`` re-exports
+    it).
+
+    Attributes:
+        uid: the event's UID.
+        fingerprint: a digest of the event's published content.
+        sequence: its SEQUENCE.
+        last_modified: its LAST-MODIFIED (aware, UTC).
+    """
+
+    uid: str
+    fingerprint: str
+    sequence: int
+    last_modified: datetime
+
+
+class CalendarLedger:
+    """The table ``calendar_events``: per UID, the fingerprint, SEQUENCE and LAST-MODIFIED last
+    published. Satisfies ``wearsync.calendar.ports.EventLedger``.
+
+    Writes run in a SAVEPOINT, which opens a transaction when none is open and nests inside
+    :meth:`Store.transaction` when one is.
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def get_many(self, uids: Iterable[str]) -> dict[str, LedgerEntry]:
+        """The stored entries for those of ``uids`` that have one."""
+        found: dict[str, LedgerEntry] = {}
+        it = iter(uids)
+        while chunk := list(islice(it, _CHUNK)):
+            marks = ",".join("?" * len(chunk))
+            rows = self._conn.execute(
+                "SELECT uid, fingerprint, sequence, last_modified FROM calendar_events "
+                f"WHERE uid IN ({marks})",
+                chunk,
+            )
+            for uid, fingerprint, sequence, last_modified in rows:
+                found[uid] = LedgerEntry(
+                    uid, fingerprint, int(sequence), datetime.fromisoformat(last_modified)
+                )
+        return found
+
+    def put_many(self, entries: Iterable[LedgerEntry]) -> None:
+        """Insert or replace ``entries``, all or none."""
+        rows = [
+            (e.uid, e.fingerprint, e.sequence, e.last_modified.astimezone(UTC).isoformat())
+            for e in entries
+        ]
+        if not rows:
+            return
+        self._conn.execute("SAVEPOINT calendar_ledger_put")
+        try:
+            self._conn.executemany(
+                "INSERT INTO calendar_events(uid, fingerprint, sequence, last_modified) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT(uid) DO UPDATE SET "
+                "fingerprint = excluded.fingerprint, sequence = excluded.sequence, "
+                "last_modified = excluded.last_modified",
+                rows,
+            )
+        except BaseException:
+            self._conn.execute("ROLLBACK TO calendar_ledger_put")
+            self._conn.execute("RELEASE calendar_ledger_put")
+            raise
+        self._conn.execute("RELEASE calendar_ledger_put")
+
+
+def _uid_v2(old: str) -> str:
+    """The UID (``wearsync.calendar.uids``, frozen) that replaced a first-scheme calendar UID
+    (``routine.<r>.<slot>@wearsync.invalid``, ``exercise.<r>.<e>.<slot>@...``,
+    ``session.<key>@...``, ``summary.<r>.<period>@...``, ``calendar.<r>.<view>.<history>@...``);
+    anything else unchanged. A copy, not an import: a migration must keep doing what it did
+    when it was written, and the store does not depend on the calendar."""
+    local, at, domain = old.rpartition("@")
+    kind, _, rest = local.partition(".")
+    if not at or domain != "wearsync.invalid":
+        return old
+    parts = [rest] if kind == "session" else rest.split(".")
+    arity = {"routine": 2, "exercise": 3, "session": 1, "summary": 2, "calendar": 3}
+    if arity.get(kind) != len(parts) or not all(parts):
+        return old
+    digest = hashlib.sha256("\x1f".join((kind, *parts)).encode()).hexdigest()[:10]
+    readable = "-".join(re.sub(r"[^A-Za-z0-9]+", "-", p).strip("-") or "x" for p in (kind, *parts))
+    return f"{readable}-{digest}@{domain}"
 
 
 def _iso(moment: datetime) -> str:
@@ -588,4 +782,5 @@ def _session(r: tuple[Any, ...]) -> SessionRecord:
         status=SessionStatus(r[6]),
         exercises=tuple(ExerciseOutcome.model_validate(o) for o in json.loads(r[7])),
         updated_at=datetime.fromisoformat(r[8]),
+        entry=r[9],
     )
