@@ -36,7 +36,9 @@ from wearsync.sim.att_tap import AttCounts, AttTap
 from wearsync.sim.hci_server import HciServer
 from wearsync.sim.link import VirtualLink
 from wearsync.store import Store
-from wearsync.sync.service import open_watch, sync_watch
+from wearsync.sync.driver import SyncContext
+from wearsync.watches.registry import driver_for
+from wearsync.watches.wearsync_timer.driver import open_watch
 
 ROUTINE = "foot-care"
 FIRMWARE = Path(__file__).resolve().parents[1] / "firmware" / "build" / "release" / "wearsync-fw"
@@ -109,15 +111,18 @@ async def measure(watch_kind: str, workdir: Path, connection_event_ms: float) ->
         with Store.open(workdir / f"{watch_kind}.db") as store:
             for column in ("first", "unchanged"):
                 started = time.monotonic()
-                await sync_watch(
-                    store=store, routine=routine, routine_text=text, watch=found, hci=link
+                await driver_for(found.profile).sync(
+                    SyncContext.of(store, found, routine, text, hci=link)
                 )
                 row[column] = cell(AttCounts(list(tap.current.pdus)), time.monotonic() - started)
-            async with open_watch(store=store, watch=found, hci=link) as (session, _i, _p):
+            ctx = SyncContext.of(store, found, routine, text, hci=link)
+            async with open_watch(ctx) as (session, _i, _p):
                 await session.client.start_session(identity)
                 await session.client.stop_session()
             started = time.monotonic()
-            await sync_watch(store=store, routine=routine, routine_text=text, watch=found, hci=link)
+            await driver_for(found.profile).sync(
+                SyncContext.of(store, found, routine, text, hci=link)
+            )
             row["backlog"] = cell(AttCounts(list(tap.current.pdus)), time.monotonic() - started)
             started = time.monotonic()
             async with connect(found, hci=link):

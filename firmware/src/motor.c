@@ -19,15 +19,16 @@ static FILE *out(void)
     return g_out ? g_out : stdout;
 }
 
+/* The names events are stored and printed under (as ``wearsync sim --json`` prints them). */
 static const char *const EVENT_NAMES[] = {
-    [EVENT_SESSION_STARTED] = "SESSION_STARTED",
-    [EVENT_STEP_STARTED] = "STEP_STARTED",
-    [EVENT_EXERCISE_COMPLETED] = "EXERCISE_COMPLETED",
-    [EVENT_EXERCISE_SKIPPED] = "EXERCISE_SKIPPED",
-    [EVENT_SESSION_COMPLETED] = "SESSION_COMPLETED",
-    [EVENT_SESSION_ABORTED] = "SESSION_ABORTED",
-    [EVENT_PAUSED] = "PAUSED",
-    [EVENT_RESUMED] = "RESUMED",
+    [EVENT_SESSION_STARTED] = "session_started",
+    [EVENT_STEP_STARTED] = "step_started",
+    [EVENT_EXERCISE_COMPLETED] = "exercise_completed",
+    [EVENT_EXERCISE_SKIPPED] = "exercise_skipped",
+    [EVENT_SESSION_COMPLETED] = "session_completed",
+    [EVENT_SESSION_ABORTED] = "session_aborted",
+    [EVENT_PAUSED] = "paused",
+    [EVENT_RESUMED] = "resumed",
 };
 
 /* An ISO 8601 UTC time as pydantic writes an aware datetime ("...T..:..:..(.ffffff)Z"). */

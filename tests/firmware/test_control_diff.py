@@ -21,13 +21,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.firmware.build import validate_binary
-from tests.protocol.strategies import wire_programs
-from wearsync.protocol import (
+from tests.watches.wearsync_timer.codec.strategies import wire_programs
+from wearsync.protocol import DecodeError
+from wearsync.routine.compiler import Step
+from wearsync.sim.clock import ManualClock
+from wearsync.sim.wearer import Wearer
+from wearsync.watches.wearsync_timer.codec import (
     AbortStaged,
     AckEvents,
     AttError,
     Commit,
-    DecodeError,
     EventKind,
     EventRecord,
     Feature,
@@ -48,12 +51,9 @@ from wearsync.protocol import (
     parse_control,
     program_identity,
 )
-from wearsync.routine.compiler import Step
-from wearsync.sim.clock import ManualClock
-from wearsync.sim.event_log import EventLog
-from wearsync.sim.flash import SessionMarker
-from wearsync.sim.session import SessionRunner
-from wearsync.sim.wearer import Wearer
+from wearsync.watches.wearsync_timer.sim.event_log import EventLog
+from wearsync.watches.wearsync_timer.sim.flash import SessionMarker
+from wearsync.watches.wearsync_timer.sim.session import SessionRunner
 
 MAX_PROGRAM = 4096
 CAPACITY = 256

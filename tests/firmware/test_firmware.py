@@ -14,17 +14,20 @@ from bleak import BleakClient
 from bleak.exc import BleakGATTProtocolError
 
 from tests.firmware.conftest import Firmware, found, start_firmware
+from tests.watches.conftest import sync_watch
 from wearsync.ble.bumble_backend import BumbleBleakClient, close_centrals
 from wearsync.profiles import DeviceProfile
-from wearsync.protocol import encode_program, program_identity
-from wearsync.protocol import uuids as U
 from wearsync.routine import compile_routine, load_routine
 from wearsync.routine.loader import builtin_text, parse_routine
 from wearsync.sim.att_tap import AttCounts, AttKind, AttTap
 from wearsync.sim.hci_server import HciServer
 from wearsync.sim.link import VirtualLink
 from wearsync.store import Store
-from wearsync.sync.service import SyncReport, open_watch, sync_watch
+from wearsync.sync.driver import SyncContext
+from wearsync.sync.reports import SyncReport
+from wearsync.watches.wearsync_timer.codec import encode_program, program_identity
+from wearsync.watches.wearsync_timer.codec import uuids as U
+from wearsync.watches.wearsync_timer.driver import open_watch
 
 pytestmark = pytest.mark.slow
 
@@ -91,7 +94,8 @@ async def test_events_are_stored_exactly_once_across_a_restart_and_a_reconnect(
 ) -> None:
     await sync(store, link, profiles, firmware)
     boot = firmware.ready["boot_id"]
-    async with open_watch(store=store, watch=await found(link, profiles, firmware), hci=link) as (
+    target = await found(link, profiles, firmware)
+    async with open_watch(SyncContext.of(store, target, ROUTINE, TEXT, hci=link)) as (
         session,
         _info,
         _paired,
@@ -99,7 +103,7 @@ async def test_events_are_stored_exactly_once_across_a_restart_and_a_reconnect(
         await session.client.start_session(IDENTITY)
         await session.client.stop_session()
     kinds = [e["kind"] for e in firmware.of_type("event")]
-    assert kinds == ["SESSION_STARTED", "STEP_STARTED", "SESSION_ABORTED"]
+    assert kinds == ["session_started", "step_started", "session_aborted"]
 
     # A reboot keeps the program, the bond and the unacknowledged events; the boot id goes up.
     ready = await firmware.restart()
@@ -198,7 +202,8 @@ async def cut_a_session(
 ) -> None:
     await sync(store, link, profiles, firmware)
     boot = firmware.ready["boot_id"]
-    async with open_watch(store=store, watch=await found(link, profiles, firmware), hci=link) as (
+    target = await found(link, profiles, firmware)
+    async with open_watch(SyncContext.of(store, target, ROUTINE, TEXT, hci=link)) as (
         session,
         _info,
         _paired,
@@ -208,7 +213,7 @@ async def cut_a_session(
     ready = await firmware.restart()
     assert ready["unacked_events"] == 3
     aborted = firmware.of_type("event")[-1]
-    assert (aborted["boot_id"], aborted["seq"], aborted["kind"]) == (boot + 1, 0, "SESSION_ABORTED")
+    assert (aborted["boot_id"], aborted["seq"], aborted["kind"]) == (boot + 1, 0, "session_aborted")
     # At the step the marker held (the lead-in) and its session time then (§8.2, §9.3).
     assert (aborted["step"], aborted["duration_ms"]) == (0, 0)
     report = await sync(store, link, profiles, firmware)

@@ -17,7 +17,7 @@ from bleak import BleakClient
 from bleak.exc import BleakGATTProtocolError
 
 from tests.firmware.conftest import Firmware, found
-from tests.protocol.test_golden import (
+from tests.watches.wearsync_timer.codec.test_golden import (
     CHUNK,
     COMMIT,
     CURRENT_TIME,
@@ -28,10 +28,10 @@ from tests.protocol.test_golden import (
 )
 from wearsync.ble.bumble_backend import BumbleBleakClient
 from wearsync.profiles import DeviceProfile
-from wearsync.protocol import InfoFlags, SessionStatusValue, TimerInfo
-from wearsync.protocol import uuids as U
 from wearsync.sim.hci_server import HciServer
 from wearsync.sim.link import VirtualLink
+from wearsync.watches.wearsync_timer.codec import InfoFlags, SessionStatusValue, TimerInfo
+from wearsync.watches.wearsync_timer.codec import uuids as U
 
 pytestmark = pytest.mark.slow
 

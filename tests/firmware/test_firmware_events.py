@@ -14,16 +14,24 @@ import pytest
 from bleak import BleakClient
 
 from tests.firmware.conftest import Firmware, found, start_firmware
+from tests.watches.conftest import sync_watch
 from wearsync.ble.bumble_backend import BumbleBleakClient
 from wearsync.profiles import DeviceProfile
-from wearsync.protocol import InfoFlags, PauseSession, ResumeSession, TimerInfo, encode_program
-from wearsync.protocol import uuids as U
 from wearsync.routine import compile_routine, load_routine
 from wearsync.routine.loader import builtin_text
 from wearsync.sim.hci_server import HciServer
 from wearsync.sim.link import VirtualLink
 from wearsync.store import Store
-from wearsync.sync.service import open_watch, sync_watch
+from wearsync.sync.driver import SyncContext
+from wearsync.watches.wearsync_timer.codec import (
+    InfoFlags,
+    PauseSession,
+    ResumeSession,
+    TimerInfo,
+    encode_program,
+)
+from wearsync.watches.wearsync_timer.codec import uuids as U
+from wearsync.watches.wearsync_timer.driver import open_watch
 
 pytestmark = pytest.mark.slow
 
@@ -41,7 +49,11 @@ async def make_events(
     """Sync, then start, pause and resume ``pauses`` times, and stop: 3 + 2 x pauses events."""
     watch = await found(link, profiles, fw)
     await sync_watch(store=store, routine=ROUTINE, routine_text=TEXT, watch=watch, hci=link)
-    async with open_watch(store=store, watch=watch, hci=link) as (session, info, _paired):
+    async with open_watch(SyncContext.of(store, watch, ROUTINE, TEXT, hci=link)) as (
+        session,
+        info,
+        _paired,
+    ):
         client = session.client
         await client.start_session(info.program_identity)
         for _ in range(pauses):

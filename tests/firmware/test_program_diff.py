@@ -18,10 +18,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.firmware.build import validate_binary
-from tests.protocol.strategies import wire_programs
-from wearsync.protocol import (
-    DecodeError,
-    UnsupportedVersionError,
+from tests.watches.wearsync_timer.codec.strategies import wire_programs
+from wearsync.protocol import DecodeError, UnsupportedVersionError
+from wearsync.watches.wearsync_timer.codec import (
     decode_program,
     expand,
     program_crc,

@@ -2,7 +2,8 @@
 
 ``firmware/build/asan/session_run`` runs ``session.c`` on a program with pause, resume, skip
 and stop at given clock times and prints every cue, event, status change and action result.
-The reference is ``wearsync.sim.session.SessionRunner`` on a ManualClock with the same actions.
+The reference is the simulator's ``SessionRunner`` (``wearsync_timer/sim/session.py``) on a
+ManualClock with the same actions.
 Both must report the same things in the same order, to the millisecond: cue timelines, event
 positions and durations, Session Status values, and the ATT codes of refused actions.
 """
@@ -19,8 +20,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.firmware.build import validate_binary
-from tests.protocol.strategies import wire_programs
-from wearsync.protocol import (
+from tests.watches.wearsync_timer.codec.strategies import wire_programs
+from wearsync.routine.compiler import Step
+from wearsync.sim.clock import ManualClock
+from wearsync.sim.wearer import Wearer
+from wearsync.watches.wearsync_timer.codec import (
     AttError,
     EventKind,
     SessionState,
@@ -29,12 +33,9 @@ from wearsync.protocol import (
     WireProgram,
     expand,
 )
-from wearsync.protocol.program import DIRECTION_CODES, SIDE_CODES
-from wearsync.routine.compiler import Step
-from wearsync.sim.clock import ManualClock
-from wearsync.sim.flash import SessionMarker
-from wearsync.sim.session import SessionRunner
-from wearsync.sim.wearer import Wearer
+from wearsync.watches.wearsync_timer.codec.program import DIRECTION_CODES, SIDE_CODES
+from wearsync.watches.wearsync_timer.sim.flash import SessionMarker
+from wearsync.watches.wearsync_timer.sim.session import SessionRunner
 
 ACTIONS = ("pause", "resume", "skip", "stop")
 
@@ -161,8 +162,8 @@ def test_the_session_engine_reports_what_the_simulator_reports(
 
 
 def test_skipping_every_exercise_completes_the_session(harness: Harness) -> None:
-    from tests.protocol.test_golden import PROGRAM
-    from wearsync.protocol import decode_program
+    from tests.watches.wearsync_timer.codec.test_golden import PROGRAM
+    from wearsync.watches.wearsync_timer.codec import decode_program
 
     wire = decode_program(PROGRAM)
     actions = [(2500, "skip"), (2600, "skip"), (2700, "stop")]
