@@ -17,6 +17,7 @@ from wearsync.protocol.errors import DecodeError, EncodeError
 from wearsync.routine import CompileOptions, TimerProgram, compile_routine, load_routine
 from wearsync.watches.bangle.codec import (
     HELLO_PROBE,
+    MAX_STEPS,
     MIN_LINE_BUDGET,
     RUNNER_FILE,
     RUNNER_VERSION,
@@ -27,6 +28,7 @@ from wearsync.watches.bangle.codec import (
     Identity,
     LineAssembler,
     ProgrammableOffError,
+    ProgramTooLargeError,
     Reply,
     RunnerBusyError,
     UploadVerifyError,
@@ -184,6 +186,20 @@ class TestProgramData:
         text = program_data(renamed)
         assert text.isascii()
         assert json.loads(text)["x"][0] == "Zehen 'drücken' \u2192"
+
+    def test_more_steps_than_the_watch_holds_are_refused(self, program: TimerProgram) -> None:
+        first = program.steps[0]
+        many = tuple(
+            first.model_copy(update={"index": i, "start_ms": i * first.duration_ms})
+            for i in range(MAX_STEPS + 1)
+        )
+        with pytest.raises(ProgramTooLargeError) as caught:
+            program_data(program.model_copy(update={"steps": many}))
+        assert str(caught.value) == (
+            f"the routine has {MAX_STEPS + 1} timed steps; a Bangle.js 2 holds at most {MAX_STEPS}"
+        )
+        assert caught.value.hint
+        assert program_data(program.model_copy(update={"steps": many[:MAX_STEPS]}))
 
     def test_gaps_between_steps_are_refused(self, program: TimerProgram) -> None:
         late = program.steps[1].model_copy(update={"start_ms": program.steps[1].start_ms + 1})

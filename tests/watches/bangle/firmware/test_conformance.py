@@ -42,7 +42,6 @@ from wearsync.watches.bangle.codec import (
     RUNNER_VERSION,
     Event,
     Identity,
-    ProgramTooLargeError,
     VerifyResult,
     check_verify,
     clock_commands,
@@ -360,14 +359,6 @@ class TestMemory:
         assert total == 12_000  # the watch's own variable count
         assert used - before <= total // 2, f"runner and session use {used - before} variables"
         assert bangle.errors() == []
-
-    def test_one_step_more_is_refused_before_any_upload(self) -> None:
-        program = _presses(MAX_STEPS // 2)
-        with pytest.raises(ProgramTooLargeError) as caught:
-            program_data(program)
-        assert str(caught.value) == (
-            f"the routine has {MAX_STEPS + 1} timed steps; a Bangle.js 2 holds at most {MAX_STEPS}"
-        )
 
     @pytest.mark.slow
     def test_program_that_runs_out_of_memory_is_not_committed(
