@@ -96,6 +96,10 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     CREATE INDEX push_log_routine ON push_log(routine, pushed_at);
     ALTER TABLE sessions ADD COLUMN entry TEXT NOT NULL DEFAULT 'routine';
     """,
+    # 3: the entry an event belongs to (docs/protocol.md §9.1, feature ENTRIES).
+    """
+    ALTER TABLE events ADD COLUMN entry TEXT NOT NULL DEFAULT 'routine';
+    """,
 )
 
 
@@ -313,6 +317,7 @@ class Store:
                 e.direction,
                 int(e.time_known),
                 received,
+                e.entry,
             )
             for e in events
         ]
@@ -320,8 +325,8 @@ class Store:
             before = conn.total_changes
             conn.executemany(
                 "INSERT OR IGNORE INTO events(device, boot_id, seq, at, kind, exercise, set_no, "
-                "rep, side, duration_ms, program_hash, step, direction, time_known, received_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "rep, side, duration_ms, program_hash, step, direction, time_known, received_at, "
+                "entry) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
             return conn.total_changes - before
@@ -330,7 +335,7 @@ class Store:
         """Stored events in (device, boot id, seq) order, optionally of one device."""
         query = (
             "SELECT device, boot_id, seq, at, kind, exercise, set_no, rep, side, duration_ms, "
-            "program_hash, step, direction, time_known FROM events"
+            "program_hash, step, direction, time_known, entry FROM events"
         )
         args: tuple[str, ...] = ()
         if device is not None:
@@ -353,6 +358,7 @@ class Store:
                 step=r[11],
                 direction=r[12],
                 time_known=bool(r[13]),
+                entry=r[14],
             )
             for r in rows
         ]

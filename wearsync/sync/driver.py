@@ -143,10 +143,13 @@ class SessionOptions:
         start: start it from the companion; otherwise wait for the wearer to start it.
         speed: time scale (host-timed cues run this many times faster; 1 for a real session).
         silence_timeout: stop listening when the watch has said nothing for this long.
+        entry: what to start: None for the whole routine, else the id of an exercise done
+            several times a day (an entry of :mod:`wearsync.routine.occurrences`).
     """
 
     on_update: UpdateListener
     start: bool = True
+    entry: str | None = None
     speed: float = 1.0
     silence_timeout: float = SILENCE_TIMEOUT_S
 
