@@ -35,17 +35,42 @@ from wearsync.ble.bumble_backend import close_centrals
 from wearsync.ble.connection import FoundWatch, connect, find_watch
 from wearsync.routine import TimerProgram, compile_routine
 from wearsync.routine.loader import parse_routine, read_routine_text
+from wearsync.routine.model import Routine
 from wearsync.sim.att_tap import AttCounts, AttTap
 from wearsync.sim.link import VirtualLink
 from wearsync.store import Store
-from wearsync.sync.driver import SessionOptions
+from wearsync.sync.driver import SessionOptions, SyncContext
 from wearsync.sync.live import LiveUpdate
-from wearsync.watches.registry import load_profiles, run_session, sync_watch
+from wearsync.sync.reports import SessionReport, SyncReport
+from wearsync.watches.registry import driver_for, load_profiles
 
 ROUTINE = "foot-care"
 
 
 @dataclass
+async def sync_watch(
+    *, store: Store, routine: Routine, routine_text: str, watch: FoundWatch, hci: VirtualLink
+) -> SyncReport:
+    """One sync through the watch's driver."""
+    return await driver_for(watch.profile).sync(
+        SyncContext.of(store, watch, routine, routine_text, hci=hci)
+    )
+
+
+async def run_session(
+    *,
+    store: Store,
+    routine: Routine,
+    routine_text: str,
+    watch: FoundWatch,
+    hci: VirtualLink,
+    options: SessionOptions,
+) -> SessionReport:
+    """One live session through the watch's driver."""
+    ctx = SyncContext.of(store, watch, routine, routine_text, hci=hci)
+    return await driver_for(watch.profile).session(ctx, options)
+
+
 class Row:
     """One driver's figures."""
 
@@ -180,6 +205,23 @@ class Bench:
             with self.store("bangle") as store:
                 watch = await self.found(link, sim.address)
                 await self.two_syncs(row, link, tap, watch, sync_watch, store)
+                # A program change (one rep more of the first exercise), runner installed.
+                first = self.routine.exercises[0]
+                changed = self.routine.model_copy(
+                    update={
+                        "exercises": (
+                            first.model_copy(update={"reps": first.reps + 1}),
+                            *self.routine.exercises[1:],
+                        )
+                    }
+                )
+                await sync_watch(
+                    store=store, routine=changed, routine_text=self.text, watch=watch, hci=link
+                )
+                change = _cell(AttCounts(list(tap.current.pdus))).strip()
+                await sync_watch(
+                    store=store, routine=self.routine, routine_text=self.text, watch=watch, hci=link
+                )
                 started: list[LiveUpdate] = []
                 task = asyncio.create_task(
                     run_session(
@@ -199,6 +241,7 @@ class Bench:
                 await task
                 buzzes = sorted(b.t_on_ms - t0 for b in await sim.vm.buzzes())
             planned = sorted(_planned_pulses(self.program))
+            row.note = f"program change: {change}; app installed first: {await self._app_first()}"
             if len(buzzes) != len(planned):
                 row.note = f"{len(buzzes)} pulses for {len(planned)} planned"
             errors = [abs(a - b) for a, b in zip(buzzes, planned, strict=False)]
@@ -207,6 +250,26 @@ class Bench:
             tap.close()
             await _leave()
         return row
+
+    async def _app_first(self) -> str:
+        """The first sync of a Bangle.js whose app (the runtime) came from the App Loader."""
+        from wearsync.watches.bangle.codec import runtime_source, upload_commands
+        from wearsync.watches.bangle.sim import SimBangle
+
+        link = self.new_link()
+        async with SimBangle(link, self.workdir / "bangle-app.json") as sim:
+            for line in upload_commands(runtime_source(), 247):
+                await sim.vm.write_uart(line)
+            tap = AttTap(link, subject=sim.address)
+            with self.store("bangle-app") as store:
+                watch = await self.found(link, sim.address)
+                await sync_watch(
+                    store=store, routine=self.routine, routine_text=self.text, watch=watch, hci=link
+                )
+                cell = _cell(AttCounts(list(tap.current.pdus))).strip()
+            tap.close()
+            await _leave()
+        return cell
 
     # -- host-timed ----------------------------------------------------------------------------
 

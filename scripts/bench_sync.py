@@ -65,8 +65,9 @@ from wearsync.sim.att_tap import AttCounts, AttKind, AttPdu
 from wearsync.sim.clock import Clock, ManualClock, SimClock
 from wearsync.sim.link import VirtualLink
 from wearsync.store import Store
+from wearsync.sync.driver import SyncContext
 from wearsync.sync.reports import SyncReport
-from wearsync.watches.registry import sync_watch
+from wearsync.watches.registry import driver_for
 from wearsync.watches.wearsync_timer.codec import encode_program, program_chunks
 from wearsync.watches.wearsync_timer.codec.transfer import CHUNK_HEADER_SIZE
 from wearsync.watches.wearsync_timer.sim.watch import SimWatch
@@ -296,9 +297,8 @@ class Bench:
         loop = asyncio.get_running_loop()
         async with following_real_time(watch.clock):
             started = loop.time()
-            report = await sync_watch(
-                store=store, routine=ROUTINE, routine_text=ROUTINE_TEXT, watch=found, hci=link
-            )
+            ctx = SyncContext.of(store, found, ROUTINE, ROUTINE_TEXT, hci=link)
+            report = await driver_for(found.profile).sync(ctx)
             wall = loop.time() - started
         trace = AttCounts(list(watch.tap.connections[-1].pdus))
         await settle(link, watch)  # not timed: the disconnection may still be in flight

@@ -11,18 +11,19 @@ import shutil
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from wearsync.ble.connection import FoundWatch, find_watch
+from wearsync.ble.hci import HciSpec
 from wearsync.profiles import load_profiles
 from wearsync.routine import Routine, TimerProgram, compile_routine
 from wearsync.routine.loader import parse_routine, read_routine_text
 from wearsync.sim.link import VirtualLink
-from wearsync.sync.driver import SessionOptions
+from wearsync.store import Store
+from wearsync.sync.driver import SessionOptions, SyncContext
 from wearsync.sync.live import SILENCE_TIMEOUT_S, LiveUpdate
-from wearsync.sync.reports import SessionReport
+from wearsync.sync.reports import Progress, SessionReport, SyncReport
 from wearsync.watches import registry
 from wearsync.watches.bangle.sim import SimBangle
 from wearsync.watches.host_timed.sim import SimInfiniTime
@@ -117,19 +118,41 @@ class Updates:
         return [u.kind for u in self.seen]
 
 
+async def sync_watch(
+    *,
+    store: Store,
+    watch: FoundWatch,
+    routine: Routine,
+    routine_text: str,
+    hci: HciSpec | None = None,
+    progress: Progress | None = None,
+    lock_wait: float = 30.0,
+) -> SyncReport:
+    """One sync through the profile's driver, with the context as keywords, for tests."""
+    ctx = SyncContext.of(
+        store, watch, routine, routine_text, hci=hci, progress=progress, lock_wait=lock_wait
+    )
+    return await registry.driver_for(watch.profile).sync(ctx)
+
+
 async def run_session(
     *,
+    store: Store,
+    watch: FoundWatch,
+    routine: Routine,
+    routine_text: str,
+    hci: HciSpec | None = None,
     start: bool = True,
     on_update: Callable[[LiveUpdate], None] | None = None,
     speed: float = 1.0,
     silence_timeout: float = SILENCE_TIMEOUT_S,
-    **context: Any,
 ) -> SessionReport:
-    """The registry's ``run_session`` with the session options as keywords, for tests."""
+    """One live session through the profile's driver, with everything as keywords, for tests."""
     options = SessionOptions(
         on_update=on_update or Updates(),
         start=start,
         speed=speed,
         silence_timeout=silence_timeout,
     )
-    return await registry.run_session(options=options, **context)
+    ctx = SyncContext.of(store, watch, routine, routine_text, hci=hci)
+    return await registry.driver_for(watch.profile).session(ctx, options)

@@ -113,9 +113,9 @@ async def run_demo(
     from wearsync.sim.link import VirtualLink
     from wearsync.sim.motor import Vibration
     from wearsync.store import Store
-    from wearsync.sync.driver import SessionOptions
+    from wearsync.sync.driver import SessionOptions, SyncContext
     from wearsync.sync.live import LiveUpdate
-    from wearsync.watches.registry import load_profiles, run_session, sync_watch
+    from wearsync.watches.registry import driver_for, load_profiles
     from wearsync.watches.wearsync_timer.sim.watch import SimWatch
 
     started = time.monotonic()
@@ -148,18 +148,10 @@ async def run_demo(
         with Store.open(home / "wearsync.db") as store:
             say("scanning for a compatible watch")
             found = await find_watch(load_profiles(), hci=link, seconds=10)
-            report = await sync_watch(
-                store=store, routine=routine, routine_text=text, watch=found, hci=link, progress=say
-            )
-            session = await run_session(
-                store=store,
-                routine=routine,
-                routine_text=text,
-                watch=found,
-                options=SessionOptions(on_update=update, start=True),
-                hci=link,
-                progress=say,
-            )
+            ctx = SyncContext.of(store, found, routine, text, hci=link, progress=say)
+            driver = driver_for(found.profile)
+            report = await driver.sync(ctx)
+            session = await driver.session(ctx, SessionOptions(on_update=update, start=True))
             sessions = store.sessions()
             events = len(store.events())
             calendar_path, calendar_events = _export_calendar(home, store, routine)

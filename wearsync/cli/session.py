@@ -149,8 +149,8 @@ def session(
     """Start the routine on the watch and mirror it live: exercise, countdown, each cue."""
     from wearsync.routine.loader import load_routine_and_text
     from wearsync.store import Store
-    from wearsync.sync.driver import SessionOptions, locate_watch
-    from wearsync.watches.registry import load_profiles, run_session
+    from wearsync.sync.driver import SessionOptions, SyncContext, locate_watch
+    from wearsync.watches.registry import driver_for, load_profiles
 
     parsed, text = load_routine_and_text(routine)
     profiles = load_profiles()
@@ -162,15 +162,8 @@ def session(
             watch = await locate_watch(
                 store, profiles, device=device, hci=hci, seconds=scan_seconds, progress=progress
             )
-            return await run_session(
-                store=store,
-                watch=watch,
-                routine=parsed,
-                routine_text=text,
-                options=options,
-                hci=hci,
-                progress=progress,
-            )
+            ctx = SyncContext.of(store, watch, parsed, text, hci=hci, progress=progress)
+            return await driver_for(watch.profile).session(ctx, options)
 
     if as_json:
         emit(asyncio.run(run(lambda _msg: None)), True, render_session)

@@ -35,8 +35,8 @@ def sync(
     """Sync a routine to the watch and store the completion events it recorded."""
     from wearsync.routine.loader import load_routine_and_text
     from wearsync.store import Store
-    from wearsync.sync.driver import locate_watch
-    from wearsync.watches.registry import load_profiles, sync_watch
+    from wearsync.sync.driver import SyncContext, locate_watch
+    from wearsync.watches.registry import driver_for, load_profiles
 
     parsed, text = load_routine_and_text(routine)
     profiles = load_profiles()
@@ -46,14 +46,8 @@ def sync(
             watch = await locate_watch(
                 store, profiles, device=device, hci=hci, seconds=scan_seconds, progress=progress
             )
-            return await sync_watch(
-                store=store,
-                watch=watch,
-                routine=parsed,
-                routine_text=text,
-                hci=hci,
-                progress=progress,
-            )
+            ctx = SyncContext.of(store, watch, parsed, text, hci=hci, progress=progress)
+            return await driver_for(watch.profile).sync(ctx)
 
     with Progress(enabled=not as_json) as progress:
         report = asyncio.run(run(progress))

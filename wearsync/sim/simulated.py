@@ -66,6 +66,42 @@ class SimulatedWatch(Protocol):
         ...
 
 
+class _Powered(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def address(self) -> str: ...
+
+    async def close(self) -> None: ...
+
+
+class RunningWatch:
+    """A simulated watch seen through :class:`SimulatedWatch`: name, address and close come from
+    the watch it wraps; a family adds its own :meth:`summary`."""
+
+    def __init__(self, watch: _Powered) -> None:
+        self._watch = watch
+
+    @property
+    def name(self) -> str:
+        """The advertised name."""
+        return self._watch.name
+
+    @property
+    def address(self) -> str:
+        """The address it advertises with."""
+        return self._watch.address
+
+    def summary(self) -> dict[str, Any]:
+        """What it holds now; nothing unless the family says more."""
+        return {}
+
+    async def close(self) -> None:
+        """Switch it off."""
+        await self._watch.close()
+
+
 @dataclass(frozen=True)
 class Simulator:
     """One kind of simulated watch a family can play.

@@ -9,21 +9,14 @@ argument, the tests).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
-from wearsync.ble.connection import FoundWatch
 from wearsync.profiles import DeviceProfile, ProfileError
 from wearsync.profiles import load_profiles as load_profile_files
-from wearsync.routine.model import Routine
 from wearsync.sim.simulated import Simulator
-from wearsync.store import Store
-from wearsync.sync.driver import Driver, SessionOptions, SyncContext
-from wearsync.sync.reports import Progress, SessionReport, SyncReport
+from wearsync.sync.driver import Driver
 from wearsync.watches import bangle, host_timed, wearsync_timer
 from wearsync.watches.family import WatchFamily
-
-if TYPE_CHECKING:
-    from wearsync.ble.hci import HciSpec
 
 FAMILIES: Final[tuple[WatchFamily, ...]] = (
     wearsync_timer.FAMILY,
@@ -87,42 +80,5 @@ __all__ = [
     "driver_for",
     "family_of",
     "load_profiles",
-    "run_session",
     "simulators",
-    "sync_watch",
 ]
-
-
-async def sync_watch(
-    *,
-    store: Store,
-    watch: FoundWatch,
-    routine: Routine,
-    routine_text: str,
-    hci: HciSpec | None = None,
-    progress: Progress | None = None,
-    lock_wait: float = 30.0,
-) -> SyncReport:
-    """Sync ``routine`` with ``watch`` through its profile's driver (see :meth:`Driver.sync`)."""
-    ctx = SyncContext.of(
-        store, watch, routine, routine_text, hci=hci, progress=progress, lock_wait=lock_wait
-    )
-    return await driver_for(watch.profile).sync(ctx)
-
-
-async def run_session(
-    *,
-    store: Store,
-    watch: FoundWatch,
-    routine: Routine,
-    routine_text: str,
-    options: SessionOptions,
-    hci: HciSpec | None = None,
-    progress: Progress | None = None,
-    lock_wait: float = 30.0,
-) -> SessionReport:
-    """Run a live session on ``watch`` through its profile's driver (:meth:`Driver.session`)."""
-    ctx = SyncContext.of(
-        store, watch, routine, routine_text, hci=hci, progress=progress, lock_wait=lock_wait
-    )
-    return await driver_for(watch.profile).session(ctx, options)

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.watches.conftest import RoutineCase, Updates, find, run_session
+from tests.watches.conftest import RoutineCase, Updates, find, run_session, sync_watch
 from wearsync.ble.errors import GattError
 from wearsync.records import SessionStatus
 from wearsync.routine.compiler import StepKind
@@ -28,7 +28,6 @@ from wearsync.watches.host_timed.driver import (
     plan_cues,
 )
 from wearsync.watches.host_timed.sim import SimInfiniTime
-from wearsync.watches.registry import sync_watch
 
 #: Fast enough for a quick suite; slow enough that a step (2 s at least) lasts 20 ms, so an
 #: event loop briefly held up by a busy machine does not make a cue stale.

@@ -34,7 +34,7 @@ from bumble.device import Connection, Device
 from wearsync.ble.hci import HciSpec
 from wearsync.sim.link import VirtualLink
 from wearsync.sim.peripheral import HostedPeripheral, Peripheral, start_peripheral
-from wearsync.sim.simulated import Emit, SimOptions, refuse_options
+from wearsync.sim.simulated import Emit, RunningWatch, SimOptions, refuse_options
 from wearsync.watches.bangle.client import NUS_RX, NUS_SERVICE, NUS_TX
 from wearsync.watches.bangle.espruino import DEFAULT_WALL_START, EspruinoVM
 
@@ -229,8 +229,8 @@ class SimBangle(HostedPeripheral):
         await self.vm.reset()
 
 
-class BangleSim:
-    """A :class:`SimBangle` behind the :class:`~wearsync.sim.simulated.SimulatedWatch` face.
+class BangleSim(RunningWatch):
+    """A :class:`SimBangle` as ``wearsync sim`` runs it.
 
     The Node.js stand-in keeps the buzzes it played; a small task reports new ones as
     vibration lines (every 100 ms of real time, each with its virtual start time).
@@ -239,28 +239,16 @@ class BangleSim:
     POLL_S: Final = 0.1
 
     def __init__(self, watch: SimBangle, emit: Emit) -> None:
+        super().__init__(watch)
         self.watch = watch
         self.emit = emit
         self._reported = 0
         self._poll = asyncio.create_task(self._report_buzzes())
 
-    @property
-    def name(self) -> str:
-        """The advertised name."""
-        return self.watch.name
-
-    @property
-    def address(self) -> str:
-        """The address it advertises with."""
-        return self.watch.address
-
     def summary(self) -> dict[str, Any]:
         """The clock mode and what the watch received."""
-        return {
-            "clock": self.watch.clock,
-            "speed": self.watch.speed,
-            "rx_writes": self.watch.rx_writes,
-        }
+        watch = self.watch
+        return {"clock": watch.clock, "speed": watch.speed, "rx_writes": watch.rx_writes}
 
     async def _report_buzzes(self) -> None:
         while True:

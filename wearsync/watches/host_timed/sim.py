@@ -34,7 +34,7 @@ from wearsync.protocol.cts import CurrentTime, LocalTimeInformation, cts_to_utc
 from wearsync.protocol.errors import DecodeError
 from wearsync.sim.link import VirtualLink
 from wearsync.sim.peripheral import HostedPeripheral, Peripheral, start_peripheral
-from wearsync.sim.simulated import SimOptions, refuse_options
+from wearsync.sim.simulated import RunningWatch, SimOptions, refuse_options
 from wearsync.watches.host_timed.codec import (
     ALERT_LEVEL,
     ALERT_NOTIFICATION_SERVICE,
@@ -281,29 +281,16 @@ class SimInfiniTime(HostedPeripheral):
         return list(self.alerts)
 
 
-class HostTimedSim:
-    """A :class:`SimInfiniTime` behind the :class:`~wearsync.sim.simulated.SimulatedWatch` face."""
+class HostTimedSim(RunningWatch):
+    """A :class:`SimInfiniTime` as ``wearsync sim`` runs it."""
 
     def __init__(self, watch: SimInfiniTime) -> None:
+        super().__init__(watch)
         self.watch = watch
-
-    @property
-    def name(self) -> str:
-        """The advertised name."""
-        return self.watch.name
-
-    @property
-    def address(self) -> str:
-        """The address it advertises with."""
-        return self.watch.address
 
     def summary(self) -> dict[str, Any]:
         """What it received so far."""
         return {"kind": self.watch.kind, "alerts": len(self.watch.alerts)}
-
-    async def close(self) -> None:
-        """Switch it off."""
-        await self.watch.close()
 
 
 def alert_line(alert: ReceivedAlert) -> dict[str, Any]:

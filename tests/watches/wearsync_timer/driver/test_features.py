@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.watches.conftest import run_session
+from tests.watches.conftest import run_session, sync_watch
 from tests.watches.wearsync_timer.driver.conftest import found
 from wearsync.profiles import DeviceProfile
 from wearsync.records import utc_now
@@ -17,7 +17,6 @@ from wearsync.sim.clock import ManualClock
 from wearsync.sim.link import VirtualLink
 from wearsync.store import Store
 from wearsync.sync.driver import SessionStartError
-from wearsync.watches.registry import sync_watch
 from wearsync.watches.wearsync_timer.codec import Feature
 from wearsync.watches.wearsync_timer.sim.watch import ALL_FEATURES, SimWatch
 
@@ -101,7 +100,7 @@ async def test_without_event_replay_the_backlog_is_read(
         assert report.events_new == waiting
         trace = watch.tap.connections[-1]
         # Read Timer Info, Read Event Log (§9.5.1); the one Write Request is ACK_EVENTS (no
-        # CCCD write, no REPLAY_EVENTS); a clock off by over 2 s would add a second.
+        # CCCD write, no REPLAY_EVENTS); a clock off by over 2 s (a loaded machine) adds one.
         assert trace.count(opcode=0x0A, direction="rx") >= 2
         assert trace.count(opcode=0x12, direction="rx") <= 2
         assert watch.events == []  # read, stored, acknowledged

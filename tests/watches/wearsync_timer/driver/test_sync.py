@@ -10,6 +10,7 @@ import asyncio
 
 import pytest
 
+from tests.watches.conftest import sync_watch
 from tests.watches.wearsync_timer.driver.conftest import found
 from wearsync.ble.errors import BleError
 from wearsync.profiles import DeviceProfile
@@ -21,7 +22,6 @@ from wearsync.sim.clock import ManualClock
 from wearsync.sim.link import VirtualLink
 from wearsync.store import Store
 from wearsync.sync.reports import SyncReport
-from wearsync.watches.registry import sync_watch
 from wearsync.watches.wearsync_timer.codec import encode_program, program_identity
 from wearsync.watches.wearsync_timer.sim.notifier import notifying
 from wearsync.watches.wearsync_timer.sim.watch import SimWatch

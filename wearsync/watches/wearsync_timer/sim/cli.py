@@ -6,26 +6,17 @@ from typing import Any
 
 from wearsync.sim.clock import SimClock
 from wearsync.sim.motor import Vibration
-from wearsync.sim.simulated import SimOptions
+from wearsync.sim.simulated import RunningWatch, SimOptions
 from wearsync.watches.wearsync_timer.codec import EventRecord, Feature
 from wearsync.watches.wearsync_timer.sim.watch import ALL_FEATURES, DEFAULT_NAME, SimWatch
 
 
-class TimerSim:
-    """A :class:`SimWatch` behind the :class:`~wearsync.sim.simulated.SimulatedWatch` face."""
+class TimerSim(RunningWatch):
+    """A :class:`SimWatch` as ``wearsync sim`` runs it."""
 
     def __init__(self, watch: SimWatch) -> None:
+        super().__init__(watch)
         self.watch = watch
-
-    @property
-    def name(self) -> str:
-        """The advertised name."""
-        return self.watch.name
-
-    @property
-    def address(self) -> str:
-        """The address it advertises with."""
-        return self.watch.address
 
     def summary(self) -> dict[str, Any]:
         """Boot, program and backlog, for the ready and stopped lines."""
@@ -36,10 +27,6 @@ class TimerSim:
             "unacked_events": len(self.watch.events),
             "features": int(self.watch.features),
         }
-
-    async def close(self) -> None:
-        """Switch it off (flash kept)."""
-        await self.watch.close()
 
 
 def vibration_line(v: Vibration) -> dict[str, Any]:
