@@ -46,15 +46,16 @@ def day_times(plan: WirePlan, day: date) -> list[PlannedTime]:
     return sorted(found)
 
 
-def next_after(plan: WirePlan, local: datetime) -> PlannedTime | None:
-    """The first occurrence strictly after local wall time ``local`` (None: never again)."""
+def next_after(plan: WirePlan, local: datetime) -> list[PlannedTime]:
+    """The occurrences at the first planned time strictly after local wall time ``local``
+    (several entries may share a time); empty if nothing is planned any more."""
     day = max(local.date(), plan.first_day)
     for _ in range(plan.every_days + 1):
-        for planned in day_times(plan, day):
-            if planned.local > local:
-                return planned
+        later = [p for p in day_times(plan, day) if p.local > local]
+        if later:
+            return [p for p in later if p.local == later[0].local]
         day += timedelta(days=1)
-    return None
+    return []
 
 
 def window_start(plan: WirePlan, planned: PlannedTime) -> datetime:

@@ -584,24 +584,25 @@ class SimWatch:
         local = self._local_now()
         if plan is None or local is None or not self.features & Feature.ENTRIES:
             return
-        planned = next_after(plan, local)
-        if planned is None:
+        due = next_after(plan, local)
+        if not due:
             return
-        delay_ms = (planned.local - local) // timedelta(milliseconds=1)
+        delay_ms = (due[0].local - local) // timedelta(milliseconds=1)
         self._reminder = self.clock.call_at(
-            self.clock.now_ms() + delay_ms, lambda: self._remind(planned)
+            self.clock.now_ms() + delay_ms, lambda: self._remind(due)
         )
 
-    def _remind(self, planned: PlannedTime) -> None:
+    def _remind(self, due: list[PlannedTime]) -> None:
         self._reminder = None
         wire = self._wire
         utc = self.utc
         if wire is None or wire.plan is None or utc is None:
             return
-        started = self._started.get(planned.entry)
-        done_early = started is not None and started >= window_start(wire.plan, planned)
-        if self.runner.state is SessionState.IDLE and not done_early:
-            self._show_reminder(wire, planned, utc)
+        for planned in due:
+            started = self._started.get(planned.entry)
+            done_early = started is not None and started >= window_start(wire.plan, planned)
+            if self.runner.state is SessionState.IDLE and not done_early:
+                self._show_reminder(wire, planned, utc)
         self._plan_reminder()
 
     def _show_reminder(self, wire: WireProgram, planned: PlannedTime, utc: datetime) -> None:
