@@ -38,6 +38,7 @@ from wearsync.watches.wearsync_timer.codec import (
     SessionStatusValue,
     StartEntry,
     StartSession,
+    StopSession,
     TimerInfo,
     UnsupportedVersionError,
     clock_values,
@@ -413,6 +414,10 @@ class TimerClient:
         (START_ENTRY, §7.7; only on a watch with feature ENTRIES)."""
         request = StartEntry(identity, entry) if entry else StartSession(identity)
         await self._write(U.CONTROL_POINT, bytes(request), operation="start session")
+
+    async def stop_session(self) -> None:
+        """End a running or paused session (§7.5); succeeds when idle too."""
+        await self._write(U.CONTROL_POINT, bytes(StopSession()), operation="stop session")
 
     async def read_status(self) -> SessionStatusValue:
         """Read Session Status."""
