@@ -14,10 +14,12 @@ import pytest
 from tests.watches.conftest import Updates, sync_watch
 from tests.watches.wearsync_timer.driver.conftest import found
 from wearsync.profiles import DeviceProfile
+from wearsync.protocol.cts import DstOffset, LocalTimeInformation
 from wearsync.records import utc_now
 from wearsync.routine import compile_routine, load_routine
 from wearsync.routine.loader import builtin_text
 from wearsync.routine.occurrences import ROUTINE_ENTRY, Plan, occurrences
+from wearsync.sim.att_tap import AttKind
 from wearsync.sim.clock import ManualClock
 from wearsync.sim.link import VirtualLink
 from wearsync.store import Store
@@ -39,6 +41,7 @@ ROUTINE = load_routine("foot-care")
 TEXT = builtin_text("foot-care")
 PROGRAM = compile_routine(ROUTINE)
 DAY_MS = 24 * 3600 * 1000
+DISCOVERY = {0x02, 0x04, 0x06, 0x08, 0x10}
 
 
 async def start(
@@ -202,5 +205,42 @@ async def test_a_reminder_at_each_planned_time_of_a_week(
         assert [v.utc for v in buzzes] == [o.at for o in expected]
         reminders = [e for e in watch.events if e.kind is EventKind.REMINDER]
         assert len(reminders) == len(expected)
+    finally:
+        await watch.close()
+
+
+async def test_every_sync_refreshes_the_local_offset_for_reminders(
+    link: VirtualLink, store: Store, profiles: list[DeviceProfile], tmp_path: Path
+) -> None:
+    """§5.9: the watch only knows the offset last written; after a DST change the next sync
+    puts it right, even when the clock itself needs no setting (no extra round trip)."""
+    clock = ManualClock()
+    watch = await start(link, tmp_path, clock, ENTRY_FEATURES)
+    try:
+        target = await found(link, profiles, watch)
+        await sync_watch(store=store, routine=ROUTINE, routine_text=TEXT, watch=target, hci=link)
+        right = LocalTimeInformation.from_datetime(utc_now().astimezone(ROUTINE.schedule.zone))
+        assert watch.local_time() == right
+        # as if the zone had changed its offset since: the watch still holds the old one
+        wrong = LocalTimeInformation(right.time_zone, DstOffset.DOUBLE_DAYLIGHT)
+        watch.set_local_time(wrong)
+        report = await sync_watch(
+            store=store, routine=ROUTINE, routine_text=TEXT, watch=target, hci=link
+        )
+        assert not report.clock_set and not report.program_pushed
+        assert watch.local_time() == right
+        # and the next reminder falls at the planned instant, not two hours off
+        first = kept_first_day(store, ROUTINE.name)
+        assert first is not None and watch.utc is not None
+        t0 = watch.utc
+        [upcoming, *_] = occurrences(ROUTINE, first_day=first, start=t0, end=t0 + timedelta(days=3))
+        await clock.advance(int((upcoming.at - t0) / timedelta(milliseconds=1)) + 1)
+        assert watch.reminders and watch.reminders[0].utc == upcoming.at
+        requests = [
+            p
+            for p in watch.tap.connections[-1].pdus
+            if p.direction == "rx" and p.kind is AttKind.REQUEST and p.opcode not in DISCOVERY
+        ]
+        assert len(requests) == 1  # Timer Info; the offset went as a Write Command
     finally:
         await watch.close()
