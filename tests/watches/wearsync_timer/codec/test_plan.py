@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from wearsync.routine import compile_routine, load_routine
 from wearsync.watches.wearsync_timer.codec import (
@@ -109,3 +111,16 @@ def test_a_plan_needs_the_reminder_cue() -> None:
     without = bytes(WireProgram(program.title, cues, program.exercises, program.end_cue))
     with pytest.raises(DecodeError, match="reminder"):
         WireProgram.from_bytes(b"\x02" + without[1:] + _plan_bytes())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=64))
+def test_any_plan_tail_decodes_canonically_or_is_a_decode_error(tail: bytes) -> None:
+    """§5.5, §5.8: whatever follows the exercise records, the program either decodes and
+    re-encodes to exactly its bytes, or is refused with DecodeError (nothing else escapes)."""
+    data = BYTES[: _plan_offset()] + tail
+    try:
+        program = WireProgram.from_bytes(data)
+    except DecodeError:
+        return
+    assert bytes(program) == data
