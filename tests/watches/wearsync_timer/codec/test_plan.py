@@ -17,6 +17,7 @@ from wearsync.watches.wearsync_timer.codec import (
     program_chunks,
 )
 from wearsync.watches.wearsync_timer.codec.encode import wire_plan
+from wearsync.watches.wearsync_timer.codec.expand import entry_steps, expand
 from wearsync.watches.wearsync_timer.codec.plan import WireEntry, WirePlan, WireSlot
 
 ROUTINE = load_routine("foot-care")
@@ -124,3 +125,17 @@ def test_any_plan_tail_decodes_canonically_or_is_a_decode_error(tail: bytes) -> 
     except DecodeError:
         return
     assert bytes(program) == data
+
+
+def test_entry_steps_are_the_exercise_steps_of_the_whole_expansion() -> None:
+    """§5.8: entry n runs its exercise's steps, numbered as in the whole program."""
+    program = decode_program(BYTES)
+    steps = expand(program)
+    assert entry_steps(program, 0) == range(len(steps))
+    for number, entry in enumerate(PLAN.entries, start=1):
+        mine = [s.index for s in steps if s.exercise == entry.exercise]
+        assert list(entry_steps(program, number)) == mine
+    with pytest.raises(ValueError):
+        entry_steps(program, 3)
+    with pytest.raises(ValueError):
+        entry_steps(decode_program(encode_program(PROGRAM)), 1)

@@ -38,6 +38,7 @@ from wearsync.watches.wearsync_timer.codec import (
     WireProgram,
     expand,
 )
+from wearsync.watches.wearsync_timer.codec.expand import entry_steps
 from wearsync.watches.wearsync_timer.sim.flash import SessionMarker
 
 
@@ -153,16 +154,12 @@ class SessionRunner:
         """
         if self.state is not SessionState.IDLE:
             raise AttError(AttErrorCode.SESSION_ACTIVE)
-        steps = expand(program)
-        begin, self._end = 0, len(steps)
-        if entry:
-            plan = program.plan
-            if plan is None or not 1 <= entry <= len(plan.entries):
-                raise AttError(AttErrorCode.UNKNOWN_ENTRY, f"entry {entry}")
-            exercise = plan.entries[entry - 1].exercise
-            indices = [s.index for s in steps if s.exercise == exercise]
-            begin, self._end = indices[0], indices[-1] + 1
-        self.steps, self.entry = steps, entry
+        try:
+            runs = entry_steps(program, entry)
+        except ValueError as exc:
+            raise AttError(AttErrorCode.UNKNOWN_ENTRY, str(exc)) from exc
+        begin, self._end = runs.start, runs.stop
+        self.steps, self.entry = expand(program), entry
         self._cues = {cue.name: cue for cue in program.cues}
         self._end_cue = None if program.end_cue is None else program.cues[program.end_cue]
         self._agenda.clear()
