@@ -32,6 +32,8 @@ class Feature(IntFlag):
     PAUSE_RESUME = 0x0002
     EVENT_REPLAY = 0x0004
     CURRENT_TIME_SERVICE = 0x0008
+    STATE_BEACON = 0x0010
+    """The watch advertises the state beacon (§14)."""
 
 
 class InfoFlags(IntFlag):
