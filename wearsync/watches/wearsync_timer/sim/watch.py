@@ -605,7 +605,14 @@ class SimWatch:
                 self._beacon_last = None
                 self._beacon_soon()
 
-        connection.on("connection_encryption_change", encrypted)
+        def rekey(*_args: object) -> None:
+            # Pairing stores the keys after the link is encrypted: look again once it has.
+            self._beacon_last = None
+            self._beacon_soon()
+
+        connection.on(Connection.EVENT_CONNECTION_ENCRYPTION_CHANGE, encrypted)
+        connection.on(Connection.EVENT_PAIRING, rekey)
+        connection.on(Connection.EVENT_DISCONNECTION, rekey)
 
     def _beacon_soon(self) -> None:
         if Feature.STATE_BEACON not in self.features or self.peripheral is None:
