@@ -1,0 +1,119 @@
+"""A day of ``wearsync serve`` against the simulated watch, with and without the state beacon.
+
+96 checks, one every 15 minutes, after a first sync; the wearer runs the foot-care routine once,
+after check 40. "Before" connects at every check (``full_every=0``: what ``serve`` did before
+docs/protocol.md §14); "after" connects only when the beacon says so. Counted, not guessed:
+connections and ATT round trips are the watch's ATT tap (one trace per connection, requests
+plus indications), so connection setup (MTU exchange, discovery) is included.
+
+The watch runs on a :class:`ManualClock` that moves only through the session (an idle watch
+does nothing between checks); its UTC clock is put back in step after the session, as a watch
+whose clock keeps time would be. The daemon itself runs at once, check after check.
+
+    uv run python scripts/bench_beacon.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+CHECKS = 96
+SESSION_AFTER = 40
+
+
+@dataclass
+class Day:
+    mode: str
+    connections: int
+    round_trips: int
+    per_connection: list[int]
+    events_sync_round_trips: int
+
+
+async def one_day(mode: str, home: Path) -> Day:
+    from wearsync.ble.bumble_backend import close_centrals
+    from wearsync.records import utc_now
+    from wearsync.sim.clock import ManualClock
+    from wearsync.sim.link import VirtualLink
+    from wearsync.store import Store
+    from wearsync.sync.daemon import SyncDaemon
+    from wearsync.watches import registry
+    from wearsync.watches.wearsync_timer.codec.status import SessionState
+    from wearsync.watches.wearsync_timer.sim.watch import SimWatch
+
+    os.environ["WEARSYNC_HOME"] = str(home)
+    link, clock = VirtualLink(), ManualClock()
+    watch = await SimWatch.start(link, flash_dir=home / "flash", clock=clock, utc=utc_now())
+    events_sync = 0
+    with Store.open(home / "wearsync.db") as store:
+        serve = SyncDaemon(
+            store=store,
+            routine="foot-care",
+            profiles=registry.load_profiles(),
+            drivers=registry.driver_for,
+            every=timedelta(minutes=15),
+            device=watch.address,
+            hci=link,
+            scan_seconds=5,
+            full_every=timedelta(0) if mode == "before" else timedelta(hours=24),
+        )
+        await serve.check_once()  # the first sync pairs: not part of the day
+        watch.tap.reset()
+        for check in range(CHECKS):
+            if check == SESSION_AFTER:
+                await watch.press_start()
+                for _ in range(600):
+                    await clock.advance(10_000)
+                    if watch.state is SessionState.IDLE:
+                        break
+                watch.set_utc(utc_now())
+            await watch.drain()
+            await watch.beacon_settled()
+            before = len(watch.tap.connections)
+            report = await serve.check_once()
+            if report is not None and report.events_new and not events_sync:
+                events_sync = watch.tap.connections[before].round_trips
+    traces = watch.tap.connections
+    await watch.close()
+    await close_centrals()
+    per = [trace.round_trips for trace in traces]
+    return Day(mode, len(traces), sum(per), per, events_sync)
+
+
+async def main() -> int:
+    logging.basicConfig(level=logging.WARNING)
+    days = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for mode in ("before", "after"):
+            days.append(await one_day(mode, Path(tmp) / mode))
+    print(
+        f"a day of wearsync serve: {CHECKS} checks every 15 min, one session after check "
+        f"{SESSION_AFTER}, simulated watch"
+    )
+    print(f"{'':8} {'connections':>12} {'ATT round trips':>16} {'sync with events':>17}")
+    for day in days:
+        print(
+            f"{day.mode:8} {day.connections:>12} {day.round_trips:>16} "
+            f"{day.events_sync_round_trips:>17}"
+        )
+    for day in days:
+        print(f"{day.mode}: round trips per connection {sorted(set(day.per_connection))}")
+    after = days[1]
+    quiet = after.connections - 1
+    print(f"checks with nothing new that connected (after): {max(quiet, 0)} (target 0)")
+    print(
+        f"round trips of the sync that collected the session (after): "
+        f"{after.events_sync_round_trips} (target 6; connection setup included)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
