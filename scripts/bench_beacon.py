@@ -19,6 +19,7 @@ whose clock keeps time would be. The daemon itself runs at once, check after che
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import sys
@@ -96,15 +97,108 @@ async def one_day(mode: str, home: Path) -> Day:
     return Day(mode, len(traces), sum(per), per, events_sync, events_requests)
 
 
-async def main() -> int:
-    logging.basicConfig(level=logging.WARNING)
-    days = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for mode in ("before", "after"):
-            days.append(await one_day(mode, Path(tmp) / mode))
+FIRMWARE_DIR = Path(__file__).resolve().parents[1] / "firmware" / "build"
+#: The firmware's watch time runs this much faster, so that its session takes seconds.
+FIRMWARE_SPEED = 200.0
+
+
+async def firmware_day(mode: str, home: Path, binary: Path) -> Day:
+    """The same day against the NimBLE firmware (real time, watch time x FIRMWARE_SPEED)."""
+    import json
+    import signal
+
+    from wearsync.ble.bumble_backend import close_centrals
+    from wearsync.sim.att_tap import AttTap
+    from wearsync.sim.hci_server import HciServer
+    from wearsync.sim.link import VirtualLink
+    from wearsync.store import Store
+    from wearsync.sync.daemon import SyncDaemon
+    from wearsync.watches import registry
+
+    os.environ["WEARSYNC_HOME"] = str(home)
+    link = VirtualLink()
+    (home / "fw").mkdir(parents=True)
+    events_sync, events_requests = 0, []
+    async with HciServer(link, 0) as server:
+        process = await asyncio.create_subprocess_exec(
+            str(binary),
+            "--hci-port",
+            str(server.port),
+            "--dir",
+            str(home / "fw"),
+            "--time-scale",
+            str(FIRMWARE_SPEED),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        assert process.stdout is not None and process.stdin is not None
+        lines: list[dict[str, object]] = []
+        got = asyncio.Event()
+
+        async def read() -> None:
+            assert process.stdout is not None
+            async for raw in process.stdout:
+                lines.append(json.loads(raw))
+                got.set()
+
+        async def line(kind: str, key: str = "type") -> None:
+            async with asyncio.timeout(60):
+                while not any(item.get(key) == kind for item in lines):
+                    got.clear()
+                    await got.wait()
+
+        reader = asyncio.create_task(read())
+        try:
+            await line("ready")
+            address = str(next(item for item in lines if item["type"] == "ready")["address"])
+            tap = AttTap(link, subject=address)
+            with Store.open(home / "wearsync.db") as store:
+                serve = SyncDaemon(
+                    store=store,
+                    routine="foot-care",
+                    profiles=registry.load_profiles(),
+                    drivers=registry.driver_for,
+                    every=timedelta(minutes=15),
+                    device=address,
+                    hci=link,
+                    scan_seconds=10,
+                    full_every=timedelta(0) if mode == "before" else timedelta(hours=24),
+                )
+                await serve.check_once()
+                await asyncio.sleep(0.2)  # untimed: let the beacon catch up with the sync
+                tap.reset()
+                for check in range(CHECKS):
+                    if check == SESSION_AFTER:
+                        process.stdin.write(b"start\n")
+                        await process.stdin.drain()
+                        await line("session_completed", "kind")
+                        await asyncio.sleep(0.2)
+                    before = len(tap.connections)
+                    report = await serve.check_once()
+                    if report is not None and report.events_new and not events_sync:
+                        trace = tap.connections[before]
+                        events_sync = trace.round_trips
+                        events_requests = [
+                            p.name.removeprefix("ATT_") for p in trace.pdus if p.direction == "rx"
+                        ]
+                    await asyncio.sleep(0.05)
+            traces = list(tap.connections)
+            tap.close()
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                process.send_signal(signal.SIGTERM)
+            await process.wait()
+            await reader
+            await close_centrals()
+    per = [trace.round_trips for trace in traces]
+    return Day(mode, len(traces), sum(per), per, events_sync, events_requests)
+
+
+def report(days: list[Day], what: str) -> None:
     print(
         f"a day of wearsync serve: {CHECKS} checks every 15 min, one session after check "
-        f"{SESSION_AFTER}, simulated watch"
+        f"{SESSION_AFTER}, {what}"
     )
     print(f"{'':8} {'connections':>12} {'ATT round trips':>16} {'sync with events':>17}")
     for day in days:
@@ -122,6 +216,30 @@ async def main() -> int:
         f"{after.events_sync_round_trips} (target 6; connection setup included)"
     )
     print(f"what the client sent in it: {', '.join(after.events_sync_requests)}")
+
+
+async def main() -> int:
+    logging.basicConfig(level=logging.WARNING)
+    with tempfile.TemporaryDirectory() as tmp:
+        days = [await one_day(mode, Path(tmp) / f"sim-{mode}") for mode in ("before", "after")]
+        report(days, "simulated watch")
+        binary = next(
+            (
+                FIRMWARE_DIR / v / "wearsync-fw"
+                for v in ("release", "asan")
+                if (FIRMWARE_DIR / v / "wearsync-fw").exists()
+            ),
+            None,
+        )
+        if binary is None:
+            print("firmware not built (make -C firmware): its day is skipped")
+            return 0
+        print()
+        days = [
+            await firmware_day(mode, Path(tmp) / f"fw-{mode}", binary)
+            for mode in ("before", "after")
+        ]
+        report(days, f"NimBLE firmware ({binary.parent.name}, watch time x{FIRMWARE_SPEED:g})")
     return 0
 
 
