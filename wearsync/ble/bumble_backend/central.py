@@ -116,6 +116,8 @@ class BumbleCentral:
         #: GATT layouts of bonded peers by (address, service filter), checked against the
         #: peer's Database Hash before use (see the client's ``_discover``).
         self.gatt_cache: dict[tuple[str, tuple[str, ...]], GattLayout] = {}
+        #: Bonded peers found to serve no Database Hash: not asked again.
+        self.without_database_hash: set[tuple[str, tuple[str, ...]]] = set()
         self.connecting = False
         self._scan_users = 0
         self._scan_lock = asyncio.Lock()

@@ -314,12 +314,15 @@ class BumbleBleakClient(BaseBleakClient):
             for characteristic in characteristics:
                 await self._guard("discover descriptors", characteristic.discover_descriptors())
         self.services = build_collection(services, lambda: self.mtu_size - 3)
-        if bonded:
-            database_hash = await self._database_hash(peer, None)
-        if central is not None and database_hash is not None:
+        if central is None or not bonded or key in central.without_database_hash:
+            return
+        database_hash = await self._database_hash(peer, None)
+        if database_hash is not None:
             central.gatt_cache[key] = GattLayout.of(database_hash, services)
-        elif central is not None:
+        else:
+            # Asked once per process: a watch without the hash is discovered every time.
             central.gatt_cache.pop(key, None)
+            central.without_database_hash.add(key)
 
     def _on_disconnection(self, reason: int) -> None:
         logger.debug("link to %s lost, reason 0x%02X", self.address, reason)
