@@ -341,6 +341,16 @@ class TimerDriver(Driver):
         wire = encode_program(ctx.program)
         async with self.connected(ctx, held) as (link, info, paired):
             clock_set, collected, pushed = await link.bonded(lambda: link.prepare(info, wire))
+            protected = pushed or clock_set or collected.received or paired or link.paired
+            if (
+                not protected
+                and Feature.STATE_BEACON in info.features
+                and BEACON_COMPANY_ID not in ctx.watch.manufacturer_data
+            ):
+                # It advertised no beacon, so it may hold no bond with us (§14.2), and this sync
+                # asked nothing protected. One protected read pairs if it must, so the watch can
+                # key its beacon again.
+                await link.bonded(link.client.read_status)
             return SyncOutcome(
                 program_identity=program_identity(wire).hex(),
                 program_bytes=len(wire),

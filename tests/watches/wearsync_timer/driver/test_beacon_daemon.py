@@ -205,3 +205,19 @@ def other_routine(tmp_path: Path) -> Path:
     path = tmp_path / "short.toml"
     path.write_text(SHORT_ROUTINE)
     return path
+
+
+async def test_a_watch_that_forgot_the_bond_advertises_no_beacon_and_is_synced(
+    synced: tuple[SyncDaemon, Counted],
+) -> None:
+    serve, counted = synced
+    keystore = counted.watch.flash.keystore()
+    for name, _keys in await keystore.get_all():
+        await keystore.delete(name)
+    await counted.reboot()  # a factory reset of the bonds
+    await counted.watch.beacon_settled()
+    assert counted.watch.beacon is None
+    assert await check(serve, counted)  # no beacon: connect (and pair again)
+    await counted.watch.beacon_settled()
+    assert counted.watch.beacon is not None  # keyed with the new bond
+    assert not await check(serve, counted)
