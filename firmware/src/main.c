@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "beacon.h"
 #include "gatt.h"
 #include "host/ble_hs.h"
 #include "host/util/util.h"
@@ -57,6 +58,7 @@ static struct options g_opt = {.hci_port = -1, .name = DEFAULT_NAME, .time_scale
 static struct watch g_watch;
 static struct timespec g_boot;
 static struct ble_npl_callout g_session_timer;
+static struct ble_npl_callout g_beacon_timer;
 static struct ble_npl_event g_stop_event;
 static struct ble_npl_task g_host_task, g_hci_task;
 static uint8_t g_address[ADDRESS_SIZE];
@@ -156,15 +158,103 @@ static void hook_cue(void *ctx, const struct program_cue *cue, int32_t step, uin
 
 static int gap_event(struct ble_gap_event *event, void *arg);
 
-static void advertise(void)
+/* The state beacon (§14): what is advertised now, and what it was computed from. */
+#define BEACON_PEER_FILE "beacon-peer"
+#define BEACON_POLL_MS 20u
+static struct {
+    bool on;                          /* a beacon is in the advertising data */
+    uint8_t mfg[BEACON_MFG_SIZE];
+    uint8_t key[BEACON_KEY_SIZE];
+    uint8_t state[BEACON_STATE_SIZE];
+    uint16_t nonce;
+    uint64_t sealed_at;               /* watch ms of the last new nonce */
+} g_beacon;
+
+static int set_advertising_data(void)
 {
-    /* Legacy advertising (§2.1): flags + the 128-bit service UUID (21 of 31 bytes) ... */
+    /* Legacy advertising (§2.1): flags + the 128-bit service UUID (21 of 31 bytes), and the
+     * state beacon (10 more: 31, §14.1) ... */
     struct ble_hs_adv_fields adv = {0};
     adv.flags = BLE_HS_ADV_F_DISC_GEN | BLE_HS_ADV_F_BREDR_UNSUP;
     adv.uuids128 = gatt_service_uuid();
     adv.num_uuids128 = 1;
     adv.uuids128_is_complete = 1;
-    int rc = ble_gap_adv_set_fields(&adv);
+    if (g_beacon.on) {
+        adv.mfg_data = g_beacon.mfg;
+        adv.mfg_data_len = (uint8_t)sizeof g_beacon.mfg;
+    }
+    return ble_gap_adv_set_fields(&adv);
+}
+
+/* The LTK of the bond that encrypted a link last (§14.2); false if there is none now. */
+static bool beacon_ltk(uint8_t ltk[BEACON_LTK_SIZE])
+{
+    ble_addr_t peer;
+    if (persist_read(BEACON_PEER_FILE, &peer, sizeof peer) != (long)sizeof peer) {
+        return false;
+    }
+    struct ble_store_key_sec key = {0};
+    key.peer_addr = peer;
+    struct ble_store_value_sec value;
+    if (ble_store_read_peer_sec(&key, &value) != 0 || !value.ltk_present) {
+        return false;
+    }
+    memcpy(ltk, value.ltk, BEACON_LTK_SIZE);
+    return true;
+}
+
+/* Recompute the beacon; a new one (new nonce) on a change of state or key, or on rotation. */
+static void beacon_refresh(void)
+{
+    if (!(g_watch.features & FEATURE_STATE_BEACON)) {
+        return;
+    }
+    uint64_t now = platform_now_ms();
+    uint8_t ltk[BEACON_LTK_SIZE], key[BEACON_KEY_SIZE], state[BEACON_STATE_SIZE];
+    bool keyed = beacon_ltk(ltk) && beacon_key(ltk, key);
+    if (!keyed) {
+        if (g_beacon.on) {
+            g_beacon.on = false;
+            (void)set_advertising_data();
+        }
+        return;
+    }
+    enum session_state session;
+    uint16_t step;
+    uint32_t elapsed;
+    session_status(&g_watch.session, now, &session, &step, &elapsed);
+    beacon_state(g_watch.log.count > 0, g_watch.clock.set, (unsigned)session,
+                 g_watch.has_program ? g_watch.identity : NULL, state);
+    bool same = g_beacon.on && memcmp(key, g_beacon.key, sizeof key) == 0 &&
+                memcmp(state, g_beacon.state, sizeof state) == 0;
+    if (same && now - g_beacon.sealed_at < BEACON_ROTATION_MS) {
+        return;
+    }
+    uint16_t nonce = (uint16_t)(g_beacon.nonce + 1u);
+    if (!beacon_seal(key, nonce, state, g_beacon.mfg)) {
+        return;
+    }
+    g_beacon.nonce = nonce;
+    g_beacon.sealed_at = now;
+    memcpy(g_beacon.key, key, sizeof key);
+    memcpy(g_beacon.state, state, sizeof state);
+    g_beacon.on = true;
+    int rc = set_advertising_data();
+    if (rc != 0) {
+        fprintf(stderr, "cannot update the advertising data: %d\n", rc);
+    }
+}
+
+static void beacon_timer_fired(struct ble_npl_event *ev)
+{
+    (void)ev;
+    beacon_refresh();
+    ble_npl_callout_reset(&g_beacon_timer, ble_npl_time_ms_to_ticks32(BEACON_POLL_MS));
+}
+
+static void advertise(void)
+{
+    int rc = set_advertising_data();
     /* ... and the name in the scan response. */
     struct ble_hs_adv_fields rsp = {0};
     rsp.name = (const uint8_t *)g_opt.name;
@@ -210,6 +300,14 @@ static int gap_event(struct ble_gap_event *event, void *arg)
         return 0;
     case BLE_GAP_EVENT_NOTIFY_TX:
         gatt_notify_done();
+        return 0;
+    case BLE_GAP_EVENT_ENC_CHANGE:
+        /* The beacon is keyed with the bond that encrypted a link last (§14.2). */
+        if (event->enc_change.status == 0 &&
+            ble_gap_conn_find(event->enc_change.conn_handle, &desc) == 0 &&
+            !persist_write(BEACON_PEER_FILE, &desc.peer_id_addr, sizeof desc.peer_id_addr)) {
+            fprintf(stderr, "cannot write %s\n", BEACON_PEER_FILE);
+        }
         return 0;
     case BLE_GAP_EVENT_REPEAT_PAIRING:
         /* The client lost its bond and pairs again: forget the old one (§2.3). */
@@ -264,7 +362,13 @@ static void on_sync(void)
         fprintf(stderr, "cannot set the address: %d\n", rc);
         exit(1);
     }
+    uint8_t start[2];
+    if (ble_hs_hci_rand(start, (int)sizeof start) == 0) {
+        g_beacon.nonce = (uint16_t)(start[0] | (start[1] << 8)); /* random start (§14.3) */
+    }
+    beacon_refresh();
     advertise();
+    ble_npl_callout_reset(&g_beacon_timer, ble_npl_time_ms_to_ticks32(BEACON_POLL_MS));
     print_ready();
 }
 
@@ -507,6 +611,8 @@ int main(int argc, char **argv)
         return 1;
     }
     ble_npl_callout_init(&g_session_timer, nimble_port_get_dflt_eventq(), session_timer_fired,
+                         NULL);
+    ble_npl_callout_init(&g_beacon_timer, nimble_port_get_dflt_eventq(), beacon_timer_fired,
                          NULL);
     ble_npl_event_init(&g_stop_event, stop, NULL);
     ble_npl_event_init(&g_button_event, press, NULL);

@@ -57,6 +57,8 @@ from wearsync.watches.wearsync_timer.sim.session import SessionRunner
 
 MAX_PROGRAM = 4096
 CAPACITY = 256
+#: START_ENTRY (§7.7), defined after this firmware was written.
+START_ENTRY_OPCODE = 0x09
 FEATURE_OF = {
     StartSession: Feature.SESSION_CONTROL,
     StopSession: Feature.SESSION_CONTROL,
@@ -119,6 +121,10 @@ class ReferenceWatch:
         return "code 0"
 
     def control(self, value: bytes) -> str:
+        if value and value[0] == START_ENTRY_OPCODE and not self.features & Feature.ENTRIES:
+            # An opcode whose feature is clear is unknown, whatever its length (§7.1); this
+            # firmware offers no ENTRIES, so START_ENTRY is always unknown to it.
+            return "code 128"
         try:
             request = parse_control(value)
         except UnknownOpcodeError:
@@ -142,7 +148,9 @@ class ReferenceWatch:
                 staging, self.staging = self.staging, Staging()
                 if self.runner.state is not SessionState.IDLE:
                     raise AttError(0x89)
-                self.program, self.wire = staging.commit(crc)
+                # Format 2 only with ENTRIES (§3.4), which this firmware does not offer.
+                formats = (1, 2) if self.features & Feature.ENTRIES else (1,)
+                self.program, self.wire = staging.commit(crc, formats)
             case AbortStaged():
                 self.staging = Staging()
             case StartSession(identity=identity):

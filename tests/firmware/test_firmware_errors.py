@@ -104,7 +104,7 @@ async def test_program_writes_and_commit_answer_in_the_order_of_6_3(client: Blea
     after = await info(client)
     assert (after.program_length, after.program_identity) == (58, IDENTITY)
     assert after.max_program_length == 4096 and after.event_capacity == 256
-    assert after.features == 0x0F  # from_bytes accepted protocol version 1
+    assert after.features == 0x2F  # from_bytes accepted protocol version 1; STATE_BEACON (§14)
     # Committing the committed program again succeeds and changes nothing.
     assert await write(client, PROGRAM_CHR, CHUNK) == 0
     assert await write(client, CONTROL, COMMIT) == 0

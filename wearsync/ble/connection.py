@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from wearsync.ble.errors import DeviceNotFoundError, ble_errors
@@ -40,12 +40,14 @@ class FoundWatch:
         name: the advertised local name ('' if none).
         rssi: signal strength of the last advertisement, dBm.
         profile: the matching profile.
+        manufacturer_data: the Manufacturer Specific Data it advertised, by company id.
     """
 
     device: BLEDevice
     name: str
     rssi: int
     profile: DeviceProfile
+    manufacturer_data: Mapping[int, bytes] = field(default_factory=dict, compare=False)
 
     @property
     def address(self) -> str:
@@ -82,7 +84,13 @@ async def scan(
                         profile = match_profile(data.local_name, data.service_uuids, known)
                         if profile is None:
                             continue
-                        watch = FoundWatch(device, data.local_name or "", data.rssi, profile)
+                        watch = FoundWatch(
+                            device,
+                            data.local_name or "",
+                            data.rssi,
+                            profile,
+                            dict(data.manufacturer_data),
+                        )
                         found[watch.address] = watch
                         if want is not None and want(watch):
                             break
@@ -170,6 +178,30 @@ async def connect(
                     await client.disconnect()
             except Exception as exc:  # the link may already be gone; nothing to undo
                 log.debug("disconnect from %s: %s", watch.address, exc)
+
+
+async def bond_ltk(address: str, *, hci: HciSpec | None = None) -> bytes | None:
+    """The long-term key of our bond with ``address``, or ``None`` without one.
+
+    Only our bumble backend (an HCI transport) exposes its keys; bleak's platform backends keep
+    them in the operating system (BlueZ's /var/lib/bluetooth, CoreBluetooth, WinRT), out of
+    reach, so with them this is always ``None``.
+    """
+    spec = resolve_hci(hci)
+    if spec is None:
+        return None
+    from wearsync.ble.bumble_backend.central import get_central
+
+    with ble_errors(address=address, operation="read bond"):
+        central = await get_central(spec)
+        keystore = central.device.keystore
+        if keystore is None:
+            return None
+        wanted = address.upper()
+        for name, keys in await keystore.get_all():
+            if name.split("/")[0].upper() == wanted and keys.ltk is not None:
+                return bytes(keys.ltk.value)
+    return None
 
 
 async def pair(client: BleakClient, *, address: str) -> None:

@@ -29,8 +29,11 @@ logger = logging.getLogger(__name__)
 _ADV_FLAGS = bytes([0x06])
 
 
-def build_advertising_data(service_uuids: Sequence[str] = ()) -> bytes:
-    """Legacy advertising data: the flags and the service UUID lists (at most 31 bytes).
+def build_advertising_data(
+    service_uuids: Sequence[str] = (), manufacturer_data: bytes | None = None
+) -> bytes:
+    """Legacy advertising data: the flags, the service UUID lists and, if given, one
+    Manufacturer Specific Data value (company id first), at most 31 bytes in all.
 
     Raises:
         ValueError: the UUIDs do not fit a legacy advertising PDU (a conformant controller
@@ -44,6 +47,8 @@ def build_advertising_data(service_uuids: Sequence[str] = ()) -> bytes:
         structures.append((AdvertisingData.Type.COMPLETE_LIST_OF_16_BIT_SERVICE_CLASS_UUIDS, short))
     if long:
         structures.append((AdvertisingData.Type.COMPLETE_LIST_OF_128_BIT_SERVICE_CLASS_UUIDS, long))
+    if manufacturer_data is not None:
+        structures.append((AdvertisingData.Type.MANUFACTURER_SPECIFIC_DATA, manufacturer_data))
     data = bytes(AdvertisingData(structures))
     if len(data) > LEGACY_ADV_MAX:
         raise ValueError(f"advertising data is {len(data)} bytes, over {LEGACY_ADV_MAX}")
@@ -108,6 +113,17 @@ class Peripheral:
             with contextlib.suppress(core.BaseBumbleError, hci.HCI_Error):
                 await connection.disconnect(reason)
 
+    async def set_advertising_data(self, data: bytes) -> None:
+        """Change what it advertises, now if it is advertising, else from the next restart."""
+        device = self.device
+        device.advertising_data = data
+        if device.legacy_advertising_set is not None:
+            await device.legacy_advertising_set.set_advertising_data(data)
+        elif device.legacy_advertiser is not None:
+            await device.send_sync_command(
+                hci.HCI_LE_Set_Advertising_Data_Command(advertising_data=data)
+            )
+
     async def notify(self, characteristic: gatt.Characteristic[bytes], value: bytes) -> None:
         """Set a characteristic's value and notify every central subscribed to notifications."""
         characteristic.value = value
@@ -137,6 +153,7 @@ async def start_peripheral(
     address: str | None = None,
     advertising_interval_ms: float = 20.0,
     keystore: KeyStore | None = None,
+    manufacturer_data: bytes | None = None,
 ) -> Peripheral:
     """Power a peripheral on, install its GATT services and start advertising.
 
@@ -154,6 +171,8 @@ async def start_peripheral(
         address: a random static address; a fresh one by default.
         advertising_interval_ms: the advertising interval; short intervals connect fast.
         keystore: where bonds are kept; in memory by default.
+        manufacturer_data: a Manufacturer Specific Data value to advertise (company id
+            first); change it later with :meth:`Peripheral.set_advertising_data`.
     """
     transport = await open_hci(hci_spec)
     own_address = (
@@ -170,7 +189,7 @@ async def start_peripheral(
     await device.start_advertising(
         own_address_type=hci.OwnAddressType.RANDOM,
         auto_restart=True,
-        advertising_data=build_advertising_data(service_uuids),
+        advertising_data=build_advertising_data(service_uuids, manufacturer_data),
         scan_response_data=build_scan_response(name),
         advertising_interval_min=advertising_interval_ms,
         advertising_interval_max=advertising_interval_ms,

@@ -11,6 +11,11 @@ Beside the syncs it keeps the schedule for watches that cannot: at each planned 
 wearer (:meth:`~wearsync.sync.driver.Driver.remind`); a host-timed watch gets one alert, a
 watch that reminds itself (the timer service with ENTRIES) nothing. A watch out of range then
 misses that reminder.
+
+A watch it has synced before is connected to only when needed: when the driver, reading what
+the watch advertises (the timer watch's state beacon, docs/protocol.md §14), finds a reason,
+or when the last sync is ``full_every`` old. Only the watch synced last (or ``device``) is ever
+looked for, so a stranger's watch nearby is never connected to.
 """
 
 from __future__ import annotations
@@ -76,7 +81,8 @@ class SyncDaemon:
         store: the open database.
         routine: a built-in routine name or a TOML file (re-read before every sync).
         profiles: the device profiles to recognise the watch by.
-        every: the regular interval between syncs.
+        every: the regular interval between checks (a check connects only when needed).
+        full_every: the longest a known watch goes without a sync, whatever it advertises.
         retry: the first retry interval after a failed sync (doubles up to ``every``).
         device: the watch's name or address; default the one synced last, else any.
         hci: the HCI transport (None: ``$WEARSYNC_HCI`` or the platform stack).
@@ -99,10 +105,13 @@ class SyncDaemon:
     scan_seconds: float = 10.0
     on_synced: Callable[[SyncReport], None] | None = None
     watch_at: Callable[[str, Sequence[DeviceProfile]], FoundWatch | None] | None = None
+    full_every: timedelta = timedelta(hours=24)
     syncs: int = 0
     failures: int = 0
     remind: bool = True
     reminders_sent: int = 0
+    skipped: int = 0
+    """Checks that found nothing new and did not connect."""
 
     async def run(self, stop: asyncio.Event) -> None:
         """Sync (and remind) until ``stop`` is set; returns promptly when it is."""
@@ -120,7 +129,7 @@ class SyncDaemon:
         while not stop.is_set():
             wait = self.every
             try:
-                await self.sync_once()
+                await self.check_once()
                 backoff = self.retry
             except (DeviceNotFoundError, BleError) as exc:
                 self.failures += 1
@@ -188,6 +197,16 @@ class SyncDaemon:
 
     async def sync_once(self) -> SyncReport:
         """Find the watch and sync it once; returns the driver's report."""
+        report = await self.check_once(force=True)
+        assert report is not None  # forced: always synced
+        return report
+
+    async def check_once(self, *, force: bool = False) -> SyncReport | None:
+        """Find the watch and sync it if needed (see the module docstring).
+
+        Returns the report, or ``None`` when the watch said nothing is new and no connection
+        was made.
+        """
         routine, text = load_routine_and_text(self.routine)
         watch = None
         if self.watch_at is not None:
@@ -203,7 +222,14 @@ class SyncDaemon:
                 seconds=self.scan_seconds,
             )
         ctx = SyncContext.of(self.store, watch, routine, text, hci=self.hci)
-        report = await self.drivers(watch.profile).sync(ctx)
+        driver = self.drivers(watch.profile)
+        reason = "forced" if force else await self._reason(ctx, driver)
+        if reason is None:
+            self.skipped += 1
+            log.info("%s: nothing new, not connecting", watch.name or watch.address)
+            return None
+        log.info("syncing %s: %s", watch.name or watch.address, reason)
+        report = await driver.sync(ctx)
         self.syncs += 1
         log.info(
             "synced %s: program %s, %d new events",
@@ -214,6 +240,14 @@ class SyncDaemon:
         if self.on_synced is not None:
             self.on_synced(report)
         return report
+
+    async def _reason(self, ctx: SyncContext, driver: Driver) -> str | None:
+        known = self.store.device(ctx.address)
+        if known is None or not known.bonded or known.last_sync is None:
+            return "first sync"
+        if utc_now() - known.last_sync >= self.full_every:
+            return f"last synced {_human(utc_now() - known.last_sync)} ago"
+        return await driver.needs_sync(ctx)
 
 
 def _human(interval: timedelta) -> str:

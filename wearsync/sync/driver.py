@@ -386,6 +386,14 @@ class Driver(ABC):
         async with hold_watch(ctx):
             return await self.remind(ctx, occurrence)
 
+    async def needs_sync(self, ctx: SyncContext) -> str | None:
+        """Why the watch should be connected to, judged from what it advertised
+        (``ctx.watch``), or ``None`` when its advertisement says a sync would change nothing.
+
+        The default knows no such advertisement: always a reason. Never connects.
+        """
+        return "the watch does not advertise its state"
+
     @abstractmethod
     async def exchange(self, ctx: SyncContext, held: HeldWatch) -> SyncOutcome:
         """Connect and do one sync with the locked watch (push, clock, events)."""

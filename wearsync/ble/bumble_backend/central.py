@@ -28,6 +28,7 @@ from bumble.transport import open_transport
 from bumble.transport.common import Transport
 
 from wearsync.ble.bumble_backend.exc import BumbleTransportError
+from wearsync.ble.bumble_backend.gatt import GattLayout
 from wearsync.ble.hci import (
     HciSpec,
     describe_hci_spec,
@@ -112,6 +113,11 @@ class BumbleCentral:
         self.device = device
         self.peers: dict[str, SeenPeer] = {}
         self.connect_lock = asyncio.Lock()
+        #: GATT layouts of bonded peers by (address, service filter), checked against the
+        #: peer's Database Hash before use (see the client's ``_discover``).
+        self.gatt_cache: dict[tuple[str, tuple[str, ...]], GattLayout] = {}
+        #: Bonded peers found to serve no Database Hash: not asked again.
+        self.without_database_hash: set[tuple[str, tuple[str, ...]]] = set()
         self.connecting = False
         self._scan_users = 0
         self._scan_lock = asyncio.Lock()

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from bleak.assigned_numbers import gatt_char_props_to_strs
 from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.backends.descriptor import BleakGATTDescriptor
 from bleak.backends.service import BleakGATTService, BleakGATTServiceCollection
 from bumble import core
-from bumble.gatt_client import ServiceProxy
+from bumble.gatt import GATT_DATABASE_HASH_CHARACTERISTIC
+from bumble.gatt_client import CharacteristicProxy, Client, DescriptorProxy, ServiceProxy
 
 
 def bleak_uuid(value: core.UUID) -> str:
@@ -54,3 +56,93 @@ def build_collection(
                     )
                 )
     return collection
+
+
+@dataclass(frozen=True)
+class CachedDescriptor:
+    handle: int
+    type: bytes
+
+
+@dataclass(frozen=True)
+class CachedCharacteristic:
+    handle: int
+    end_group_handle: int
+    uuid: bytes
+    properties: int
+    descriptors: tuple[CachedDescriptor, ...]
+
+
+@dataclass(frozen=True)
+class CachedService:
+    handle: int
+    end_group_handle: int
+    uuid: bytes
+    characteristics: tuple[CachedCharacteristic, ...]
+
+
+@dataclass(frozen=True)
+class GattLayout:
+    """A peer's discovered GATT layout and the Database Hash it had (Core 5.1 robust caching).
+
+    UUIDs are kept as bumble's little-endian bytes.
+    """
+
+    database_hash: bytes
+    services: tuple[CachedService, ...]
+
+    @property
+    def hash_handle(self) -> int | None:
+        """The value handle of the Database Hash characteristic, if it was discovered."""
+        wanted = bytes(GATT_DATABASE_HASH_CHARACTERISTIC)
+        for service in self.services:
+            for characteristic in service.characteristics:
+                if characteristic.uuid == wanted:
+                    return characteristic.handle
+        return None
+
+    @classmethod
+    def of(cls, database_hash: bytes, services: Iterable[ServiceProxy]) -> GattLayout:
+        """Snapshot discovered services."""
+        return cls(
+            database_hash,
+            tuple(
+                CachedService(
+                    s.handle,
+                    s.end_group_handle,
+                    bytes(s.uuid),
+                    tuple(
+                        CachedCharacteristic(
+                            c.handle,
+                            c.end_group_handle,
+                            bytes(c.uuid),
+                            int(c.properties),
+                            tuple(CachedDescriptor(d.handle, bytes(d.type)) for d in c.descriptors),
+                        )
+                        for c in s.characteristics
+                    ),
+                )
+                for s in services
+            ),
+        )
+
+    def restore(self, client: Client) -> list[ServiceProxy]:
+        """Proxies on ``client`` for the cached layout, as discovery would have made them."""
+        services: list[ServiceProxy] = []
+        for s in self.services:
+            service = ServiceProxy(  # type: ignore[no-untyped-call]
+                client, s.handle, s.end_group_handle, core.UUID.from_bytes(s.uuid)
+            )
+            for c in s.characteristics:
+                characteristic: CharacteristicProxy[bytes] = CharacteristicProxy(
+                    client, c.handle, c.end_group_handle, core.UUID.from_bytes(c.uuid), c.properties
+                )
+                characteristic.descriptors = [
+                    DescriptorProxy(client, d.handle, core.UUID.from_bytes(d.type))
+                    for d in c.descriptors
+                ]
+                characteristic.descriptors_discovered = True  # subscribe() finds the CCCD
+                service.characteristics.append(characteristic)
+            services.append(service)
+        client.services.extend(services)
+        return services

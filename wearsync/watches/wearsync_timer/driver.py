@@ -27,10 +27,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, Literal, TypeVar
 
-from wearsync.ble.connection import connect, pair
+from wearsync.ble.connection import bond_ltk, connect, pair
 from wearsync.ble.errors import GattError
 from wearsync.errors import RoutineError
 from wearsync.profiles import DriverSettings
+from wearsync.protocol.errors import DecodeError
 from wearsync.records import StoredEvent, utc_now
 from wearsync.routine.loader import parse_routine
 from wearsync.routine.occurrences import ROUTINE_ENTRY, entry_ids
@@ -58,6 +59,13 @@ from wearsync.watches.wearsync_timer.codec import (
     UnsupportedVersionError,
     encode_program,
     program_identity,
+)
+from wearsync.watches.wearsync_timer.codec.beacon import (
+    BEACON_COMPANY_ID,
+    StateBeacon,
+    beacon_key,
+    candidate_states,
+    open_beacon,
 )
 from wearsync.watches.wearsync_timer.codec.encode import wire_plan
 
@@ -372,11 +380,45 @@ class TimerDriver(Driver):
             link = TimerLink(timer, ctx, self.settings, pair_once=not first_use)
             yield link, await link.read_info(), first_use
 
+    async def needs_sync(self, ctx: SyncContext) -> str | None:
+        """What the state beacon says (docs/protocol.md §14.4), without connecting."""
+        data = ctx.watch.manufacturer_data.get(BEACON_COMPANY_ID)
+        if data is None:
+            return "no state beacon"
+        try:
+            beacon = StateBeacon.from_bytes(data)
+        except DecodeError:
+            return "state beacon unreadable"
+        ltk = await bond_ltk(ctx.address, hci=ctx.hci)
+        if ltk is None:
+            return "no bond key to read the state beacon"
+        wanted = program_identity(encode_program(ctx.program))
+        state = open_beacon(beacon_key(ltk), beacon, candidate_states([wanted, bytes(16)]))
+        if state is None:
+            return "state beacon undecodable (another program, or the bond changed)"
+        if state.program_identity != wanted:
+            return "the watch has no program"
+        if state.events_waiting:
+            return "events are waiting"
+        if not state.clock_set:
+            return "the watch's clock is not set"
+        return None
+
     async def exchange(self, ctx: SyncContext, held: HeldWatch) -> SyncOutcome:
         """One sync (see the module docstring)."""
         async with self.connected(ctx, held) as (link, info, paired):
             wire = wanted_program(ctx, info)
             clock_set, collected, pushed = await link.bonded(lambda: link.prepare(info, wire))
+            protected = pushed or clock_set or collected.received or paired or link.paired
+            if (
+                not protected
+                and Feature.STATE_BEACON in info.features
+                and BEACON_COMPANY_ID not in ctx.watch.manufacturer_data
+            ):
+                # It advertised no beacon, so it may hold no bond with us (§14.2), and this sync
+                # asked nothing protected. One protected read pairs if it must, so the watch can
+                # key its beacon again.
+                await link.bonded(link.client.read_status)
             return SyncOutcome(
                 program_identity=program_identity(wire).hex(),
                 program_bytes=len(wire),

@@ -224,6 +224,8 @@ async def test_every_sync_refreshes_the_local_offset_for_reminders(
         # as if the zone had changed its offset since: the watch still holds the old one
         wrong = LocalTimeInformation(right.time_zone, DstOffset.DOUBLE_DAYLIGHT)
         watch.set_local_time(wrong)
+        await watch.beacon_settled()
+        target = await found(link, profiles, watch)  # as the daemon would: its beacon now
         report = await sync_watch(
             store=store, routine=ROUTINE, routine_text=TEXT, watch=target, hci=link
         )
@@ -241,6 +243,8 @@ async def test_every_sync_refreshes_the_local_offset_for_reminders(
             for p in watch.tap.connections[-1].pdus
             if p.direction == "rx" and p.kind is AttKind.REQUEST and p.opcode not in DISCOVERY
         ]
-        assert len(requests) == 1  # Timer Info; the offset went as a Write Command
+        # The Database Hash (the cached GATT layout's check, §14 beside robust caching) and
+        # Timer Info; the offset went as a Write Command.
+        assert len(requests) == 2
     finally:
         await watch.close()

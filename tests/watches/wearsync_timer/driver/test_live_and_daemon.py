@@ -84,6 +84,7 @@ async def test_the_daemon_syncs_again_when_the_watch_comes_back(
         retry=timedelta(milliseconds=50),
         hci=link,
         scan_seconds=0.3,
+        full_every=timedelta(0),  # connect at every check, whatever the beacon says
     )
     stop = asyncio.Event()
     running = asyncio.create_task(daemon.run(stop))

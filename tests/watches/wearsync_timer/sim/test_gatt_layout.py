@@ -66,7 +66,7 @@ async def test_timer_info_is_readable_unpaired(watch: SimWatch) -> None:
     async with connected(watch, pair=False) as client:
         info = await read_info(client)
     assert len(bytes(info)) == 40
-    assert info.features == Feature(0x0F)
+    assert info.features == Feature(0x2F)  # table 3-1 but ENTRIES (opt-in), STATE_BEACON too
     assert info.flags == InfoFlags(0)
     assert (info.max_program_length, info.event_capacity) == (4096, 256)
     assert info.boot_id == 1 and info.unacked_events == 0

@@ -34,6 +34,8 @@ class Feature(IntFlag):
     CURRENT_TIME_SERVICE = 0x0008
     ENTRIES = 0x0010
     """Program format 2 (entries and schedule, §5.8), START_ENTRY, reminders (§5.9)."""
+    STATE_BEACON = 0x0020
+    """The watch advertises the state beacon (§14)."""
 
 
 class InfoFlags(IntFlag):

@@ -35,7 +35,9 @@ With feature ENTRIES and a format-2 program the watch reminds the wearer on its 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -50,7 +52,7 @@ from wearsync.sim.att_tap import AttTap
 from wearsync.sim.clock import Clock, SimClock, Timer
 from wearsync.sim.link import VirtualLink
 from wearsync.sim.motor import Motor, VibrationListener
-from wearsync.sim.peripheral import Peripheral, start_peripheral
+from wearsync.sim.peripheral import Peripheral, build_advertising_data, start_peripheral
 from wearsync.sim.wearer import Wearer
 from wearsync.watches.wearsync_timer.codec import (
     AbortStaged,
@@ -82,6 +84,13 @@ from wearsync.watches.wearsync_timer.codec import (
     program_identity,
 )
 from wearsync.watches.wearsync_timer.codec import uuids as U
+from wearsync.watches.wearsync_timer.codec.beacon import (
+    LTK_SIZE,
+    ROTATION_S,
+    BeaconState,
+    beacon_key,
+    seal,
+)
 from wearsync.watches.wearsync_timer.sim.event_log import EventLog
 from wearsync.watches.wearsync_timer.sim.flash import Flash, SessionMarker, WatchRecord
 from wearsync.watches.wearsync_timer.sim.reminders import PlannedTime, next_after, window_start
@@ -99,9 +108,12 @@ ALL_FEATURES: Final = (
     | Feature.PAUSE_RESUME
     | Feature.EVENT_REPLAY
     | Feature.CURRENT_TIME_SERVICE
+    | Feature.STATE_BEACON
 )
 #: ALL_FEATURES and ENTRIES: program format 2, START_ENTRY, reminders (§5.8, §5.9).
 ENTRY_FEATURES: Final = ALL_FEATURES | Feature.ENTRIES
+#: The flash file naming the bond the beacon is keyed with (§14.2).
+BEACON_PEER_FILE: Final = "beacon-peer"
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _U32: Final = 0xFFFF_FFFF
 
@@ -195,6 +207,13 @@ class SimWatch:
         self.reminders: list[ReminderShown] = []
         self._reminder: Timer | None = None
         self._started: dict[int, datetime] = {}  # entry -> local time of its last session start
+        self._beacon_task: asyncio.Task[None] | None = None
+        self._beacon_dirty = False
+        self._beacon_rotation: Timer | None = None
+        self._beacon_last: tuple[bytes, BeaconState] | None = None
+        self._nonce = 0
+        #: The beacon it advertises now (§14.1), ``None`` when it advertises none.
+        self.beacon: bytes | None = None
 
     @classmethod
     async def start(
@@ -303,6 +322,11 @@ class SimWatch:
 
     # -- the watch's buttons --------------------------------------------------------------
 
+    async def beacon_settled(self) -> None:
+        """Return once the advertising data carries the current state beacon (§14.3)."""
+        while self._beacon_task is not None and not self._beacon_task.done():
+            await asyncio.shield(self._beacon_task)
+
     async def press_start(self, entry: int = 0) -> None:
         """The wearer starts the committed program, or entry ``entry`` from the menu (§7.7).
 
@@ -351,6 +375,14 @@ class SimWatch:
     async def _shut_down(self, *, link_loss: bool) -> None:
         self.runner.halt()
         self._cancel_reminder()
+        if self._beacon_rotation is not None:
+            self._beacon_rotation.cancel()
+            self._beacon_rotation = None
+        if self._beacon_task is not None:
+            self._beacon_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._beacon_task
+            self._beacon_task = None
         self.flush_log()
         if self._wearer_start is not None:
             self._wearer_start.cancel()
@@ -392,6 +424,10 @@ class SimWatch:
         )
         self.service.attach(self.peripheral.device, self.peripheral.connections)
         self._plan_reminder()
+        self.peripheral.device.on("connection", self._watch_encryption)
+        self._nonce = secrets.randbelow(0x10000)
+        self._beacon_last = None
+        await self._update_beacon()
         logger.info("%s booted: boot %d, address %s", self.name, self.boot_id, self.address)
         start_after = self.wearer.start_after_ms
         if start_after is not None and not self._wearer_started:
@@ -458,6 +494,7 @@ class SimWatch:
                 removed = self.log.ack(boot_id, seq)
                 self._save_log_soon()
                 self.flush_log()  # an acknowledgement is final: persist it before answering
+                self._beacon_soon()
                 logger.info("acknowledged up to (%d, %d): %d removed", boot_id, seq, removed)
             case _:
                 raise AttError(AttErrorCode.OPCODE_NOT_SUPPORTED)
@@ -490,6 +527,7 @@ class SimWatch:
             self._program, self._wire = program, wire
             self._plan_reminder()
         logger.info("committed program %s", program_identity(program).hex())
+        self._beacon_soon()
         if self._wearer_start is None and self._wants_to_start():
             self._wearer_start = self.clock.call_at(self.clock.now_ms(), self._wearer_presses_start)
 
@@ -535,6 +573,7 @@ class SimWatch:
         logger.info("clock set to %s", utc.isoformat())
         if self.service is not None:
             self._plan_reminder()
+        self._beacon_soon()
 
     def connection_closed(self, connection: Connection) -> None:
         """A link went down: its staging is discarded (§6.2)."""
@@ -548,6 +587,7 @@ class SimWatch:
 
     def on_session_status(self, status: SessionStatusValue) -> None:
         """Notify Session Status."""
+        self._beacon_soon()
         if self.service is not None:
             self.service.notify_status(status)
 
@@ -668,6 +708,88 @@ class SimWatch:
             self.service.notify_event(record)
         if self.on_event is not None:
             self.on_event(record)
+        self._beacon_soon()
+
+    # -- the state beacon (§14) -----------------------------------------------------------
+
+    def beacon_state(self) -> BeaconState:
+        """What the beacon says now (§14.2)."""
+        return BeaconState(
+            program_identity=self.committed_identity or bytes(16),
+            events_waiting=bool(self.log.events),
+            clock_set=self.utc is not None,
+            session=self.runner.state,
+        )
+
+    def _watch_encryption(self, connection: Connection) -> None:
+        def encrypted() -> None:
+            if connection.is_encrypted:
+                # The beacon is keyed with the bond that encrypted a link last (§14.2).
+                self.flash.write(BEACON_PEER_FILE, str(connection.peer_address).encode())
+                self._beacon_last = None
+                self._beacon_soon()
+
+        def rekey(*_args: object) -> None:
+            # Pairing stores the keys after the link is encrypted: look again once it has.
+            self._beacon_last = None
+            self._beacon_soon()
+
+        connection.on(Connection.EVENT_CONNECTION_ENCRYPTION_CHANGE, encrypted)
+        connection.on(Connection.EVENT_PAIRING, rekey)
+        connection.on(Connection.EVENT_DISCONNECTION, rekey)
+
+    def _beacon_soon(self) -> None:
+        if Feature.STATE_BEACON not in self.features or self.peripheral is None:
+            return
+        self._beacon_dirty = True
+        if self._beacon_task is None or self._beacon_task.done():
+            self._beacon_task = asyncio.get_running_loop().create_task(self._beacon_updates())
+
+    async def _beacon_updates(self) -> None:
+        # A change while an update is under way is picked up by the next round.
+        while self._beacon_dirty:
+            self._beacon_dirty = False
+            await self._update_beacon()
+
+    async def _beacon_key(self) -> bytes | None:
+        peer = self.flash.read(BEACON_PEER_FILE)
+        if peer is None:
+            return None
+        keys = await self.flash.keystore().get(peer.decode())
+        if keys is None or keys.ltk is None or len(keys.ltk.value) != LTK_SIZE:
+            return None  # the bond is gone: no beacon (§14.2)
+        return beacon_key(bytes(keys.ltk.value))
+
+    async def _update_beacon(self, *, rotate: bool = False) -> None:
+        """Advertise a new beacon if the state (or the key) changed, or on rotation (§14.3)."""
+        peripheral = self.peripheral
+        if Feature.STATE_BEACON not in self.features or peripheral is None:
+            return
+        key = await self._beacon_key()
+        if key is None:
+            beacon = None
+        else:
+            state = self.beacon_state()
+            if not rotate and self._beacon_last == (key, state):
+                return
+            self._beacon_last = (key, state)
+            self._nonce = (self._nonce + 1) & 0xFFFF
+            beacon = seal(key, self._nonce, state).manufacturer_data()
+        if self._beacon_rotation is not None:
+            self._beacon_rotation.cancel()
+        self._beacon_rotation = self.clock.call_at(
+            self.clock.now_ms() + ROTATION_S * 1000, self._rotate_beacon
+        )
+        if beacon != self.beacon or rotate:
+            self.beacon = beacon
+            await peripheral.set_advertising_data(
+                build_advertising_data([str(U.TIMER_SERVICE)], beacon)
+            )
+
+    def _rotate_beacon(self) -> None:
+        self._beacon_rotation = None
+        if self.peripheral is not None:
+            asyncio.get_running_loop().create_task(self._update_beacon(rotate=True))
 
     def _save_log_soon(self) -> None:
         # Rewriting the whole log per event made long runs quadratic (10,000 events took

@@ -1,0 +1,71 @@
+"""Our bumble backend reuses a bonded watch's GATT layout while its Database Hash (0x2B2A) is
+unchanged, and discovers again when it changed (Core 5.1 robust caching)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.watches.wearsync_timer.driver.conftest import found
+from wearsync.profiles import DeviceProfile
+from wearsync.records import utc_now
+from wearsync.routine import load_routine
+from wearsync.routine.loader import builtin_text
+from wearsync.sim.att_tap import ConnectionTrace
+from wearsync.sim.clock import ManualClock
+from wearsync.sim.link import VirtualLink
+from wearsync.store import Store
+from wearsync.sync.driver import SyncContext
+from wearsync.watches import registry
+from wearsync.watches.wearsync_timer.codec import Feature
+from wearsync.watches.wearsync_timer.sim.watch import SimWatch
+
+#: Read By Group Type (primary services), Read By Type, Find Information.
+DISCOVERY = {0x10, 0x08, 0x04}
+
+
+def discovery_requests(trace: ConnectionTrace) -> int:
+    return sum(1 for p in trace.pdus if p.opcode in DISCOVERY and p.direction == "rx")
+
+
+async def sync(
+    store: Store, link: VirtualLink, profiles: list[DeviceProfile], watch: SimWatch
+) -> None:
+    ctx = SyncContext.of(
+        store,
+        await found(link, profiles, watch),
+        load_routine("foot-care"),
+        builtin_text("foot-care"),
+        hci=link,
+    )
+    await registry.driver_for(ctx.watch.profile).sync(ctx)
+
+
+async def test_a_bonded_watch_is_not_discovered_again_until_its_hash_changes(
+    store: Store,
+    link: VirtualLink,
+    profiles: list[DeviceProfile],
+    clock: ManualClock,
+    tmp_path: Path,
+) -> None:
+    flash = tmp_path / "flash"
+    watch = await SimWatch.start(link, flash_dir=flash, clock=clock, utc=utc_now())
+    try:
+        await sync(store, link, profiles, watch)  # pairs, discovers, caches
+        await sync(store, link, profiles, watch)
+        first, second = watch.tap.connections[-2:]
+        assert discovery_requests(first) > 5
+        assert discovery_requests(second) == 0  # one Read of the cached Database Hash handle
+        assert second.round_trips < first.round_trips - 5
+    finally:
+        await watch.close()
+    # The same watch (address, bonds) without the Current Time Service: another database.
+    watch = await SimWatch.start(
+        link, flash_dir=flash, clock=clock, utc=utc_now(), features=Feature.SESSION_CONTROL
+    )
+    try:
+        await sync(store, link, profiles, watch)
+        assert discovery_requests(watch.tap.connections[-1]) > 5  # discovered again
+        await sync(store, link, profiles, watch)
+        assert discovery_requests(watch.tap.connections[-1]) == 0
+    finally:
+        await watch.close()
