@@ -78,6 +78,10 @@ _NOT_FOUND_HEADERS = (
 
 NOT_FOUND = Answer(404, _NOT_FOUND_HEADERS, b"Not Found")
 
+PageHandler = Callable[[str, str, str, Mapping[str, str]], Answer]
+"""Answers the requests under a mounted prefix: ``(method, path after the prefix, query,
+headers) -> Answer``. It returns :data:`NOT_FOUND` for anything it does not know."""
+
 
 @dataclass(frozen=True, slots=True)
 class _Variant:
@@ -153,6 +157,7 @@ class FeedServer:
         self._web: web.Server | None = None
         self._front: FastPath | None = None
         self._base: tuple[int, str] | None = None
+        self._mounts: tuple[tuple[str, PageHandler], ...] = ()
 
     # lifecycle --------------------------------------------------------------------------------
 
@@ -214,6 +219,14 @@ class FeedServer:
         """The secret feed URL (``http://.../feeds/<token>.ics``); makes the token if needed."""
         return f"{self.url}feeds/{self._tokens.current()}.ics"
 
+    def mount(self, prefix: str, handler: PageHandler) -> None:
+        """Answer requests whose path starts with ``prefix`` (e.g. ``/web/``) with ``handler``.
+
+        The limits on the target apply first; the handler sees the path as sent, after the
+        prefix (so it, too, never sees a percent-decoded path).
+        """
+        self._mounts = (*self._mounts, (prefix, handler))
+
     def invalidate(self) -> None:
         """Drop the built calendars: the next request rebuilds from the source."""
         self._generation += 1
@@ -234,6 +247,9 @@ class FeedServer:
         if len(target) > MAX_TARGET:
             return NOT_FOUND
         path, _, query = target.partition("?")
+        for prefix, handler in self._mounts:
+            if path.startswith(prefix):
+                return handler(method, path[len(prefix) :], query, headers)
         if path == "/":
             return self._index(remote) if method in ("GET", "HEAD") else NOT_FOUND
         match = _FEED_PATH.fullmatch(path)

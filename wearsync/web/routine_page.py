@@ -1,0 +1,106 @@
+"""The routine page: each exercise with its instructions, equipment, structure and time, the
+total, and the schedule with its next occurrences."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from wearsync.calendar.schedule import EventKind, ScheduleOptions, plan_schedule
+from wearsync.routine.describe import describe_exercise, describe_schedule
+from wearsync.routine.model import Exercise, Side
+from wearsync.web.data import PageData
+from wearsync.web.markup import duration_text, esc, page
+
+NEXT_DAYS = 7
+"""How many days ahead the next occurrences are listed."""
+
+
+def render_routine(data: PageData) -> bytes:
+    """The routine page."""
+    routine, program = data.routine, data.program
+    parts = []
+    if routine.description:
+        parts.append(f"<p>{esc(routine.description)}</p>")
+    parts.append(
+        '<dl class="facts">'
+        f"<dt>Exercises</dt><dd>{len(routine.exercises)}</dd>"
+        f"<dt>Total time</dt><dd>{esc(duration_text(program.total_ms))}"
+        " (with preparation, transitions and rests)</dd>"
+        f"<dt>Schedule</dt><dd>{esc(describe_schedule(routine))}</dd>"
+    )
+    if routine.schedule.session_minutes:
+        parts.append(f"<dt>Session budget</dt><dd>{routine.schedule.session_minutes:g} min</dd>")
+    parts.append("</dl>")
+    if routine.source:
+        parts.append(f'<p class="muted">Source: {esc(routine.source)}</p>')
+    parts.append('<h2 id="exercises">Exercises</h2>')
+    for number, (ex, pex) in enumerate(zip(routine.exercises, program.exercises, strict=True), 1):
+        parts.append(_exercise(number, ex, pex.active_ms))
+    parts.append(_next_occurrences(data))
+    return page(
+        title="Routine",
+        current="./",
+        heading=routine.title,
+        body="".join(parts),
+        site=routine.title,
+    )
+
+
+def _exercise(number: int, ex: Exercise, active_ms: int) -> str:
+    facts = [
+        ("Structure", describe_exercise(ex)),
+        ("Time", duration_text(active_ms)),
+        ("Equipment", ", ".join(ex.equipment) if ex.equipment else "none"),
+    ]
+    if ex.sides != (Side.BOTH,):
+        facts.append(("Sides", ", ".join(s.value for s in ex.sides)))
+    if ex.times_per_day > 1:
+        facts.append(("Daily", f"{ex.times_per_day} times a day, every day"))
+    rows = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in facts)
+    instructions = f"<p>{esc(ex.instructions)}</p>" if ex.instructions else ""
+    return (
+        f'<section class="card" aria-labelledby="ex-{esc(ex.id)}">'
+        f'<h3 id="ex-{esc(ex.id)}">{number}. {esc(ex.name)}</h3>'
+        f'{instructions}<dl class="facts">{rows}</dl></section>'
+    )
+
+
+def next_occurrences(data: PageData, days: int = NEXT_DAYS) -> list[tuple[datetime, str]]:
+    """The schedule's occurrences from ``data.now`` to ``days`` ahead: (local start, what)."""
+    zone = data.routine.schedule.zone
+    now = data.now.astimezone(zone)
+    until = now + timedelta(days=days)
+    found: list[tuple[datetime, str]] = []
+    for event in plan_schedule(data.routine, data.start, ScheduleOptions(reminder=None)):
+        what = data.routine.title if event.kind is EventKind.ROUTINE else event.summary
+        day = event.start.date()
+        if day < now.date():  # jump to the first occurrence on or after today
+            behind = (now.date() - day).days
+            day += timedelta(days=-(-behind // event.interval_days) * event.interval_days)
+        while True:
+            # Wall-clock time in the zone: 18:00 stays 18:00 across daylight-saving changes.
+            at = datetime.combine(day, event.start.timetz().replace(tzinfo=None), tzinfo=zone)
+            if at > until:
+                break
+            if at + event.duration > now:
+                found.append((at, what))
+            day += timedelta(days=event.interval_days)
+    return sorted(found)
+
+
+def _next_occurrences(data: PageData) -> str:
+    upcoming = next_occurrences(data)
+    head = f'<h2 id="next">Next {NEXT_DAYS} days</h2>'
+    if not upcoming:
+        return head + "<p>Nothing is planned in the next days.</p>"
+    rows = "".join(
+        f'<tr><td><time datetime="{esc(at.isoformat())}">{esc(at.strftime("%a %d %b %H:%M"))}'
+        f"</time></td><td>{esc(what)}</td></tr>"
+        for at, what in upcoming
+    )
+    zone = esc(data.routine.schedule.timezone)
+    return (
+        head + '<div class="table"><table><caption>Planned sessions, times in '
+        f"{zone}</caption><thead><tr><th scope=col>When</th><th scope=col>What</th></tr>"
+        f"</thead><tbody>{rows}</tbody></table></div>"
+    )
