@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 from wearsync.web.markup import esc
 
-WIDTH = 640
-HEIGHT = 220
-_LEFT, _RIGHT, _TOP, _BOTTOM = 32, 8, 12, 40
+WIDTH = 480
+HEIGHT = 200
+_LEFT, _RIGHT, _TOP, _BOTTOM = 28, 6, 10, 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +39,8 @@ def bar_chart(bars: Sequence[Bar], *, ident: str, title: str, description: str) 
     plot_w = WIDTH - _LEFT - _RIGHT
     plot_h = HEIGHT - _TOP - _BOTTOM
     slot = plot_w / max(1, len(bars))
-    bar_w = max(2.0, slot * 0.36)
-    label_every = 1 if len(bars) <= 8 else 2
+    bar_w = min(24.0, max(2.0, slot * 0.36))
+    label_every = 1 if len(bars) <= 6 else 2 if len(bars) <= 12 else 4
 
     def y(value: int) -> float:
         return _TOP + plot_h - plot_h * value / top

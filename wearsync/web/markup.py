@@ -26,7 +26,7 @@ color:var(--fg);background:var(--bg)}
 .skip{position:absolute;left:-999px}.skip:focus{left:8px;top:8px;background:var(--bg);padding:4px}
 header{border-bottom:1px solid var(--line);padding:8px 16px}
 header p{margin:0;font-weight:600}
-nav ul{list-style:none;margin:4px 0 0;padding:0;display:flex;flex-wrap:wrap;gap:4px 16px}
+nav ul{list-style:none;margin:4px 0 0;padding:0;display:flex;flex-wrap:wrap;gap:0 14px}
 nav a{display:inline-block;padding:6px 0;color:var(--accent)}
 nav a[aria-current=page]{color:var(--fg);font-weight:700;text-decoration:none}
 main{max-width:60rem;margin:0 auto;padding:8px 16px 32px}
@@ -47,7 +47,7 @@ td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 .completed{color:var(--ok)}.partial{color:var(--warn)}
 .aborted,.interrupted{color:var(--bad)}
 .chart{width:100%;max-width:44rem;height:auto;display:block}
-.chart text{fill:var(--fg);font-size:12px}
+.chart text{fill:var(--fg);font-size:13px}
 .chart .axis{stroke:var(--line)}
 .chart .planned,.key .planned{fill:var(--planned);stroke:var(--accent)}
 .chart .done,.key .done{fill:var(--accent)}

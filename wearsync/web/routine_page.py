@@ -11,7 +11,7 @@ from wearsync.routine.model import Exercise, Side
 from wearsync.web.data import PageData
 from wearsync.web.markup import duration_text, esc, page
 
-NEXT_DAYS = 7
+NEXT_DAYS = 4
 """How many days ahead the next occurrences are listed."""
 
 
@@ -72,7 +72,11 @@ def next_occurrences(data: PageData, days: int = NEXT_DAYS) -> list[tuple[dateti
     until = now + timedelta(days=days)
     found: list[tuple[datetime, str]] = []
     for event in plan_schedule(data.routine, data.start, ScheduleOptions(reminder=None)):
-        what = data.routine.title if event.kind is EventKind.ROUTINE else event.summary
+        what = (
+            "the whole routine"
+            if event.kind is EventKind.ROUTINE
+            else data.routine.exercise(event.exercise or "").name
+        )
         day = event.start.date()
         if day < now.date():  # jump to the first occurrence on or after today
             behind = (now.date() - day).days
@@ -93,10 +97,13 @@ def _next_occurrences(data: PageData) -> str:
     head = f'<h2 id="next">Next {NEXT_DAYS} days</h2>'
     if not upcoming:
         return head + "<p>Nothing is planned in the next days.</p>"
+    at_once: dict[datetime, list[str]] = {}
+    for at, what in upcoming:
+        at_once.setdefault(at, []).append(what)
     rows = "".join(
         f'<tr><td><time datetime="{esc(at.isoformat())}">{esc(at.strftime("%a %d %b %H:%M"))}'
-        f"</time></td><td>{esc(what)}</td></tr>"
-        for at, what in upcoming
+        f"</time></td><td>{esc(', '.join(whats))}</td></tr>"
+        for at, whats in at_once.items()
     )
     zone = esc(data.routine.schedule.timezone)
     return (
