@@ -251,3 +251,13 @@ def test_short_sig_uuids_are_expanded() -> None:
         PINETIME.replace('local_name = "^InfiniTime$"', 'service_uuids = ["0x1802"]')
     )
     assert profile.match.service_uuids == ("00001802-0000-1000-8000-00805f9b34fb",)
+
+
+@pytest.mark.parametrize("where", ["/dev/zero", "padded"])
+def test_a_profile_file_is_read_only_up_to_1_mib(tmp_path: Path, where: str) -> None:
+    path = Path(where) if where.startswith("/") else tmp_path / "wearsync-timer.toml"
+    if not where.startswith("/"):
+        path.write_text(BASE + "#" * (1 << 20))
+    with pytest.raises(ProfileError) as caught:
+        load_profile(path)
+    assert str(caught.value) == f"{path}: is larger than 1 MiB; a profile file is a few kilobytes"

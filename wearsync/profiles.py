@@ -36,7 +36,13 @@ from pydantic import (
 from wearsync.errors import InputError
 from wearsync.protocol.uuids import sig_uuid
 from wearsync.routine.base import Frozen
-from wearsync.routine.loader import first_problem, toml_problem
+from wearsync.routine.loader import (
+    TOO_LARGE,
+    FileTooLargeError,
+    first_problem,
+    read_small_text,
+    toml_problem,
+)
 
 #: Where the wheel carries ``profiles/`` (see ``[tool.hatch.build.targets.wheel.force-include]``).
 _PACKAGED: Final = "_profiles"
@@ -229,7 +235,9 @@ def load_profile(path: Path | Traversable) -> DeviceProfile:
     """
     source = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_small_text(path)
+    except FileTooLargeError as exc:
+        raise ProfileError(source, TOO_LARGE.format(kind="profile")) from exc
     except UnicodeDecodeError as exc:
         raise ProfileError(source, "is not UTF-8 text") from exc
     except OSError as exc:

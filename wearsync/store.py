@@ -8,17 +8,28 @@ always at one whole version.
 
 Every write is one transaction: a process killed mid-write leaves the previous state. Events are
 acknowledged to the watch only after :meth:`Store.add_events` has returned (committed).
+
+Every SQLite failure leaves the store as a :class:`StoreError` with a hint, classified by
+SQLite's result code (a damaged page, a missing table, a busy or full disk), never by message
+text. The store never repairs or re-creates a damaged file: what is stored stays as it was, for
+``sqlite3 .recover`` or a backup. An empty answer is double-checked with ``PRAGMA quick_check``,
+so a damaged database is never reported as an empty one.
+
+The database and its ``-wal``/``-shm`` files are created 0600 in an 0700 folder (they hold the
+feed token and bond data); SQLite gives the ``-wal``/``-shm`` files the database file's mode.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Final, Self
+from typing import Any, Final, ParamSpec, Self, TypeVar
 
 from wearsync.errors import WearSyncError
 from wearsync.records import (
@@ -85,8 +96,44 @@ MIGRATIONS: Final[tuple[str, ...]] = (
 )
 
 
+#: The tables migration 1 creates; a missing one means the file was damaged or edited.
+TABLES: Final = ("settings", "devices", "pushes", "events", "sessions")
+
+# Primary SQLite result codes (https://sqlite.org/rescode.html); extended codes keep them in
+# their low byte.
+_SQLITE_ERROR: Final = 1
+_SQLITE_BUSY: Final = 5
+_SQLITE_LOCKED: Final = 6
+_SQLITE_READONLY: Final = 8
+_SQLITE_IOERR: Final = 10
+_SQLITE_CORRUPT: Final = 11
+_SQLITE_FULL: Final = 13
+_SQLITE_CANTOPEN: Final = 14
+_SQLITE_NOTADB: Final = 26
+
+_BUSY_TIMEOUT_S: Final = 10.0
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
 class StoreError(WearSyncError):
     """The database cannot be opened, is from a newer wearsync, or is damaged."""
+
+
+def _guarded(method: Callable[P, R]) -> Callable[P, R]:
+    """Turn any SQLite error (or an undecodable row) of a :class:`Store` method into StoreError."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        store = args[0]
+        assert isinstance(store, Store)
+        try:
+            return method(*args, **kwargs)
+        except sqlite3.Error as exc:
+            raise store.wrap(exc) from exc
+
+    return wrapper
 
 
 class Store:
@@ -103,24 +150,50 @@ class Store:
         Raises:
             StoreError: the file cannot be opened or was written by a newer wearsync.
         """
-        if path is None:
-            from wearsync.paths import db_path
+        from wearsync.paths import db_path, private_dir, private_file, tighten
 
+        if path is None:
             path = db_path()
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(path, timeout=10.0, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA foreign_keys=ON")
+            private_dir(path.parent)
+            private_file(path)
+            for extra in ("-wal", "-shm"):
+                tighten(path.with_name(path.name + extra))
+            conn = sqlite3.connect(path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(
                 f"{path}: cannot open the database ({exc})",
                 hint="check the path and its permissions, or set WEARSYNC_HOME",
             ) from exc
         store = cls(conn, path)
-        store._migrate()
+        try:
+            store._configure()
+            store._migrate()
+        except BaseException:
+            conn.close()
+            raise
         return store
+
+    @_guarded
+    def _configure(self) -> None:
+        # WAL is a property of the file: set it once. Switching needs an exclusive lock the busy
+        # handler does not always wait for (several processes opening a fresh folder at once),
+        # so a busy answer is retried until the same deadline.
+        deadline = time.monotonic() + _BUSY_TIMEOUT_S
+        while True:
+            try:
+                mode = self.conn.execute("PRAGMA journal_mode").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    self.conn.execute("PRAGMA journal_mode=WAL")
+                break
+            except sqlite3.OperationalError as exc:
+                if _code(exc) not in (_SQLITE_BUSY, _SQLITE_LOCKED):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.01)
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.conn.execute("PRAGMA foreign_keys=ON")
 
     def __enter__(self) -> Self:
         return self
@@ -134,45 +207,146 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction: committed when the block ends, rolled back on any error."""
-        self.conn.execute("BEGIN IMMEDIATE")
+        """A write transaction: committed when the block ends, rolled back on any error.
+
+        Raises:
+            StoreError: the transaction cannot begin or commit.
+        """
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise self.wrap(exc) from exc
         try:
             yield self.conn
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            # On a damaged file SQLite may have rolled back already; the first error is the one
+            # worth reporting.
+            if self.conn.in_transaction:
+                with suppress(sqlite3.Error):
+                    self.conn.execute("ROLLBACK")
             raise
-        self.conn.execute("COMMIT")
+        try:
+            self.conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if self.conn.in_transaction:
+                with suppress(sqlite3.Error):
+                    self.conn.execute("ROLLBACK")
+            raise self.wrap(exc) from exc
 
     @property
     def schema_version(self) -> int:
         """The database's schema version (SQLite ``user_version``)."""
         return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
 
+    def wrap(self, exc: sqlite3.Error) -> StoreError:
+        """The :class:`StoreError` (message and hint) for a SQLite error on this database."""
+        code = _code(exc)
+        where = str(self.path)
+        if code == _SQLITE_NOTADB:
+            return self._damaged(f"not a wearsync database, or damaged beyond reading ({exc})")
+        if code == _SQLITE_CORRUPT:
+            return self._damaged(f"the database is damaged ({exc})")
+        if code == _SQLITE_ERROR:
+            missing = self._missing_tables()
+            if missing:
+                return self._damaged(f"the database is damaged: table {missing[0]} is missing")
+        if code in (_SQLITE_BUSY, _SQLITE_LOCKED):
+            return StoreError(
+                f"{where}: the database is busy ({exc})",
+                hint="another wearsync process is writing to it; try again when it has finished",
+            )
+        if code == _SQLITE_FULL:
+            return StoreError(f"{where}: the disk is full ({exc})", hint="free some space")
+        if code in (_SQLITE_READONLY, _SQLITE_CANTOPEN, _SQLITE_IOERR):
+            return StoreError(
+                f"{where}: cannot read or write the database ({exc})",
+                hint="check the disk, the file's permissions, or set WEARSYNC_HOME",
+            )
+        return StoreError(f"{where}: database error ({exc})")
+
+    def _damaged(self, problem: str) -> StoreError:
+        return StoreError(
+            f"{self.path}: {problem}",
+            hint=(
+                f"wearsync changed nothing in it; copy it aside, then recover what is left with "
+                f"'sqlite3 {self.path} .recover' or restore a backup"
+            ),
+        )
+
+    def _missing_tables(self) -> list[str]:
+        try:
+            rows = self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            present = {str(r[0]) for r in rows}
+        except sqlite3.Error:
+            return []
+        return [t for t in TABLES if t not in present]
+
+    def _not_empty_by_damage(self) -> None:
+        """Raise if the database is damaged: an empty answer must mean nothing is stored."""
+        try:
+            verdict = self.conn.execute("PRAGMA quick_check(1)").fetchone()
+        except sqlite3.Error as exc:
+            raise self.wrap(exc) from exc
+        if verdict is None or verdict[0] != "ok":
+            detail = " ".join(str(verdict[0] if verdict else "no answer").split())
+            raise self._damaged(f"the database is damaged ({detail})")
+
+    def _decoded(self, rows: list[Any], convert: Callable[[Any], R]) -> list[R]:
+        """Records from ``rows``; an empty answer is checked, an unreadable row is damage."""
+        if not rows:
+            self._not_empty_by_damage()
+        try:
+            return [convert(r) for r in rows]
+        except (ValueError, TypeError, KeyError) as exc:
+            first = (str(exc).splitlines() or [type(exc).__name__])[0]
+            raise self._damaged(
+                f"the database is damaged: a stored row cannot be read ({first})"
+            ) from exc
+
     def _migrate(self) -> None:
         try:
             version = self.schema_version
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: not a wearsync database ({exc})") from exc
+        self._check_known(version)
+        if version == len(MIGRATIONS):
+            return
+        try:
+            # The version is read again inside the write transaction: another process opening
+            # the same fresh folder may have migrated between the read above and BEGIN
+            # IMMEDIATE, and running a migration twice fails ("table settings already exists").
+            with self.transaction() as conn:
+                version = self.schema_version
+                self._check_known(version)
+                for number in range(version, len(MIGRATIONS)):
+                    for statement in MIGRATIONS[number].split(";"):
+                        if statement.strip():
+                            conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
+        except sqlite3.Error as exc:
+            raise self.wrap(exc) from exc
+
+    def _check_known(self, version: int) -> None:
         if version > len(MIGRATIONS):
             raise StoreError(
                 f"{self.path}: schema version {version} is newer than this wearsync "
                 f"understands ({len(MIGRATIONS)})",
                 hint="upgrade wearsync",
             )
-        for number in range(version, len(MIGRATIONS)):
-            with self.transaction() as conn:
-                for statement in MIGRATIONS[number].split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
-                conn.execute(f"PRAGMA user_version = {number + 1}")
 
     # settings ---------------------------------------------------------------------------------
 
+    @_guarded
     def get_setting(self, key: str) -> str | None:
         """The value of setting ``key``, or None."""
         row = self.conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
-        return None if row is None else str(row[0])
+        if row is None:
+            # The feed token is a setting: a damaged page must not read as "no token yet".
+            self._not_empty_by_damage()
+            return None
+        return str(row[0])
 
+    @_guarded
     def set_setting(self, key: str, value: str) -> None:
         """Set setting ``key`` to ``value``."""
         with self.transaction() as conn:
@@ -184,6 +358,7 @@ class Store:
 
     # devices ----------------------------------------------------------------------------------
 
+    @_guarded
     def remember_device(self, address: str, name: str, profile: str) -> DeviceRecord:
         """Add a device, or update its name and profile; returns the stored record."""
         with self.transaction() as conn:
@@ -197,6 +372,7 @@ class Store:
         assert device is not None
         return device
 
+    @_guarded
     def mark_synced(self, address: str, *, bonded: bool) -> None:
         """Record a completed sync (and whether the link is bonded) for ``address``."""
         with self.transaction() as conn:
@@ -205,6 +381,7 @@ class Store:
                 (_iso(utc_now()), int(bonded), address),
             )
 
+    @_guarded
     def device(self, address_or_name: str) -> DeviceRecord | None:
         """The device with this address (or, failing that, this name), or None."""
         row = self.conn.execute(
@@ -212,18 +389,23 @@ class Store:
             "WHERE address = ? OR name = ? ORDER BY address = ? DESC, last_sync DESC LIMIT 1",
             (address_or_name, address_or_name, address_or_name),
         ).fetchone()
-        return None if row is None else _device(row)
+        if row is None:
+            self._not_empty_by_damage()
+            return None
+        return _device(row)
 
+    @_guarded
     def devices(self) -> list[DeviceRecord]:
         """Every remembered device, most recently synced first."""
         rows = self.conn.execute(
             "SELECT address, name, profile, bonded, last_sync FROM devices "
             "ORDER BY last_sync IS NULL, last_sync DESC"
         ).fetchall()
-        return [_device(r) for r in rows]
+        return self._decoded(rows, _device)
 
     # programs ---------------------------------------------------------------------------------
 
+    @_guarded
     def record_push(self, device: str, program_hash: str, routine: str, routine_text: str) -> None:
         """Remember that ``program_hash`` (compiled from ``routine_text``) is on ``device``."""
         with self.transaction() as conn:
@@ -234,6 +416,7 @@ class Store:
                 (device, program_hash, routine, routine_text, _iso(utc_now())),
             )
 
+    @_guarded
     def pushed_routine(self, program_hash: str) -> tuple[str, str] | None:
         """``(routine name, routine text)`` of a pushed program, or None if never pushed."""
         row = self.conn.execute(
@@ -241,10 +424,14 @@ class Store:
             "ORDER BY pushed_at DESC LIMIT 1",
             (program_hash,),
         ).fetchone()
-        return None if row is None else (str(row[0]), str(row[1]))
+        if row is None:
+            self._not_empty_by_damage()
+            return None
+        return str(row[0]), str(row[1])
 
     # events -----------------------------------------------------------------------------------
 
+    @_guarded
     def add_events(self, events: Iterable[StoredEvent]) -> int:
         """Store events exactly once, in one transaction; returns how many were new."""
         received = _iso(utc_now())
@@ -278,6 +465,7 @@ class Store:
             )
             return conn.total_changes - before
 
+    @_guarded
     def events(self, device: str | None = None) -> list[StoredEvent]:
         """Stored events in (device, boot id, seq) order, optionally of one device."""
         query = (
@@ -289,26 +477,9 @@ class Store:
             query += " WHERE device = ?"
             args = (device,)
         rows = self.conn.execute(query + " ORDER BY device, boot_id, seq", args).fetchall()
-        return [
-            StoredEvent(
-                device=r[0],
-                boot_id=r[1],
-                seq=r[2],
-                at=datetime.fromisoformat(r[3]),
-                kind=r[4],
-                exercise=r[5],
-                set=r[6],
-                rep=r[7],
-                side=r[8],
-                duration_ms=r[9],
-                program_hash=r[10],
-                step=r[11],
-                direction=r[12],
-                time_known=bool(r[13]),
-            )
-            for r in rows
-        ]
+        return self._decoded(rows, _event)
 
+    @_guarded
     def has_event(self, device: str, boot_id: int, seq: int) -> bool:
         """Whether this event is already stored."""
         row = self.conn.execute(
@@ -319,6 +490,7 @@ class Store:
 
     # sessions ---------------------------------------------------------------------------------
 
+    @_guarded
     def save_sessions(self, sessions: Iterable[SessionRecord]) -> None:
         """Insert or replace derived sessions by key, in one transaction."""
         rows = [
@@ -349,6 +521,7 @@ class Store:
                 rows,
             )
 
+    @_guarded
     def sessions(self, since: datetime | None = None) -> list[SessionRecord]:
         """Stored sessions in start order, optionally only those started at or after ``since``."""
         query = (
@@ -360,20 +533,12 @@ class Store:
             query += " WHERE started_at >= ?"
             args = (_iso(since),)
         rows = self.conn.execute(query + " ORDER BY started_at, key", args).fetchall()
-        return [
-            SessionRecord(
-                key=r[0],
-                device=r[1],
-                routine=r[2],
-                program_hash=r[3],
-                started_at=datetime.fromisoformat(r[4]),
-                ended_at=None if r[5] is None else datetime.fromisoformat(r[5]),
-                status=SessionStatus(r[6]),
-                exercises=tuple(ExerciseOutcome.model_validate(o) for o in json.loads(r[7])),
-                updated_at=datetime.fromisoformat(r[8]),
-            )
-            for r in rows
-        ]
+        return self._decoded(rows, _session)
+
+
+def _code(exc: sqlite3.Error) -> int:
+    """The primary SQLite result code of ``exc`` (0 when the driver gives none)."""
+    return int(getattr(exc, "sqlite_errorcode", 0)) & 0xFF
 
 
 def _iso(moment: datetime) -> str:
@@ -390,4 +555,37 @@ def _device(row: tuple[object, ...]) -> DeviceRecord:
         profile=str(row[2]),
         bonded=bool(row[3]),
         last_sync=None if row[4] is None else datetime.fromisoformat(str(row[4])),
+    )
+
+
+def _event(r: tuple[Any, ...]) -> StoredEvent:
+    return StoredEvent(
+        device=r[0],
+        boot_id=r[1],
+        seq=r[2],
+        at=datetime.fromisoformat(r[3]),
+        kind=r[4],
+        exercise=r[5],
+        set=r[6],
+        rep=r[7],
+        side=r[8],
+        duration_ms=r[9],
+        program_hash=r[10],
+        step=r[11],
+        direction=r[12],
+        time_known=bool(r[13]),
+    )
+
+
+def _session(r: tuple[Any, ...]) -> SessionRecord:
+    return SessionRecord(
+        key=r[0],
+        device=r[1],
+        routine=r[2],
+        program_hash=r[3],
+        started_at=datetime.fromisoformat(r[4]),
+        ended_at=None if r[5] is None else datetime.fromisoformat(r[5]),
+        status=SessionStatus(r[6]),
+        exercises=tuple(ExerciseOutcome.model_validate(o) for o in json.loads(r[7])),
+        updated_at=datetime.fromisoformat(r[8]),
     )

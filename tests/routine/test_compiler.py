@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -101,3 +102,18 @@ def test_one_exercise_alone() -> None:
     assert [ex.id for ex in program.exercises] == ["toe-presses"]
     assert program.steps[0].kind is StepKind.PREPARE
     assert program.total_ms == 5000 + 10 * (3000 + 2000)
+
+
+def test_options_that_push_a_step_over_the_format_limit_are_refused() -> None:
+    """A count the routine keeps under 2**31 - 1 ms at 1 s can pass it at 10 s a count."""
+    from wearsync.errors import RoutineError
+    from wearsync.routine import parse_routine
+    from wearsync.routine.loader import builtin_text
+
+    text = builtin_text("foot-care").replace("hold = { counts = 5 }", "hold = { counts = 1000000 }")
+    routine = parse_routine(text, "big.toml")
+    assert compile_routine(routine).steps
+    with pytest.raises(RoutineError) as caught:
+        compile_routine(routine, CompileOptions(count_seconds=10))
+    assert caught.value.field == "exercises[3]"
+    assert "lasts 10000000000 ms; a step lasts at most 2147483647 ms" in caught.value.problem

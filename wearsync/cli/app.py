@@ -15,7 +15,7 @@ from typing import Any
 import typer
 
 from wearsync import __version__
-from wearsync.cli.common import WearSyncGroup, new_app
+from wearsync.cli.common import WearSyncGroup, new_app, quiet_stack_loggers
 
 #: name -> (module exposing ``app``, one-line help shown by ``wearsync --help``)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -78,6 +78,7 @@ def _root(
     ),
 ) -> None:
     """Sync exercise routines to a wearable and a calendar feed."""
+    quiet_stack_loggers()
 
 
 def main() -> None:

@@ -9,6 +9,8 @@ on stderr with the error's exit status, never a traceback.
 from __future__ import annotations
 
 import json
+import logging
+import re
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
@@ -72,6 +74,50 @@ class WearSyncGroup(TyperGroup):
                 raise
             code = int(getattr(exc, "exit_code", 2))
             fail(code, str(exc.format_message()), as_json=True, kind=type(exc).__name__)
+
+
+#: The libraries under the CLI whose own logging would otherwise reach the terminal.
+STACK_LOGGERS = ("bumble", "bleak", "bleak_retry_connector", "aiohttp")
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+class _OneLineHandler(logging.Handler):
+    """Writes a record as one ``warning: <logger>: <message>`` line on the current stderr.
+
+    A library that logs an exception (bumble does, in red, when a transport drops mid-sync)
+    would print its traceback ahead of our own ``error:`` line. The exception is kept,
+    summarised as its type and message on the same line, and every level is shown as a
+    warning: the one ``error:`` line is wearsync's, which says what failed and what to do.
+    ``sys.stderr`` is looked up at each record, so a test runner that swaps it sees the lines.
+    """
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = _one_line(record.getMessage())
+            if record.exc_info and record.exc_info[1] is not None:
+                exc = record.exc_info[1]
+                message += f" ({type(exc).__name__}: {_one_line(str(exc))})"
+            sys.stderr.write(f"warning: {record.name}: {message}\n")
+        except Exception:  # a logging handler must never raise into the library
+            self.handleError(record)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(_ANSI.sub("", text).split())
+
+
+def quiet_stack_loggers() -> None:
+    """Show only warnings and worse from the BLE and HTTP stacks, one line each, no traceback.
+
+    Called once for every command by the root callback, so ``sync``, ``session`` and ``sim``
+    behave like ``serve``. Idempotent.
+    """
+    for name in STACK_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.WARNING)
+        if not any(isinstance(h, _OneLineHandler) for h in logger.handlers):
+            logger.addHandler(_OneLineHandler())
+        logger.propagate = False
 
 
 def new_app(**kwargs: Any) -> typer.Typer:

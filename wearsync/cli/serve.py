@@ -53,8 +53,6 @@ def serve(
         format="%(asctime)s %(levelname)s %(message)s",
         datefmt="%Y-%m-%d %H:%M:%S",
     )
-    for noisy in ("bumble", "bleak", "bleak_retry_connector", "aiohttp"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
     asyncio.run(
         _serve(routine, device, every, first_retry, hci, host, port, public_url, not no_feed)
     )

@@ -20,6 +20,7 @@ import typer
 
 from wearsync.cli.common import JsonOption, new_app
 from wearsync.errors import InputError, WearSyncError
+from wearsync.sim.clock import MAX_SPEED
 
 app = new_app()
 
@@ -68,7 +69,7 @@ def sim(
         typer.Option(
             "--speed",
             min=0.001,
-            max=10000,
+            max=MAX_SPEED,
             help="Watch time per real time: 60 runs a minute a second.",
         ),
     ] = 1.0,

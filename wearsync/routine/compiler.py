@@ -27,8 +27,16 @@ from typing import Annotated
 
 from pydantic import Field, computed_field
 
+from wearsync.errors import RoutineError
 from wearsync.routine.base import Frozen
 from wearsync.routine.cues import DEFAULT_COUNTDOWN_SECONDS, Cue
+from wearsync.routine.limits import (
+    MAX_CUES,
+    MAX_DURATION_MS,
+    MAX_DURATION_SECONDS,
+    MAX_EXERCISES,
+    MAX_STEPS,
+)
 from wearsync.routine.model import Direction, Exercise, RangePick, Routine, Side, Span
 
 DEFAULT_RELEASE_SECONDS = 2.0
@@ -118,11 +126,15 @@ class TimerProgram(Frozen):
 class CompileOptions(Frozen):
     """Choices the compiler makes where the routine leaves them open."""
 
-    count_seconds: Annotated[float, Field(gt=0, le=10)] | None = None
+    count_seconds: Annotated[float, Field(gt=0, le=10, allow_inf_nan=False)] | None = None
     """Overrides the routine's ``count_seconds``."""
     rest_pick: RangePick = RangePick.MAX
-    release_seconds: Annotated[float, Field(gt=0)] = DEFAULT_RELEASE_SECONDS
-    set_rest_seconds: Annotated[float, Field(gt=0)] = DEFAULT_SET_REST_SECONDS
+    release_seconds: Annotated[float, Field(gt=0, le=MAX_DURATION_SECONDS, allow_inf_nan=False)] = (
+        DEFAULT_RELEASE_SECONDS
+    )
+    set_rest_seconds: Annotated[
+        float, Field(gt=0, le=MAX_DURATION_SECONDS, allow_inf_nan=False)
+    ] = DEFAULT_SET_REST_SECONDS
     countdown_seconds: Annotated[int, Field(ge=0, le=10)] = DEFAULT_COUNTDOWN_SECONDS
     exercises: tuple[str, ...] | None = None
     """Compile only these exercise ids, in routine order (e.g. a daily repeat of one exercise)."""
@@ -146,8 +158,13 @@ _COUNTED_KINDS = frozenset({StepKind.HOLD, StepKind.WORK, StepKind.REST})
 def compile_routine(routine: Routine, options: CompileOptions | None = None) -> TimerProgram:
     """Compile ``routine`` into a :class:`TimerProgram`.
 
+    The program is checked against every limit of the watch's program format
+    (:mod:`wearsync.routine.limits`): the model checks them for the routine's own values, and
+    options (a longer count, another rest pick) can still push a step over.
+
     Raises:
         KeyError: ``options.exercises`` names an exercise the routine does not have.
+        RoutineError: the program breaks a limit of the program format.
     """
     opts = options or CompileOptions()
     count_s = opts.count_seconds or routine.count_seconds
@@ -166,7 +183,28 @@ def compile_routine(routine: Routine, options: CompileOptions | None = None) -> 
         first = len(raw)
         raw.extend(_exercise_steps(number, ex, routine, opts, count_s))
         bounds.append((first, len(raw)))
-    return _assemble(routine, chosen, raw, bounds, opts)
+    program = _assemble(routine, chosen, raw, bounds, opts)
+    _check_limits(program)
+    return program
+
+
+def _check_limits(program: TimerProgram) -> None:
+    def over(problem: str, field: str | None = None) -> RoutineError:
+        return RoutineError(program.routine, problem, field=field, hint="shorten the routine")
+
+    if len(program.exercises) > MAX_EXERCISES:
+        raise over(f"{len(program.exercises)} exercises; a program has at most {MAX_EXERCISES}")
+    if len(program.steps) > MAX_STEPS:
+        raise over(f"unrolls into {len(program.steps)} steps; a program has at most {MAX_STEPS}")
+    if len(program.cues) > MAX_CUES:
+        raise over(f"uses {len(program.cues)} distinct cues; a program has at most {MAX_CUES}")
+    for step in program.steps:
+        if step.duration_ms > MAX_DURATION_MS:
+            raise over(
+                f"step {step.index} ({step.kind.value}) lasts {step.duration_ms} ms; a step "
+                f"lasts at most {MAX_DURATION_MS} ms",
+                field=f"exercises[{step.exercise}]",
+            )
 
 
 def _checked(routine: Routine, wanted: tuple[str, ...]) -> set[str]:

@@ -11,6 +11,7 @@ import re
 import tomllib
 from collections.abc import Callable
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +19,37 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from wearsync.errors import RoutineError
+from wearsync.routine.limits import MAX_FILE_BYTES
 from wearsync.routine.model import Routine
 
 _BUILTIN_PACKAGE = "wearsync.routine.builtin"
 _TOML_LINE = re.compile(r"\(at line (\d+), column (\d+)\)")
+
+
+#: The one-line problem reported for a file over :data:`MAX_FILE_BYTES`.
+TOO_LARGE = "is larger than 1 MiB; a {kind} file is a few kilobytes"
+
+
+class FileTooLargeError(Exception):
+    """A file is longer than :data:`MAX_FILE_BYTES` (or never ends, like ``/dev/zero``)."""
+
+
+def read_small_text(path: Path | Traversable, limit: int = MAX_FILE_BYTES) -> str:
+    """The UTF-8 text of ``path``, reading at most ``limit`` bytes of it.
+
+    Reads one byte past the limit instead of asking for the size first: a pipe, a device or a
+    growing file has no size worth trusting.
+
+    Raises:
+        FileTooLargeError: the file has more than ``limit`` bytes.
+        UnicodeDecodeError: the file is not UTF-8.
+        OSError: the file cannot be read.
+    """
+    with path.open("rb") as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise FileTooLargeError(str(path))
+    return data.decode("utf-8")
 
 
 def builtin_names() -> list[str]:
@@ -76,7 +104,9 @@ def read_routine_text(ref: str | Path) -> tuple[str, str]:
     if not looks_like_path and not path.exists():
         return builtin_text(str(ref)), str(ref)
     try:
-        return path.read_text(encoding="utf-8"), str(path)
+        return read_small_text(path), str(path)
+    except FileTooLargeError as exc:
+        raise RoutineError(str(path), TOO_LARGE.format(kind="routine")) from exc
     except FileNotFoundError as exc:
         raise RoutineError(str(path), "file not found") from exc
     except IsADirectoryError as exc:
@@ -156,8 +186,10 @@ def describe_error(error: ErrorDetails) -> tuple[str, str]:
             "less_than_equal": "at most",
         }[kind]
         bound = next(iter(ctx.values()), "?")
-        shown = f"{bound:g}" if isinstance(bound, int | float) else str(bound)
+        shown = f"{bound:.12g}" if isinstance(bound, int | float) else str(bound)
         return field_path(loc), f"must be {words} {shown} (got {given!r})"
+    if kind == "finite_number":
+        return field_path(loc), f"must be a finite number (got {given!r})"
     if kind == "too_short" and loc and loc[-1] == "exercises":
         return field_path(loc), "a routine needs at least one exercise"
     message = error["msg"].removeprefix("Value error, ")

@@ -17,12 +17,25 @@ from pydantic import Field, field_validator, model_validator
 
 from wearsync.routine.base import Frozen
 from wearsync.routine.cues import CUE_SLOTS, DEFAULT_CUES, Cue
+from wearsync.routine.limits import (
+    MAX_DURATION_MS,
+    MAX_DURATION_SECONDS,
+    MAX_EVERY_DAYS,
+    MAX_EXERCISES,
+    MAX_STEPS,
+)
 
 #: Default length of one spoken count ("hold for a count of three"): one second per count.
 DEFAULT_COUNT_SECONDS = 1.0
 
 _ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,39}$"
 _CUE_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,31}$"
+
+#: A length of time in seconds: positive, finite, and no longer than a watch step can be (§5.1.2).
+#: ``inf`` and ``nan`` are valid TOML floats, so finiteness has to be asked for.
+Seconds = Annotated[float, Field(gt=0, le=MAX_DURATION_SECONDS, allow_inf_nan=False)]
+#: A short pause the routine sets itself (preparation, transition, switching sides).
+PauseSeconds = Annotated[float, Field(ge=0, le=600, allow_inf_nan=False)]
 
 
 class RangePick(StrEnum):
@@ -40,9 +53,9 @@ class Range(Frozen):
     its documented default (see :class:`wearsync.routine.compiler.CompileOptions`).
     """
 
-    min: Annotated[float, Field(gt=0)]
-    max: Annotated[float, Field(gt=0)]
-    use: Annotated[float, Field(gt=0)] | None = None
+    min: Seconds
+    max: Seconds
+    use: Seconds | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
@@ -72,8 +85,8 @@ class Span(Frozen):
     routine's ``count_seconds``) or ``range`` (seconds, e.g. ``{min = 10, max = 15}``) is set.
     """
 
-    seconds: Annotated[float, Field(gt=0)] | None = None
-    counts: Annotated[int, Field(gt=0)] | None = None
+    seconds: Seconds | None = None
+    counts: Annotated[int, Field(gt=0, le=MAX_DURATION_MS)] | None = None
     range: Range | None = None
 
     @model_validator(mode="after")
@@ -82,6 +95,15 @@ class Span(Frozen):
         if len(given) != 1:
             raise ValueError("give exactly one of seconds, counts or range")
         return self
+
+    def longest_ms(self, count_seconds: float) -> float:
+        """The longest this span can last, in ms, whichever value of a range is picked."""
+        if self.seconds is not None:
+            return self.seconds * 1000
+        if self.counts is not None:
+            return self.counts * count_seconds * 1000
+        assert self.range is not None
+        return self.range.max * 1000
 
 
 class Side(StrEnum):
@@ -144,6 +166,31 @@ class Exercise(Frozen):
             raise ValueError("directions must be non-empty and must not repeat")
         return self
 
+    def step_count(self, *, lead: bool, switch: bool) -> int:
+        """How many steps the compiler unrolls this exercise into (docs/protocol.md §5.6).
+
+        Args:
+            lead: whether a prepare or transition step comes first.
+            switch: whether a switch-side step separates the sides.
+        """
+        per_rep = len(self.directions) * (2 if self.hold is not None else 1)
+        rests_between_reps = self.reps - 1 if self.rest is not None else 0
+        per_set = self.reps * per_rep + rests_between_reps
+        per_side = self.sets * per_set + self.sets - 1
+        switches = len(self.sides) - 1 if switch else 0
+        return int(lead) + len(self.sides) * per_side + switches
+
+    def spans(self) -> dict[str, Span]:
+        """The exercise's spans by field name, those it has."""
+        named = {
+            "hold": self.hold,
+            "release": self.release,
+            "work": self.work,
+            "rest": self.rest,
+            "rest_between_sets": self.rest_between_sets,
+        }
+        return {name: span for name, span in named.items() if span is not None}
+
 
 class Schedule(Frozen):
     """When the routine recurs.
@@ -161,7 +208,7 @@ class Schedule(Frozen):
         time(18, 0),
     )
     timezone: str = "UTC"
-    session_minutes: Annotated[float, Field(gt=0)] | None = None
+    session_minutes: Annotated[float, Field(gt=0, le=24 * 60, allow_inf_nan=False)] | None = None
     """The time the source says a session should take (a budget, not a measurement)."""
 
     @field_validator("timezone")
@@ -169,7 +216,9 @@ class Schedule(Frozen):
     def _known_zone(cls, v: str) -> str:
         try:
             ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
+        # A name longer than the file system allows raises OSError (ENAMETOOLONG) from the
+        # lookup of the zone file, not ZoneInfoNotFoundError.
+        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
             raise ValueError(f"unknown IANA time zone {v!r}") from exc
         return v
 
@@ -179,6 +228,8 @@ class Schedule(Frozen):
         for n in (v.min, v.max, v.use):
             if n is not None and n != int(n):
                 raise ValueError("every_days must be whole days")
+        if v.max > MAX_EVERY_DAYS:
+            raise ValueError(f"must be at most {MAX_EVERY_DAYS} days (got {v.max:g})")
         return v
 
     @property
@@ -195,14 +246,14 @@ class Routine(Frozen):
     title: Annotated[str, Field(min_length=1, max_length=120)]
     description: str = ""
     source: str = ""
-    count_seconds: Annotated[float, Field(gt=0, le=10)] = DEFAULT_COUNT_SECONDS
-    transition_seconds: Annotated[float, Field(ge=0, le=600)] = 15
-    prepare_seconds: Annotated[float, Field(ge=0, le=600)] = 5
-    switch_side_seconds: Annotated[float, Field(ge=0, le=600)] = 5
+    count_seconds: Annotated[float, Field(gt=0, le=10, allow_inf_nan=False)] = DEFAULT_COUNT_SECONDS
+    transition_seconds: PauseSeconds = 15
+    prepare_seconds: PauseSeconds = 5
+    switch_side_seconds: PauseSeconds = 5
     schedule: Schedule
     cues: dict[Annotated[str, Field(pattern=_CUE_NAME_PATTERN)], Cue] = Field(default_factory=dict)
     """Cue definitions that add to or override the default cues by name."""
-    exercises: Annotated[tuple[Exercise, ...], Field(min_length=1)]
+    exercises: Annotated[tuple[Exercise, ...], Field(min_length=1, max_length=MAX_EXERCISES)]
 
     @model_validator(mode="after")
     def _unique_ids_and_known_cues(self) -> Self:
@@ -220,6 +271,27 @@ class Routine(Frozen):
                     raise ValueError(
                         f"{where}: unknown cue {cue!r} (known: {', '.join(sorted(known))})"
                     )
+        return self
+
+    @model_validator(mode="after")
+    def _fits_a_program(self) -> Self:
+        # The limits of the program format that no single field can check: a span in counts
+        # depends on count_seconds, and the step count on the whole structure.
+        total = 0
+        for i, ex in enumerate(self.exercises):
+            for name, span in ex.spans().items():
+                if span.longest_ms(self.count_seconds) > MAX_DURATION_MS:
+                    raise ValueError(
+                        f"exercises[{i}].{name}.counts: {span.counts} counts of "
+                        f"{self.count_seconds:g} s exceed the longest duration "
+                        f"({MAX_DURATION_SECONDS} s)"
+                    )
+            lead = (self.prepare_seconds if i == 0 else self.transition_seconds) > 0
+            total += ex.step_count(lead=lead, switch=self.switch_side_seconds > 0)
+            if total > MAX_STEPS:
+                raise ValueError(
+                    f"exercises[{i}]: unrolls into {total} steps; a program has at most {MAX_STEPS}"
+                )
         return self
 
     def cue(self, name: str) -> Cue:

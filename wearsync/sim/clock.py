@@ -23,10 +23,16 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import math
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Final
+
+#: Fastest a simulated watch runs. Faster, a second of real time is days of watch time and
+#: integer milliseconds overflow nothing but stop meaning anything; infinity would not convert.
+MAX_SPEED: Final = 10_000.0
 
 
 class Timer(ABC):
@@ -68,12 +74,12 @@ class SimClock(Clock):
             pass in a second.
 
     Raises:
-        ValueError: ``speed`` is not positive.
+        ValueError: ``speed`` is not a finite number in (0, :data:`MAX_SPEED`].
     """
 
     def __init__(self, speed: float = 1.0) -> None:
-        if not speed > 0:
-            raise ValueError(f"speed must be positive, got {speed}")
+        if not (math.isfinite(speed) and 0 < speed <= MAX_SPEED):
+            raise ValueError(f"speed must be in (0, {MAX_SPEED:g}], got {speed}")
         self.speed = speed
         # asyncio's default loop clock is time.monotonic(), so loop timers and now_ms() agree.
         self._epoch = time.monotonic()

@@ -32,18 +32,28 @@ log = logging.getLogger(__name__)
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+#: Longest interval between syncs. A watch holds its backlog for a few weeks at most, and
+#: beyond this an asyncio timer or a timedelta would overflow on hostile input anyway.
+MAX_INTERVAL = timedelta(days=31)
 
 
 def parse_interval(text: str, option: str = "--sync-every") -> timedelta:
     """``15m`` -> 15 minutes; also ``30s``, ``1.5h``, ``1d``, ``500ms`` or plain seconds.
 
     Raises:
-        InputError: not a positive duration.
+        InputError: not a positive duration, or longer than :data:`MAX_INTERVAL`.
     """
     match = _DURATION.match(text)
     if match is None or float(match.group(1)) <= 0:
         raise InputError(f"{option}: {text!r} is not a duration (e.g. 30s, 15m, 1h)")
-    return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+    seconds = float(match.group(1)) * _UNITS[match.group(2)]
+    # Compared as floats first: timedelta() itself overflows on a long enough number.
+    if seconds > MAX_INTERVAL.total_seconds():
+        raise InputError(
+            f"{option}: {text!r} is longer than {MAX_INTERVAL.days} days",
+            hint="sync at least monthly, e.g. --sync-every 1d",
+        )
+    return timedelta(seconds=seconds)
 
 
 @dataclass

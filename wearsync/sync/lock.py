@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from wearsync.errors import WearSyncError
+from wearsync.paths import PRIVATE_FILE_MODE, private_dir, tighten
 
 
 class WatchBusyError(WearSyncError):
@@ -36,9 +37,10 @@ async def watch_lock(directory: Path, address: str, *, wait: float = 30.0) -> As
     Raises:
         WatchBusyError: another process held it for longer than ``wait``.
     """
-    os.makedirs(directory, exist_ok=True)
+    private_dir(directory)
     path = directory / (re.sub(r"[^A-Za-z0-9]+", "-", address).strip("-") + ".lock")
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)
+    tighten(path)
     try:
         deadline = time.monotonic() + wait
         while True:

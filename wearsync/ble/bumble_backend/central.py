@@ -13,10 +13,11 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from bumble import hci, pairing
 from bumble.core import AdvertisingData
@@ -285,22 +286,37 @@ def _identity(hci_spec: HciSpec) -> tuple[str | None, KeyStore | None]:
     """
     if not isinstance(hci_spec, str):
         return None, None
-    from bumble.keys import JsonKeyStore
+    from wearsync.paths import data_dir, private_dir, tighten, write_private_text
 
-    from wearsync.paths import data_dir
-
-    folder = data_dir()
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = private_dir(data_dir())
     identity = folder / "central.json"
+    tighten(identity)
     address: str | None = None
     try:
         address = str(json.loads(identity.read_text())["address"])
     except (OSError, ValueError, KeyError, TypeError):
         address = hci.Address.generate_static_address().to_string(with_type_qualifier=False)
-        temporary = identity.with_suffix(".tmp")
-        temporary.write_text(json.dumps({"address": address}))
-        os.replace(temporary, identity)
-    return address, JsonKeyStore(namespace=address, filename=str(folder / "bonds.json"))
+        write_private_text(identity, json.dumps({"address": address}))
+    return address, _private_key_store(address, folder / "bonds.json")
+
+
+def _private_key_store(namespace: str, path: Path) -> KeyStore:
+    """bumble's JSON bond store, writing its file owner-only (it holds long-term keys).
+
+    bumble writes the file with the process umask (usually 0644); the subclass replaces only
+    how the file is written.
+    """
+    from bumble.keys import JsonKeyStore
+
+    from wearsync.paths import tighten, write_private_text
+
+    class PrivateJsonKeyStore(JsonKeyStore):
+        async def save(self, db: dict[str, dict[str, dict[str, Any]]]) -> None:
+            write_private_text(path, json.dumps(db, sort_keys=True, indent=4))
+
+    tighten(path)
+    store: KeyStore = PrivateJsonKeyStore(namespace=namespace, filename=str(path))
+    return store
 
 
 async def get_central(hci_spec: HciSpec) -> BumbleCentral:

@@ -5,6 +5,13 @@ Every method is one procedure of docs/protocol.md §12 in terms of the pure code
 :mod:`wearsync.sync`). Notifications are queued as raw bytes by the bleak callback and decoded by
 the consumer, so a malformed value from a device is logged and dropped, never raised inside
 bleak's callback.
+
+A watch is not trusted to follow the protocol. Values longer than an attribute can be, and
+notifications beyond :data:`MAX_QUEUED_VALUES` not yet consumed, are dropped on arrival; events
+from a boot after the watch's current one cannot exist and are dropped; a replay is bounded by
+the events the watch said it holds and by a deadline, and one that overruns either raises
+:class:`ProtocolViolationError` with nothing stored or acknowledged. A Timer Info or Event Log
+read that does not decode raises it too, naming the watch.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Final
 
 from wearsync.ble.errors import LinkLostError, ble_errors
+from wearsync.sync.reports import SyncError
 from wearsync.watches.wearsync_timer.codec import (
     AckEvents,
     BatchFlags,
@@ -30,11 +38,13 @@ from wearsync.watches.wearsync_timer.codec import (
     SessionStatusValue,
     StartSession,
     TimerInfo,
+    UnsupportedVersionError,
     clock_values,
     program_chunks,
     program_crc,
 )
 from wearsync.watches.wearsync_timer.codec import uuids as U
+from wearsync.watches.wearsync_timer.codec.transfer import MAX_ATTRIBUTE_SIZE
 
 if TYPE_CHECKING:
     from wearsync.ble.types import BleClient, GattCharacteristic
@@ -46,6 +56,34 @@ _LINK_LOST: Final = b"<link lost>"
 
 #: How long to wait for the next replay batch before giving up (the watch sends them at once).
 REPLAY_BATCH_TIMEOUT_S: Final = 5.0
+#: A whole replay's deadline: this, plus :data:`REPLAY_SECONDS_PER_EVENT` per event the watch
+#: reports. 65535 events at 20 a batch and one batch per 7.5 ms connection event take 25 s.
+REPLAY_BASE_DEADLINE_S: Final = 30.0
+REPLAY_SECONDS_PER_EVENT: Final = 0.002
+#: Records a replay may carry beyond the backlog Timer Info reported: live events recorded
+#: while it runs (a session going on during a sync).
+REPLAY_SLACK_EVENTS: Final = 256
+#: Event Log values received but not yet consumed; a watch flooding notifications past this
+#: while nobody reads them has the excess dropped, so memory stays bounded.
+MAX_QUEUED_VALUES: Final = 4096
+
+_ADVICE: Final = (
+    "the watch's firmware does not follow docs/protocol.md; nothing was stored or "
+    "acknowledged, so sync again, and report it to the firmware's authors if it persists"
+)
+
+
+class ProtocolViolationError(SyncError):
+    """The watch sent something docs/protocol.md rules out: an undecodable read, a replay that
+    does not end. Nothing of it is stored or acknowledged.
+
+    Attributes:
+        address: the watch's address.
+    """
+
+    def __init__(self, address: str, problem: str) -> None:
+        super().__init__(f"{address}: {problem}", hint=_ADVICE)
+        self.address = address
 
 
 @dataclass(frozen=True)
@@ -72,6 +110,7 @@ class TimerClient:
     def __init__(self, client: BleClient, *, address: str) -> None:
         self.client = client
         self.address = address
+        # Unbounded so that _LINK_LOST always fits; _on_event_value bounds what a watch adds.
         self._events: asyncio.Queue[bytes] = asyncio.Queue()
         self._status_listeners: list[Callable[[SessionStatusValue], None]] = []
         self._event_listeners: list[Callable[[EventRecord], None]] = []
@@ -102,9 +141,24 @@ class TimerClient:
         """Read Timer Info (one round trip).
 
         Raises:
-            DecodeError: the watch sent a malformed value (or another protocol version).
+            UnsupportedVersionError: the watch speaks another protocol version.
+            ProtocolViolationError: the watch sent a malformed value.
         """
-        return TimerInfo.from_bytes(await self._read(U.TIMER_INFO))
+        value = await self._read(U.TIMER_INFO)
+        try:
+            info = TimerInfo.from_bytes(value)
+        except UnsupportedVersionError:
+            raise
+        except DecodeError as exc:
+            raise ProtocolViolationError(self.address, f"unreadable Timer Info: {exc}") from exc
+        if info.unacked_events > info.event_capacity:
+            log.warning(
+                "%s: Timer Info claims %d unacknowledged events in a log of %d",
+                self.address,
+                info.unacked_events,
+                info.event_capacity,
+            )
+        return info
 
     async def push_program(self, program: bytes) -> None:
         """Stage ``program`` in MTU-sized chunks and commit it (§12.1).
@@ -164,7 +218,18 @@ class TimerClient:
         self._event_listeners.append(listener)
 
     def _on_event_value(self, _char: GattCharacteristic, value: bytearray) -> None:
+        # Checked here, before anything is kept: a hostile watch must not fill memory.
+        if len(value) > MAX_ATTRIBUTE_SIZE:
+            self._reject(f"an Event Log value of {len(value)} bytes (at most {MAX_ATTRIBUTE_SIZE})")
+            return
+        if self._events.qsize() >= MAX_QUEUED_VALUES:
+            self._reject(f"an Event Log value beyond {MAX_QUEUED_VALUES} unread ones")
+            return
         self._events.put_nowait(bytes(value))
+
+    def _reject(self, what: str) -> None:
+        self.rejected_notifications += 1
+        log.warning("%s: dropped %s", self.address, what)
 
     def _on_status_value(self, _char: GattCharacteristic, value: bytearray) -> None:
         try:
@@ -180,61 +245,125 @@ class TimerClient:
         try:
             return EventBatch.from_bytes(value)
         except DecodeError as exc:
-            self.rejected_notifications += 1
-            log.warning("%s: dropped a malformed Event Log value: %s", self.address, exc)
+            self._reject(f"a malformed Event Log value: {exc}")
             return None
 
-    async def replay(self, info: TimerInfo) -> Replay:
+    def _keep(
+        self,
+        events: tuple[EventRecord, ...],
+        into: dict[tuple[int, int], EventRecord],
+        *,
+        boot_id: int | None,
+    ) -> None:
+        for event in events:
+            if boot_id is not None and event.boot_id > boot_id:
+                # Boot ids only grow (§9.4): a record from a later boot than the watch's own
+                # is made up, and storing it would shadow the real one when that boot comes.
+                self._reject(
+                    f"event {event.boot_id}/{event.seq} from a boot after the current {boot_id}"
+                )
+                continue
+            into[(event.boot_id, event.seq)] = event
+
+    async def replay(self, info: TimerInfo, *, deadline_s: float | None = None) -> Replay:
         """Collect the unacknowledged backlog (§12.3 by replay, §9.5.1 by reads otherwise).
 
         Events are returned in log order and de-duplicated by id; nothing is acknowledged.
+        Events are accepted from the current boot and earlier ones only (``info.boot_id``).
+
+        Args:
+            info: the Timer Info read at the start of this sync.
+            deadline_s: how long the whole replay may take (default: from the backlog size).
+
+        Raises:
+            LinkLostError: the link went down during the replay.
+            ProtocolViolationError: the replay carried more records than the watch reported,
+                or did not end by the deadline, or the Event Log read did not decode.
         """
         rejected_before = self.rejected_notifications
         seen: dict[tuple[int, int], EventRecord] = {}
         if info.features & Feature.EVENT_REPLAY:
             # Only a replay needs the Event Log's notifications (§9.5.2); reads do not.
             await self.enable_notifications(status=False)
-            self._drain_queue(seen)
+            self._drain_queue(seen, boot_id=info.boot_id)
             await self._write(U.CONTROL_POINT, bytes(ReplayEvents()), operation="replay events")
-            while True:
-                try:
-                    async with asyncio.timeout(REPLAY_BATCH_TIMEOUT_S):
-                        value = await self._events.get()
-                except TimeoutError:
-                    log.warning("%s: replay ended without REPLAY_END", self.address)
-                    break
-                if value is _LINK_LOST:
-                    raise LinkLostError(
-                        f"link lost with {self.address} during replay", address=self.address
-                    )
-                batch = self._decode_batch(value)
-                if batch is None:
-                    continue
-                for event in batch.events:
-                    seen[(event.boot_id, event.seq)] = event
-                if batch.flags & BatchFlags.REPLAY_END:
-                    break
+            await self._collect_replay(info, seen, deadline_s)
         else:
-            seen.update(await self._read_backlog())
-        self._drain_queue(seen)
+            self._keep(await self._read_backlog(), seen, boot_id=info.boot_id)
+        self._drain_queue(seen, boot_id=info.boot_id)
         ordered = tuple(seen[k] for k in sorted(seen))
+        if info.unacked_events and not ordered:
+            log.warning(
+                "%s: Timer Info claimed %d unacknowledged events; the replay had none",
+                self.address,
+                info.unacked_events,
+            )
         return Replay(ordered, self.rejected_notifications - rejected_before)
 
-    async def _read_backlog(self) -> dict[tuple[int, int], EventRecord]:
+    async def _collect_replay(
+        self, info: TimerInfo, seen: dict[tuple[int, int], EventRecord], deadline_s: float | None
+    ) -> None:
+        # The watch holds at most event_capacity events; a hostile Timer Info may claim more
+        # unacknowledged ones than that, so the smaller bounds what an honest replay sends.
+        limit = min(info.unacked_events, info.event_capacity) + REPLAY_SLACK_EVENTS
+        if deadline_s is None:
+            deadline_s = REPLAY_BASE_DEADLINE_S + REPLAY_SECONDS_PER_EVENT * limit
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + deadline_s
+        records = batches = 0
+        while True:
+            left = deadline - loop.time()
+            if left <= 0:
+                raise ProtocolViolationError(
+                    self.address, f"the event replay did not end within {deadline_s:g} s"
+                )
+            try:
+                async with asyncio.timeout(min(REPLAY_BATCH_TIMEOUT_S, left)):
+                    value = await self._events.get()
+            except TimeoutError:
+                if loop.time() >= deadline:
+                    continue  # reported as a deadline overrun above
+                log.warning("%s: replay ended without REPLAY_END", self.address)
+                return
+            if value is _LINK_LOST:
+                raise LinkLostError(
+                    f"link lost with {self.address} during replay", address=self.address
+                )
+            batches += 1
+            batch = self._decode_batch(value)
+            records += 0 if batch is None else len(batch.events)
+            # Every batch but the last carries a record, so batches are bounded by records.
+            if records > limit or batches > limit:
+                raise ProtocolViolationError(
+                    self.address,
+                    f"the event replay went on past {limit} events (Timer Info reported "
+                    f"{info.unacked_events} of {info.event_capacity})",
+                )
+            if batch is None:
+                continue
+            self._keep(batch.events, seen, boot_id=info.boot_id)
+            if batch.flags & BatchFlags.REPLAY_END:
+                return
+
+    async def _read_backlog(self) -> tuple[EventRecord, ...]:
         # Reads do not consume events; without acknowledging between reads the same oldest
         # batch comes back, so read once here and let the caller ack and sync again.
-        batch = EventBatch.from_bytes(await self._read(U.EVENT_LOG))
-        return {(e.boot_id, e.seq): e for e in batch.events}
+        value = await self._read(U.EVENT_LOG)
+        try:
+            return EventBatch.from_bytes(value).events
+        except DecodeError as exc:
+            raise ProtocolViolationError(self.address, f"unreadable Event Log: {exc}") from exc
 
-    def _drain_queue(self, into: dict[tuple[int, int], EventRecord]) -> None:
+    def _drain_queue(
+        self, into: dict[tuple[int, int], EventRecord], *, boot_id: int | None = None
+    ) -> None:
         while not self._events.empty():
             value = self._events.get_nowait()
             if value is _LINK_LOST:
                 continue
             batch = self._decode_batch(value)
             if batch is not None:
-                for event in batch.events:
-                    into[(event.boot_id, event.seq)] = event
+                self._keep(batch.events, into, boot_id=boot_id)
 
     def link_lost(self) -> None:
         """Tell waiters that the link is gone (call from the disconnected callback)."""

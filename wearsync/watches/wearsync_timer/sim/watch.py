@@ -117,6 +117,9 @@ class SimWatch:
         boot_id: the boot counter of the current boot.
     """
 
+    #: The GATT face each boot serves; a test substitutes a subclass to misbehave on purpose.
+    service_class: type[TimerService] = TimerService
+
     def __init__(
         self,
         link: VirtualLink,
@@ -345,7 +348,7 @@ class SimWatch:
         if marker is not None:
             # The previous boot ended during a session (§8.2).
             self._record_at(EventKind.SESSION_ABORTED, marker, marker.session_ms, self._boot_at)
-        self.service = TimerService(self, self.flash)
+        self.service = self.service_class(self, self.flash)
         self.peripheral = await start_peripheral(
             self.link,
             name=self.name,
