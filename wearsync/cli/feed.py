@@ -220,10 +220,11 @@ async def start_feed(
 
 
 def _mount_pages(server: FeedServer, source: RoutineFeedSource, store: Store) -> None:
+    from wearsync.web.data import StorePageSource
     from wearsync.web.pages import WebPages
     from wearsync.web.tokens import page_tokens
 
-    WebPages(server, source, devices=store.devices, tokens=page_tokens(store)).mount()
+    WebPages(server, StorePageSource(source, store), tokens=page_tokens(store)).mount()
 
 
 def feed_links(server: FeedServer, tokens: FeedTokens) -> FeedLinks:

@@ -37,13 +37,11 @@ def render_history(data: PageData) -> bytes:
     """The history page."""
     zone = data.routine.schedule.zone
     cutoff = data.now - timedelta(days=PAGE_DAYS)
-    every = newest_first(data)
-    shown = [s for s in every if s.started_at >= cutoff]
+    shown = [s for s in newest_first(data) if s.started_at >= cutoff]
     parts = [
         f"<p>Sessions of the last {PAGE_DAYS} days, newest first, times in "
         f"{esc(data.routine.schedule.timezone)}. "
-        '<a href="history.csv" download>Download every session as CSV</a>'
-        f" ({len(every)} sessions).</p>"
+        '<a href="history.csv" download>Download every session as CSV</a>.</p>'
     ]
     if not shown:
         parts.append(

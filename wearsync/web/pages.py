@@ -5,13 +5,14 @@
 an unknown path gets the feed's own 404, the same body as any unknown path, so a guess learns
 nothing. The token is compared in constant time and never logged.
 
-A page is rendered once per change of the store (the source's revision), of the feed's link, or
-of the minute (the next occurrences move), and then served from memory.
+A page reads only the sessions it shows (none for the routine, weeks for adherence, 90 days for
+history, all for the CSV), and is rendered once per change of the store (the source's revision),
+per new feed link and per minute (the next occurrences move), then served from memory.
 
 Example::
 
     server = FeedServer(source, ledger=..., tokens=feed_tokens)
-    pages = WebPages(server, source, devices=store.devices, tokens=page_tokens(store))
+    pages = WebPages(server, StorePageSource(source, store), tokens=page_tokens(store))
     pages.mount()
     print(pages.url())   # http://127.0.0.1:8765/web/<token>/
 """
@@ -20,18 +21,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from wearsync.calendar.feed import NOT_FOUND, FeedServer
 from wearsync.calendar.httputil import Answer
-from wearsync.calendar.ports import FeedSource
 from wearsync.calendar.tokens import TOKEN_PATTERN, FeedTokens
 from wearsync.errors import WearSyncError
-from wearsync.records import DeviceRecord, utc_now
-from wearsync.routine.compiler import compile_routine
-from wearsync.web.adherence import render_adherence
-from wearsync.web.data import PageData
-from wearsync.web.history_page import render_csv, render_history
+from wearsync.records import SessionRecord, utc_now
+from wearsync.routine.compiler import TimerProgram, compile_routine
+from wearsync.routine.model import Routine
+from wearsync.web.adherence import WEEKS, WINDOW_DAYS, render_adherence
+from wearsync.web.data import PageData, PageSource
+from wearsync.web.history_page import PAGE_DAYS, render_csv, render_history
 from wearsync.web.markup import csv_answer, html_answer
 from wearsync.web.routine_page import render_routine
 from wearsync.web.subscribe import qr_svg, render_subscribe
@@ -40,37 +41,44 @@ log = logging.getLogger(__name__)
 
 PREFIX = "/web/"
 
-_PAGES = ("", "adherence", "history", "history.csv", "subscribe")
+_SESSION_DAYS: dict[str, int | None] = {
+    "": 0,
+    "subscribe": 0,
+    # The weeks of the chart and the last 30 days, and a week before for the interval that
+    # began before the window.
+    "adherence": max(7 * WEEKS, WINDOW_DAYS) + 8,
+    "history": PAGE_DAYS + 1,
+    "history.csv": None,
+}
+"""How many days of sessions each page reads (0: none, None: all)."""
+_PAGES = frozenset(_SESSION_DAYS)
 
 
 class WebPages:
-    """The pages of one routine, answered from a :class:`FeedSource` and the known watches.
+    """The pages of one routine, answered from a :class:`~wearsync.web.data.PageSource`.
 
     Args:
         server: the feed server the pages are mounted on (for the feed's link and the base URL).
-        source: the routine, its sessions and the schedule's first day (the feed's source).
-        devices: lists the watches wearsync knows (``Store.devices``).
+        source: the routine, its first day, its sessions and the watches.
         tokens: the pages' token (:func:`wearsync.web.tokens.page_tokens`).
-        feed_tokens: the calendar's token, for the links on the subscribe page.
         clock: the current time (tests pin it).
     """
 
     def __init__(
         self,
         server: FeedServer,
-        source: FeedSource,
+        source: PageSource,
         *,
-        devices: Callable[[], Sequence[DeviceRecord]],
         tokens: FeedTokens,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._server = server
         self._source = source
-        self._devices = devices
         self._tokens = tokens
         self._clock = clock
         self._cache: dict[str, tuple[Hashable, Answer]] = {}
         self._qr: tuple[str, str] | None = None
+        self._compiled: tuple[Routine, TimerProgram] | None = None
 
     def mount(self) -> None:
         """Answer ``/web/...`` on the feed server."""
@@ -103,7 +111,7 @@ class WebPages:
         if cached is not None and cached[0] == key:
             return cached[1]
         try:
-            answer = self._render(name, self._data(now, feed_url))
+            answer = self._render(name, self._data(name, now, feed_url))
         except WearSyncError as exc:
             log.warning("web: cannot render a page: %s", exc.message)
             if cached is not None:
@@ -116,14 +124,22 @@ class WebPages:
         self._cache[name] = (key, answer)
         return answer
 
-    def _data(self, now: datetime, feed_url: str) -> PageData:
-        snapshot = self._source.snapshot()
+    def _data(self, name: str, now: datetime, feed_url: str) -> PageData:
+        routine = self._source.routine()
+        if self._compiled is None or self._compiled[0] != routine:
+            self._compiled = (routine, compile_routine(routine))
+        days = _SESSION_DAYS[name]
+        sessions: Sequence[SessionRecord] = ()
+        if days != 0:
+            since = None if days is None else now - timedelta(days=days)
+            sessions = self._source.sessions(since)
+        today = now.astimezone(routine.schedule.zone).date()
         return PageData(
-            routine=snapshot.routine,
-            program=compile_routine(snapshot.routine),
-            sessions=[s for s in snapshot.sessions if s.routine == snapshot.routine.name],
-            devices={d.address: d for d in self._devices()},
-            start=snapshot.start,
+            routine=routine,
+            program=self._compiled[1],
+            sessions=sessions,
+            devices={d.address: d for d in self._source.devices()} if sessions else {},
+            start=self._source.first_day(today),
             now=now,
             feed_url=feed_url,
         )
