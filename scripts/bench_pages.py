@@ -10,7 +10,8 @@ aborted or interrupted, from two watches), starts the feed server with the pages
 times a day, as one-exercise sessions (about 9,000 more). ``--screenshots DIR`` also saves each
 page at phone and desktop width from headless Chromium (the README's pictures).
 
-Target (the issue): every page under 100 ms cold on this machine.
+Target (the issue): every page under 100 ms cold on this machine. The CSV download, which reads
+every session, is timed too but not held to it.
 """
 
 from __future__ import annotations
@@ -214,10 +215,11 @@ def main() -> None:
     print(f"{'page':<12} {'cold median':>12} {'cold max':>9} {'warm median':>12}")
     worst = 0.0
     for name, (cold, cold_max, warm) in results.items():
-        worst = max(worst, cold)
+        if name != "history.csv":  # a download of everything, not a page; shown, not judged
+            worst = max(worst, cold)
         print(f"{name or 'routine':<12} {cold:>10.1f}ms {cold_max:>7.1f}ms {warm:>10.1f}ms")
     verdict = "meets" if worst < TARGET_MS else "misses"
-    print(f"slowest cold median {worst:.1f} ms: {verdict} the {TARGET_MS:.0f} ms target")
+    print(f"slowest page, cold median {worst:.1f} ms: {verdict} the {TARGET_MS:.0f} ms target")
 
 
 if __name__ == "__main__":

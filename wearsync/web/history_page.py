@@ -55,19 +55,19 @@ def render_history(data: PageData) -> bytes:
             length = esc(duration_text(int(s.duration_s * 1000))) if s.duration_s else "&ndash;"
             status = s.status.value.replace("_", " ")
             rows.append(
-                f'<tr><td><time datetime="{esc(local.isoformat())}">'
+                f'<tr><td data-label="Started"><time datetime="{esc(local.isoformat())}">'
                 f"{esc(local.strftime('%a %d %b %Y %H:%M'))}</time></td>"
-                f'<td class="{esc(s.status.value)}">{esc(status)}</td>'
-                f'<td class="n">{length}</td>'
-                f'<td class="n">{done} of {len(s.exercises)}</td>'
-                f"<td>{esc(', '.join(skipped)) or '&ndash;'}</td>"
-                f'<td class="hide-narrow">{esc(data.watch_name(s.device))}</td></tr>'
+                f'<td data-label="Status" class="{esc(s.status.value)}">{esc(status)}</td>'
+                f'<td data-label="Duration" class="n">{length}</td>'
+                f'<td data-label="Exercises done" class="n">{done} of {len(s.exercises)}</td>'
+                f'<td data-label="Skipped">{esc(", ".join(skipped)) or "&ndash;"}</td>'
+                f'<td data-label="Watch">{esc(data.watch_name(s.device))}</td></tr>'
             )
         parts.append(
-            '<div class="table"><table><caption>Sessions</caption><thead><tr>'
+            '<div class="table"><table class="stack"><caption>Sessions</caption><thead><tr>'
             "<th scope=col>Started</th><th scope=col>Status</th>"
             '<th scope=col class="n">Duration</th><th scope=col class="n">Exercises done</th>'
-            '<th scope=col>Skipped</th><th scope=col class="hide-narrow">Watch</th></tr>'
+            "<th scope=col>Skipped</th><th scope=col>Watch</th></tr>"
             f"</thead><tbody>{''.join(rows)}</tbody></table></div>"
         )
     return page(

@@ -58,8 +58,11 @@ td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 .qr path{stroke:#000}
 code{overflow-wrap:anywhere;font-size:.9rem}
 ul.clients li{margin:4px 0}
-@media (max-width:40rem){body{font-size:17px}h1{font-size:1.4rem}
-th,td{padding:4px}.hide-narrow{display:none}}
+@media (max-width:40rem){body{font-size:17px}h1{font-size:1.4rem}th,td{padding:4px}
+table.stack thead{position:absolute;left:-9999px}
+table.stack tr{display:block;border-bottom:1px solid var(--line);padding:6px 0}
+table.stack td{display:flex;gap:8px;border:0;padding:1px 0;text-align:left}
+table.stack td::before{content:attr(data-label);flex:0 0 8.5em;color:var(--muted)}}
 """.strip()
 
 STYLE_HASH = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
