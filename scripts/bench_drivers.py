@@ -205,6 +205,23 @@ class Bench:
             with self.store("bangle") as store:
                 watch = await self.found(link, sim.address)
                 await self.two_syncs(row, link, tap, watch, sync_watch, store)
+                # A program change (one rep more of the first exercise), runner installed.
+                first = self.routine.exercises[0]
+                changed = self.routine.model_copy(
+                    update={
+                        "exercises": (
+                            first.model_copy(update={"reps": first.reps + 1}),
+                            *self.routine.exercises[1:],
+                        )
+                    }
+                )
+                await sync_watch(
+                    store=store, routine=changed, routine_text=self.text, watch=watch, hci=link
+                )
+                change = _cell(AttCounts(list(tap.current.pdus))).strip()
+                await sync_watch(
+                    store=store, routine=self.routine, routine_text=self.text, watch=watch, hci=link
+                )
                 started: list[LiveUpdate] = []
                 task = asyncio.create_task(
                     run_session(
@@ -224,6 +241,7 @@ class Bench:
                 await task
                 buzzes = sorted(b.t_on_ms - t0 for b in await sim.vm.buzzes())
             planned = sorted(_planned_pulses(self.program))
+            row.note = f"program change: {change}; app installed first: {await self._app_first()}"
             if len(buzzes) != len(planned):
                 row.note = f"{len(buzzes)} pulses for {len(planned)} planned"
             errors = [abs(a - b) for a, b in zip(buzzes, planned, strict=False)]
@@ -232,6 +250,26 @@ class Bench:
             tap.close()
             await _leave()
         return row
+
+    async def _app_first(self) -> str:
+        """The first sync of a Bangle.js whose app (the runtime) came from the App Loader."""
+        from wearsync.watches.bangle.codec import runtime_source, upload_commands
+        from wearsync.watches.bangle.sim import SimBangle
+
+        link = self.new_link()
+        async with SimBangle(link, self.workdir / "bangle-app.json") as sim:
+            for line in upload_commands(runtime_source(), 247):
+                await sim.vm.write_uart(line)
+            tap = AttTap(link, subject=sim.address)
+            with self.store("bangle-app") as store:
+                watch = await self.found(link, sim.address)
+                await sync_watch(
+                    store=store, routine=self.routine, routine_text=self.text, watch=watch, hci=link
+                )
+                cell = _cell(AttCounts(list(tap.current.pdus))).strip()
+            tap.close()
+            await _leave()
+        return cell
 
     # -- host-timed ----------------------------------------------------------------------------
 

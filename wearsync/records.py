@@ -66,6 +66,9 @@ class SessionRecord(BaseModel):
     status: SessionStatus
     exercises: tuple[ExerciseOutcome, ...] = ()
     updated_at: AwareDatetime
+    entry: str = "routine"
+    """What the wearer started: ``routine`` (the whole routine, ``ROUTINE_ENTRY`` of
+    :mod:`wearsync.routine.occurrences`) or the id of an exercise started on its own."""
 
     @property
     def duration_s(self) -> float | None:

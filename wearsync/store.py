@@ -93,6 +93,20 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     );
     CREATE INDEX sessions_started ON sessions(started_at);
     """,
+    # 2: every push in time order (the schedule in force at a time is the routine text pushed
+    # last before it; ``pushes`` keeps one row per program), and the entry a session ran.
+    """
+    CREATE TABLE push_log (
+        device TEXT NOT NULL,
+        program_hash TEXT NOT NULL,
+        routine TEXT NOT NULL,
+        pushed_at TEXT NOT NULL
+    );
+    INSERT INTO push_log(device, program_hash, routine, pushed_at)
+        SELECT device, program_hash, routine, pushed_at FROM pushes;
+    CREATE INDEX push_log_routine ON push_log(routine, pushed_at);
+    ALTER TABLE sessions ADD COLUMN entry TEXT NOT NULL DEFAULT 'routine';
+    """,
 )
 
 
@@ -406,14 +420,38 @@ class Store:
     # programs ---------------------------------------------------------------------------------
 
     @_guarded
-    def record_push(self, device: str, program_hash: str, routine: str, routine_text: str) -> None:
-        """Remember that ``program_hash`` (compiled from ``routine_text``) is on ``device``."""
+    def record_push(
+        self,
+        device: str,
+        program_hash: str,
+        routine: str,
+        routine_text: str,
+        *,
+        at: datetime | None = None,
+    ) -> None:
+        """Remember that ``program_hash`` (compiled from ``routine_text``) is on ``device``.
+
+        The push is also logged, unless it is the program the device had last (a re-push of
+        the same program changes nothing that was planned). ``at`` is when (default: now).
+        """
+        when = _iso(utc_now() if at is None else at)
         with self.transaction() as conn:
+            last = conn.execute(
+                "SELECT program_hash FROM push_log WHERE device = ? "
+                "ORDER BY pushed_at DESC, rowid DESC LIMIT 1",
+                (device,),
+            ).fetchone()
+            if last is None or last[0] != program_hash:
+                conn.execute(
+                    "INSERT INTO push_log(device, program_hash, routine, pushed_at) "
+                    "VALUES (?, ?, ?, ?)",
+                    (device, program_hash, routine, when),
+                )
             conn.execute(
                 "INSERT INTO pushes(device, program_hash, routine, routine_text, pushed_at) "
                 "VALUES (?, ?, ?, ?, ?) ON CONFLICT(device, program_hash) DO UPDATE SET "
                 "pushed_at = excluded.pushed_at",
-                (device, program_hash, routine, routine_text, _iso(utc_now())),
+                (device, program_hash, routine, routine_text, when),
             )
 
     @_guarded
@@ -428,6 +466,16 @@ class Store:
             self._not_empty_by_damage()
             return None
         return str(row[0]), str(row[1])
+
+    def routine_pushes(self, routine: str) -> list[tuple[datetime, str]]:
+        """``(pushed at, routine text)`` of every logged push of ``routine``, oldest first."""
+        rows = self.conn.execute(
+            "SELECT l.pushed_at, p.routine_text FROM push_log AS l JOIN pushes AS p "
+            "ON p.device = l.device AND p.program_hash = l.program_hash "
+            "WHERE l.routine = ? ORDER BY l.pushed_at, l.rowid",
+            (routine,),
+        ).fetchall()
+        return [(datetime.fromisoformat(r[0]), str(r[1])) for r in rows]
 
     # events -----------------------------------------------------------------------------------
 
@@ -504,20 +552,22 @@ class Store:
                 s.status.value,
                 json.dumps([o.model_dump(mode="json") for o in s.exercises]),
                 _iso(s.updated_at),
+                s.entry,
             )
             for s in sessions
         ]
         with self.transaction() as conn:
             conn.executemany(
                 "INSERT INTO sessions(key, device, routine, program_hash, started_at, ended_at, "
-                "status, exercises, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "status, exercises, updated_at, entry) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT(key) DO UPDATE SET ended_at = excluded.ended_at, "
                 "status = excluded.status, exercises = excluded.exercises, "
                 "updated_at = excluded.updated_at, routine = excluded.routine, "
-                "program_hash = excluded.program_hash "
+                "program_hash = excluded.program_hash, entry = excluded.entry "
                 "WHERE sessions.exercises != excluded.exercises "
                 "OR sessions.status != excluded.status "
-                "OR sessions.ended_at IS NOT excluded.ended_at",
+                "OR sessions.ended_at IS NOT excluded.ended_at "
+                "OR sessions.entry != excluded.entry",
                 rows,
             )
 
@@ -526,7 +576,7 @@ class Store:
         """Stored sessions in start order, optionally only those started at or after ``since``."""
         query = (
             "SELECT key, device, routine, program_hash, started_at, ended_at, status, exercises, "
-            "updated_at FROM sessions"
+            "updated_at, entry FROM sessions"
         )
         args: tuple[str, ...] = ()
         if since is not None:
@@ -588,4 +638,5 @@ def _session(r: tuple[Any, ...]) -> SessionRecord:
         status=SessionStatus(r[6]),
         exercises=tuple(ExerciseOutcome.model_validate(o) for o in json.loads(r[7])),
         updated_at=datetime.fromisoformat(r[8]),
+        entry=r[9],
     )

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from wearsync.records import ExerciseStatus, SessionStatus, StoredEvent
 from wearsync.routine import compile_routine, load_routine
+from wearsync.routine.occurrences import Plan
 from wearsync.sync.history import summarize
 from wearsync.sync.sessions import derive_sessions
 
@@ -106,6 +107,7 @@ def test_unknown_program_still_gives_a_session() -> None:
 
 
 def test_history_counts_adherence_over_30_days() -> None:
+    """Eleven routines every 2 days from the first day, then an abort on the twelfth."""
     watch = Watch()
     for _ in range(11):
         full_session(watch)
@@ -113,15 +115,23 @@ def test_history_counts_adherence_over_30_days() -> None:
     watch.emit("step_started", 0)
     watch.emit("session_aborted")
     sessions = derive_sessions(watch.events, lookup, now=T0)
-    schedule = load_routine("foot-care").schedule
-    report = summarize(sessions, schedule, now=watch.clock + timedelta(hours=1))
-    assert (report.planned, report.done, report.aborted) == (15, 11, 1)
-    assert round(report.adherence, 3) == round(11 / 15, 3)
+    plans = [Plan(load_routine("foot-care"), since=T0 - timedelta(hours=12))]
+    now = watch.clock + timedelta(hours=1)
+    report = summarize(sessions, plans, first_day=T0.date(), now=now)
+    by_entry = {e.entry: (e.done, e.planned) for e in report.entries}
+    # days 0..22: 12 routine days; presses 3 a day less one on routine days; walks 2 less one
+    assert by_entry == {
+        "routine": (11, 12),
+        "toe-presses": (0, 23 * 3 - 12),
+        "toe-walking": (0, 34),
+    }
+    assert report.aborted == 1
     assert report.exercises_done == 55
     assert sum(len(d.sessions) for d in report.days) == 12
     # A shorter window sees fewer.
-    week = summarize(sessions, schedule, now=watch.clock, window_days=7)
-    assert week.planned == 3 and week.done < report.done
+    week = summarize(sessions, plans, first_day=T0.date(), now=watch.clock, window_days=7)
+    assert {e.entry: e.planned for e in week.entries}["routine"] == 4
+    assert week.done < report.done
 
 
 def test_acknowledge_only_up_to_the_first_gap() -> None:

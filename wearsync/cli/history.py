@@ -27,12 +27,14 @@ def history(
     from wearsync.records import utc_now
     from wearsync.routine.loader import load_routine
     from wearsync.store import Store
-    from wearsync.sync.history import summarize
+    from wearsync.sync.history import plans_in_store, summarize
 
-    schedule = load_routine(routine).schedule
+    current = load_routine(routine)
+    now = utc_now()
     with Store.open() as store:
-        sessions = store.sessions()
-    report = summarize(sessions, schedule, now=utc_now(), window_days=days)
+        sessions = [s for s in store.sessions() if s.routine in (current.name, "unknown")]
+        first_day, plans = plans_in_store(store, current, now=now)
+    report = summarize(sessions, plans, first_day=first_day, now=now, window_days=days)
     emit(report, as_json, _render)
 
 
@@ -52,9 +54,12 @@ def _render(report: HistoryReport) -> None:
             if skipped:
                 line += f"  skipped: {', '.join(skipped)}"
             typer.echo(line)
+    per_entry = "; ".join(f"{e.name}: {e.done} of {e.planned}" for e in report.entries)
     typer.echo(
-        f"Adherence: {report.done} of {report.planned} planned sessions in the last "
-        f"{report.window_days} days ({report.adherence:.0%}); "
-        f"{report.aborted} aborted, {report.interrupted} interrupted; "
+        f"Adherence since {max(report.since, report.first_day)}: {per_entry} "
+        f"({report.adherence:.0%} of what was planned)"
+    )
+    typer.echo(
+        f"  {report.aborted} aborted, {report.interrupted} interrupted; "
         f"{report.exercises_done} exercises done, {report.exercises_skipped} skipped"
     )

@@ -1,23 +1,52 @@
-"""What was done, per day, and adherence against the schedule. Pure: sessions in, report out.
+"""What was done, per day, and adherence against what the schedule planned.
 
-Adherence counts the sessions the schedule planned in a window against those done. A routine
-"every 2-3 days" plans one session per ``every_days.min`` days (the more frequent end: the plan
-a person aims for), so 30 days plan 15 sessions. A session counts as done when it completed,
-even with skipped exercises (``partial``); aborted and interrupted sessions are listed but not
-counted.
+Adherence counts, per entry (the whole routine, and each exercise done several times a day),
+the occurrences :mod:`wearsync.routine.occurrences` planned in the window against those done:
+"routine: 4 of 5; toe presses: 31 of 36; toe walking: 20 of 24". The routine and the daily
+repeats are counted separately; on a routine day the routine stands for the repeat slot the
+schedule dropped, so that slot is not in the repeat's plan.
+
+**What is planned.** Only occurrences from the schedule's first day on, and from the first push
+of the routine on (a plan did not exist before the watch had it), up to now. The plan in force
+at a time is the routine pushed last before it (:class:`~wearsync.routine.occurrences.Plan`),
+so changing the schedule never rewrites earlier days.
+
+**Which occurrence a session counts for.** A session counts for an occurrence of its entry in
+its *bucket*: for a daily repeat, its local day; for the whole routine, its interval (the
+routine day and the ``every_days - 1`` days after it), so a routine done a day late or earlier
+on the day still counts for that interval's occurrence. A bucket counts at most as many
+sessions as it has occurrences. An occurrence not yet due counts as planned only once a session
+was done for it (done early). Completed sessions count, even with skipped exercises
+(``partial``); aborted and interrupted sessions are listed but not counted.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from datetime import date, datetime, timedelta
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from contextlib import suppress
+from datetime import UTC, date, datetime, time, timedelta
 
 from pydantic import BaseModel
 
+from wearsync.errors import RoutineError
 from wearsync.records import SessionRecord, SessionStatus
-from wearsync.routine.model import RangePick, Schedule
+from wearsync.routine.loader import parse_routine
+from wearsync.routine.model import Routine
+from wearsync.routine.occurrences import (
+    ROUTINE_ENTRY,
+    Occurrence,
+    Plan,
+    interval_days,
+    interval_start,
+    planned,
+)
+from wearsync.store import Store
 
 DONE_STATUSES = frozenset({SessionStatus.COMPLETED, SessionStatus.PARTIAL})
+
+FIRST_DAY_KEY = "calendar.start.{routine}"
+"""The store setting that keeps a routine's first day (the calendar's ``schedule_start``)."""
 
 
 class DaySessions(BaseModel):
@@ -27,32 +56,59 @@ class DaySessions(BaseModel):
     sessions: list[SessionRecord]
 
 
+class EntryAdherence(BaseModel):
+    """Planned and done occurrences of one entry in the window."""
+
+    entry: str
+    name: str
+    planned: int
+    done: int
+
+
 class HistoryReport(BaseModel):
     """The result of ``wearsync history``."""
 
     window_days: int
     since: date
     until: date
+    first_day: date
     timezone: str
     planned: int
+    """Occurrences planned in the window, all entries together."""
     done: int
+    """Occurrences done in the window, all entries together."""
     aborted: int
     interrupted: int
     exercises_done: int
     exercises_skipped: int
+    entries: list[EntryAdherence]
     days: list[DaySessions]
 
     @property
     def adherence(self) -> float:
-        """Sessions done over sessions planned (0 when nothing was planned)."""
+        """Occurrences done over occurrences planned (0 when nothing was planned)."""
         return self.done / self.planned if self.planned else 0.0
 
 
 def summarize(
-    sessions: list[SessionRecord], schedule: Schedule, *, now: datetime, window_days: int = 30
+    sessions: list[SessionRecord],
+    plans: Sequence[Plan],
+    *,
+    first_day: date,
+    now: datetime,
+    window_days: int = 30,
 ) -> HistoryReport:
-    """Report the sessions of the last ``window_days`` local days up to ``now``."""
-    zone = schedule.zone
+    """Report the sessions of the last ``window_days`` local days up to ``now``.
+
+    Args:
+        sessions: stored sessions, any order.
+        plans: the routine as pushed over time, oldest first (at least one).
+        first_day: the schedule's first day.
+        now: the end of the window (aware).
+        window_days: local days in the window, today included.
+    """
+    current = plans[-1].routine
+    zone = current.schedule.zone
     until = now.astimezone(zone).date()
     since = until - timedelta(days=window_days - 1)
     by_day: dict[date, list[SessionRecord]] = defaultdict(list)
@@ -61,17 +117,127 @@ def summarize(
         if since <= day <= until:
             by_day[day].append(session)
     in_window = [s for day in sorted(by_day) for s in by_day[day]]
-    interval = int(schedule.every_days.pick(RangePick.MIN))
+    entries = _adherence(sessions, plans, first_day, since, until, now)
     return HistoryReport(
         window_days=window_days,
         since=since,
         until=until,
-        timezone=schedule.timezone,
-        planned=window_days // interval,
-        done=sum(1 for s in in_window if s.status in DONE_STATUSES),
+        first_day=first_day,
+        timezone=current.schedule.timezone,
+        planned=sum(e.planned for e in entries),
+        done=sum(e.done for e in entries),
         aborted=sum(1 for s in in_window if s.status is SessionStatus.ABORTED),
         interrupted=sum(1 for s in in_window if s.status is SessionStatus.INTERRUPTED),
         exercises_done=sum(1 for s in in_window for e in s.exercises if e.status == "done"),
         exercises_skipped=sum(1 for s in in_window for e in s.exercises if e.status == "skipped"),
+        entries=entries,
         days=[DaySessions(day=day, sessions=by_day[day]) for day in sorted(by_day)],
     )
+
+
+Bucket = tuple[str, date]
+
+
+def _adherence(
+    sessions: list[SessionRecord],
+    plans: Sequence[Plan],
+    first_day: date,
+    since: date,
+    until: date,
+    now: datetime,
+) -> list[EntryAdherence]:
+    zone = plans[-1].routine.schedule.zone
+    start = datetime.combine(since, time(0), tzinfo=zone) - timedelta(days=1)
+    end = datetime.combine(until + timedelta(days=2), time(0), tzinfo=zone)
+    occurrences: dict[Bucket, list[Occurrence]] = defaultdict(list)
+    for o in planned(plans, first_day=first_day, start=start, end=end):
+        if since <= o.day <= until:
+            occurrences[_bucket(o.entry, o.day, _plan_at(plans, o.at), first_day)].append(o)
+    done_in: Counter[Bucket] = Counter()
+    for s in sessions:
+        if s.status in DONE_STATUSES:
+            plan = _plan_at(plans, s.started_at)
+            day = s.started_at.astimezone(plan.schedule.zone).date()
+            done_in[_bucket(s.entry, day, plan, first_day)] += 1
+    planned_n: Counter[str] = Counter()
+    done_n: Counter[str] = Counter()
+    for bucket, found in occurrences.items():
+        done = min(done_in[bucket], len(found))
+        due = sum(1 for o in found if o.at <= now)
+        planned_n[bucket[0]] += max(due, done)
+        done_n[bucket[0]] += done
+    return [
+        EntryAdherence(
+            entry=entry,
+            name=_name(plans[-1].routine, entry),
+            planned=planned_n[entry],
+            done=done_n[entry],
+        )
+        for entry in _entries(plans)
+    ]
+
+
+def _bucket(entry: str, day: date, routine: Routine, first_day: date) -> Bucket:
+    if entry == ROUTINE_ENTRY:
+        return entry, interval_start(day, first_day, interval_days(routine.schedule))
+    return entry, day
+
+
+def _plan_at(plans: Sequence[Plan], moment: datetime) -> Routine:
+    chosen = plans[0].routine
+    for plan in plans:
+        if plan.since is None or plan.since <= moment:
+            chosen = plan.routine
+    return chosen
+
+
+def _entries(plans: Sequence[Plan]) -> list[str]:
+    found = [ROUTINE_ENTRY]
+    for plan in plans:
+        for ex in plan.routine.exercises:
+            if ex.times_per_day > 1 and ex.id not in found:
+                found.append(ex.id)
+    return found
+
+
+def _name(routine: Routine, entry: str) -> str:
+    if entry == ROUTINE_ENTRY:
+        return "routine"
+    try:
+        return routine.exercise(entry).name.lower()
+    except KeyError:
+        return entry
+
+
+def plans_in_store(store: Store, current: Routine, *, now: datetime) -> tuple[date, list[Plan]]:
+    """The schedule's first day and the routine's plans over time, as the store knows them.
+
+    The first day is the calendar's (setting :data:`FIRST_DAY_KEY`), else the local day of the
+    routine's first push, else today. Each push of a changed routine starts a plan; a routine
+    never pushed plans from ``now`` on with ``current``.
+
+    Args:
+        store: the database.
+        current: the routine as it is now (used when it was never pushed).
+        now: the current time (aware).
+    """
+    plans: list[Plan] = []
+    for pushed_at, text in store.routine_pushes(current.name):
+        try:
+            routine = parse_routine(text, source=f"push of {current.name}")
+        except RoutineError:  # a damaged stored text must not hide the other plans
+            continue
+        if plans and routine == plans[-1].routine:
+            continue
+        plans.append(Plan(routine, since=pushed_at.astimezone(UTC)))
+    if not plans:
+        plans = [Plan(current, since=now)]
+    zone = plans[0].routine.schedule.zone
+    first_since = plans[0].since
+    assert first_since is not None
+    kept = store.get_setting(FIRST_DAY_KEY.format(routine=current.name))
+    first_day = first_since.astimezone(zone).date()
+    if kept is not None:
+        with suppress(ValueError):  # a damaged setting: the first push's day stands
+            first_day = date.fromisoformat(kept)
+    return first_day, plans

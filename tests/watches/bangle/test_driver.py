@@ -31,6 +31,7 @@ from wearsync.watches.bangle.client import GarbledReplyError
 from wearsync.watches.bangle.codec import (
     BOOT_FILE,
     EVENTS_FILE,
+    POINTER_FILE,
     RUNNER_FILE,
     ProgrammableOffError,
     RunnerBusyError,
@@ -280,7 +281,7 @@ class TestSession:
 
 
 class TestFaults:
-    async def test_an_upload_cut_midway_never_runs_and_the_next_sync_recovers(
+    async def test_a_program_upload_cut_midway_keeps_the_old_program_and_recovers(
         self,
         link: VirtualLink,
         bangle: SimBangle,
@@ -289,30 +290,50 @@ class TestFaults:
         short: RoutineCase,
     ) -> None:
         await sync(link, bangle, store, foot)
+        pointer = (await bangle.vm.storage())[POINTER_FILE]
         tap = AttTap(link, subject=bangle.address)
 
         def cut_during_upload(message: str) -> None:
             if message.startswith("uploading"):
-                tap.cut_after(60)  # about 30 Storage writes into the upload
+                tap.cut_after(6)  # about three Storage writes into the program
 
         with pytest.raises(LinkLostError) as caught:
             await sync(link, bangle, store, short, progress=cut_during_upload)
         assert caught.value.hint and "safe to run again" in caught.value.hint
         assert tap.cuts == 1
-        half = (await bangle.vm.storage())[RUNNER_FILE]
-        assert half.endswith(b"\xff")  # the rest of the file is still erased flash
+        flash = await bangle.vm.storage()
+        assert flash[POINTER_FILE] == pointer  # nothing was committed
         assert store.pushed_routine(program_key(short.program)) is None
 
-        # A reset now must not run the half-written runner (the boot file checks).
+        # A reset now runs the program that was there before.
         await bangle.reset()
         state = await bangle.vm.state()
         assert not any("SyntaxError" in e for e in state.errors)
 
         report = await sync(link, bangle, store, short)
         assert report.program_pushed
-        assert (await bangle.vm.storage())[RUNNER_FILE].endswith(b"\n")
+        assert (await bangle.vm.storage())[POINTER_FILE] != pointer
         again = await sync(link, bangle, store, short)
         assert not again.program_pushed
+
+    async def test_a_runtime_upload_cut_midway_never_runs_and_the_next_sync_recovers(
+        self, link: VirtualLink, bangle: SimBangle, store: Store, foot: RoutineCase
+    ) -> None:
+        tap = AttTap(link, subject=bangle.address)
+
+        def cut_during_upload(message: str) -> None:
+            if message.startswith("uploading the runtime"):
+                tap.cut_after(60)  # about 30 Storage writes into the runtime
+
+        with pytest.raises(LinkLostError):
+            await sync(link, bangle, store, foot, progress=cut_during_upload)
+        half = (await bangle.vm.storage())[RUNNER_FILE]
+        assert half.endswith(b"\xff")  # the rest of the file is still erased flash
+        await bangle.reset()
+        assert not any("SyntaxError" in e for e in (await bangle.vm.state()).errors)
+        report = await sync(link, bangle, store, foot)
+        assert report.program_pushed
+        assert (await bangle.vm.storage())[RUNNER_FILE].endswith(b"\n")
 
     async def test_junk_between_lines_is_counted_and_ignored(
         self, link: VirtualLink, tmp_path: Path, store: Store, foot: RoutineCase

@@ -1,9 +1,10 @@
-"""The Bangle.js (Espruino) driver's protocol: a generated runner and text lines over Nordic UART.
+"""The Bangle.js (Espruino) driver's protocol: a runtime, programs as data, lines over UART.
 
 A Bangle.js is a JavaScript REPL. Rather than a binary service, wearsync installs a small
-*runner* on the watch, generated from the compiled :class:`~wearsync.routine.TimerProgram`
-(:func:`runner_source`), which runs the session on the watch's own clock, buzzes every cue,
-and keeps what the wearer did in Storage until the companion acknowledges it.
+Bangle.js app: a generic *runtime* (:func:`runtime_source`, the same for every routine,
+installed once) that runs the session on the watch's own clock, buzzes every cue, and keeps
+what the wearer did in Storage until the companion acknowledges it; and, for each routine, the
+compiled :class:`~wearsync.routine.TimerProgram` as a small data file (:func:`program_data`).
 
 Everything the companion sends is a line starting with ``\\x10`` (the REPL then does not echo
 it); everything the runner answers is one JSON line ``{"t":"wearsync","k":...}``, parsed by
@@ -13,9 +14,12 @@ it); everything the runner answers is one JSON line ``{"t":"wearsync","k":...}``
    with the watch's *Programmable* setting off, because commands are ``GB({...})`` lines).
 2. No answer: :data:`HELLO_PROBE`; no answer to that either means Programmable is off
    (:class:`ProgrammableOffError`).
-3. :func:`plan_upload` -> the lines that install the runner, or none when the watch already
-   runs this program (same hash): Storage writes, a CRC-32 check (a :class:`VerifyResult`),
-   then an install line that loads the runner and answers with its new :class:`Identity`.
+3. :func:`plan_uploads` -> what the watch lacks: the runtime if it has none or an older one
+   (Storage writes, a CRC-32 check answered by a :class:`VerifyResult`, then an install line
+   that loads it and only then writes the boot file), and the program if it runs another
+   (writes to the free slot, a check, then a commit that loads it and only then switches the
+   pointer file); each finishes with the runtime's new :class:`Identity`. Nothing when the
+   watch already runs this program. Programs over :data:`MAX_STEPS` are refused first.
 4. :func:`clock_commands` set the watch's clock and time zone.
 5. Events arrive live as :class:`Event` lines; :func:`dump_command` replays the stored ones,
    :func:`ack_commands` removes them from the watch.
@@ -28,6 +32,7 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from importlib import resources
@@ -55,8 +60,12 @@ from wearsync.watches.bangle.messages import (
 
 __all__ = [
     "BOOT_FILE",
+    "BOOT_SOURCE",
+    "DATA_FILE",
     "EVENTS_FILE",
     "HELLO_PROBE",
+    "MAX_STEPS",
+    "POINTER_FILE",
     "RUNNER_FILE",
     "RUNNER_VERSION",
     "STATE_FILE",
@@ -66,34 +75,53 @@ __all__ = [
     "Hello",
     "Identity",
     "LineAssembler",
+    "ProgramTooLargeError",
     "ProgrammableOffError",
     "Reply",
     "RunnerBusyError",
     "RunnerState",
+    "Upload",
     "UploadVerifyError",
     "VerifyResult",
     "WatchError",
     "WatchMessage",
     "ack_commands",
+    "check_fits",
     "check_verify",
     "chunk_for_mtu",
     "clock_commands",
     "command",
+    "data_commands",
     "dump_command",
+    "encode_program",
     "expect_hello",
     "identify_command",
     "parse_line",
     "plan_upload",
-    "runner_source",
+    "plan_uploads",
+    "program_data",
+    "runtime_source",
     "start_command",
     "stop_command",
     "upload_commands",
 ]
 
-#: Bumped whenever the runner template changes, so an old runner is replaced even when the
+#: Bumped whenever the runtime (runner.js) changes, so an old one is replaced even when the
 #: program is the same.
-RUNNER_VERSION: Final = 1
-#: Storage file of the runner itself.
+RUNNER_VERSION: Final = 2
+#: The most steps a program may have on a Bangle.js 2. Measured on Espruino 2v29's
+#: BANGLEJS2_LINUX build (12,000 variables; tests/watches/bangle/firmware): the runtime with
+#: a loaded program takes about 1,060 variables plus 14 a step (the decoded step rows), and
+#: up to 220 more while a session runs. At 300 steps that is under 5,500, less than half the
+#: watch, which leaves the rest to the clock face, its widgets and the firmware; a 901-step
+#: program fails with OUT OF MEMORY (and is then not committed).
+MAX_STEPS: Final = 300
+#: The name a program upload's :class:`VerifyResult` gives (it is written to one of two slots,
+#: ``wearsync.p0`` and ``wearsync.p1``, and :data:`POINTER_FILE` names the live one).
+DATA_FILE: Final = "wearsync.prog"
+#: Storage file naming the program slot in use.
+POINTER_FILE: Final = "wearsync.cur"
+#: Storage file of the runtime (the app's generic code).
 RUNNER_FILE: Final = "wearsync.js"
 #: Boot file that loads the runner at every boot and app change (Bangle.js runs ``*.boot.js``).
 BOOT_FILE: Final = "wearsync.boot.js"
@@ -111,7 +139,7 @@ MIN_LINE_BUDGET: Final = 128
 _ATT_HEADER: Final = 3
 #: The boot file runs the runner only if its last byte was written: an interrupted upload
 #: leaves erased flash (0xFF) at the end, and a half-written runner must not run at boot.
-_BOOT_SOURCE: Final = (
+BOOT_SOURCE: Final = (
     "(function(){var c=require('Storage').read('wearsync.js');"
     "if(c&&c.charCodeAt(c.length-1)!=255)eval(c);})()"
 )
@@ -179,58 +207,155 @@ class UploadVerifyError(WearSyncError):
         )
 
 
-def runner_source(program: TimerProgram) -> str:
-    """The watch-side runner for ``program``, as Espruino JavaScript (ASCII only).
+class ProgramTooLargeError(WearSyncError):
+    """The program has more steps than a Bangle.js 2 can hold in memory with its runner.
 
-    The program is baked into the source as compact arrays: per step ``[exercise, set, rep,
-    side, kind, direction, duration_ms, cue, countdown_cue or -1, countdown_ms]`` (steps are
-    back to back, so start times are sums of durations), and per cue ``[strength %, on, off,
-    on, ...]``. The program's content hash in the source is what the runner reports as its
-    identity.
+    Attributes:
+        steps: the program's step count.
+        limit: :data:`MAX_STEPS`.
+    """
+
+    def __init__(self, steps: int, limit: int) -> None:
+        self.steps = steps
+        self.limit = limit
+        super().__init__(
+            f"the routine has {steps} timed steps; a Bangle.js 2 holds at most {limit}",
+            hint="use fewer reps, sets, sides or exercises, or split the routine in two",
+        )
+
+
+def check_fits(program: TimerProgram) -> None:
+    """Refuse, before anything is sent, a program the watch could not load.
 
     Raises:
+        ProgramTooLargeError: more than :data:`MAX_STEPS` steps.
+    """
+    if len(program.steps) > MAX_STEPS:
+        raise ProgramTooLargeError(len(program.steps), MAX_STEPS)
+
+
+@cache
+def runtime_source() -> str:
+    """The generic watch-side runtime (the app's code), as Espruino JavaScript (ASCII only).
+
+    It is the same for every routine: installed once, it runs whichever program was last
+    committed as data (:func:`program_data`). Its :data:`RUNNER_VERSION` is what it reports.
+    """
+    data = {
+        "V": str(RUNNER_VERSION),
+        "K": _js_list([_js_str(_KIND_LABELS[kind]) for kind in _KINDS]),
+        "D": _js_list([_js_str(side.value) for side in _SIDES]),
+        "R": _js_list(
+            [_js_str("" if d is Direction.NONE else d.value) for d in _DIRECTIONS],
+        ),
+    }
+    block = "\n".join(f"var {name}={value};" for name, value in data.items())
+    return _minify(_template().replace(_PLACEHOLDER, block))
+
+
+def program_data(program: TimerProgram) -> str:
+    """``program`` as the runtime reads it: one compact JSON object (ASCII only).
+
+    Keys: ``v`` format (1), ``h`` content hash, ``p`` routine name, ``x`` exercise names,
+    ``f`` per exercise ``[first step, step count]``, ``c`` per cue ``[strength %, on, off,
+    on, ...]``, ``z`` the end cue; ``t`` the distinct step shapes and ``s`` the steps, both as
+    rows of fixed-width base-36 fields, widths in ``tw`` and ``sw``. A shape is ``[side,
+    kind, direction, duration ms, cue, countdown cue + 1 (0: none), countdown ms]``; a step is
+    ``[shape, exercise, set - 1, rep]``, its exercise left out (width 0) when it is always the
+    first exercise not yet over. Steps are back to back, so start times are sums of durations.
+
+    Raises:
+        ProgramTooLargeError: the watch could not hold it (:func:`check_fits`).
         EncodeError: the program has no steps, or its steps are not back to back, or a step
             names a cue or an exercise the program does not define.
     """
+    check_fits(program)
+    return encode_program(program)
+
+
+def encode_program(program: TimerProgram) -> str:
+    """:func:`program_data` without the size check (for tests that need a too-large one)."""
     if not program.steps:
         raise EncodeError("a program without steps cannot run on a watch")
     cue_names = sorted(program.cues)
     cue_index = {name: i for i, name in enumerate(cue_names)}
+    if program.end_cue not in cue_index:
+        raise EncodeError(f"the end cue {program.end_cue!r} is not defined")
     clock = 0
-    steps: list[list[int]] = []
+    shapes: list[tuple[int, ...]] = []
+    steps: list[tuple[int, ...]] = []
     for step in program.steps:
         if step.start_ms != clock:
             raise EncodeError(f"step {step.index} starts at {step.start_ms} ms, not at {clock}")
         if step.exercise >= len(program.exercises):
             raise EncodeError(f"step {step.index} belongs to no exercise of the program")
         clock = step.end_ms
-        steps.append(_step_row(step, cue_index))
-    if program.end_cue not in cue_index:
-        raise EncodeError(f"the end cue {program.end_cue!r} is not defined")
-    end_cue = program.cues[program.end_cue]
+        row = _step_row(step, cue_index)
+        shape = (row[3], row[4], row[5], row[6], row[7], row[8] + 1, row[9])
+        if shape not in shapes:
+            shapes.append(shape)
+        steps.append((shapes.index(shape), row[0], row[1] - 1, row[2]))
+    shape_widths = _widths(shapes)
+    step_widths = _widths(steps)
+    if _exercise_is_implied(program):
+        step_widths[1] = 0
     data = {
-        "V": str(RUNNER_VERSION),
-        "H": _js_str(program.content_hash),
-        "P": _js_str(program.routine),
-        "X": _js_list([_js_str(ex.name) for ex in program.exercises]),
-        "F": _js_list([f"[{ex.first_step},{ex.step_count}]" for ex in program.exercises]),
-        "K": _js_list([_js_str(_KIND_LABELS[kind]) for kind in _KINDS]),
-        "D": _js_list([_js_str(side.value) for side in _SIDES]),
-        "R": _js_list(
-            [_js_str("" if d is Direction.NONE else d.value) for d in _DIRECTIONS],
-        ),
-        "C": _js_list(
-            [
-                _js_list([str(program.cues[n].strength), *map(str, program.cues[n].pattern)])
-                for n in cue_names
-            ]
-        ),
-        "Z": str(cue_index[program.end_cue]),
-        "LD": str(sum(end_cue.pattern) + 3000),
-        "S": _js_list([_js_list([str(v) for v in row]) for row in steps]),
+        "v": 1,
+        "h": program.content_hash,
+        "p": program.routine,
+        "x": [ex.name for ex in program.exercises],
+        "f": [[ex.first_step, ex.step_count] for ex in program.exercises],
+        "c": [[program.cues[n].strength, *program.cues[n].pattern] for n in cue_names],
+        "z": cue_index[program.end_cue],
+        "tw": shape_widths,
+        "t": _base36_rows(shapes, shape_widths),
+        "sw": step_widths,
+        "s": _base36_rows(steps, step_widths),
     }
-    block = "\n".join(f"var {name}={value};" for name, value in data.items())
-    return _minify(_template().replace(_PLACEHOLDER, block))
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=True)
+
+
+def _exercise_is_implied(program: TimerProgram) -> bool:
+    # What the runtime does when the width is 0: the first exercise whose range is not over.
+    x = 0
+    for i, step in enumerate(program.steps):
+        while x < len(program.exercises) and i >= (
+            program.exercises[x].first_step + program.exercises[x].step_count
+        ):
+            x += 1
+        if x >= len(program.exercises) or step.exercise != x:
+            return False
+    return True
+
+
+_DIGITS: Final = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def _widths(rows: list[tuple[int, ...]]) -> list[int]:
+    """Base-36 digits each column needs (0 for a column of zeros; the first at least 1)."""
+    widths = []
+    for column, values in enumerate(zip(*rows, strict=True)):
+        top = max(values)
+        if min(values) < 0:
+            raise EncodeError("a negative value cannot be encoded")
+        width = 0
+        while top > 0:
+            width += 1
+            top //= 36
+        widths.append(max(width, 1) if column == 0 else width)
+    return widths
+
+
+def _base36_rows(rows: list[tuple[int, ...]], widths: list[int]) -> str:
+    out = []
+    for row in rows:
+        for value, width in zip(row, widths, strict=True):
+            digits = ""
+            for _ in range(width):
+                value, digit = divmod(value, 36)
+                digits = _DIGITS[digit] + digits
+            out.append(digits)
+    return "".join(out)
 
 
 def _step_row(step: Step, cue_index: dict[str, int]) -> list[int]:
@@ -304,9 +429,11 @@ def upload_commands(source: str, mtu: int) -> list[bytes]:
     Each write line carries one piece of the source at its offset
     (``require("Storage").write(file, piece, offset, total)``; the first, at offset 0, creates
     the file) and fits one ATT write when ``mtu - 3`` is at least :data:`MIN_LINE_BUDGET`. The
-    verify line answers with a :class:`VerifyResult`; the install line writes the boot file
-    (only if it differs), loads the runner if the stored file's CRC-32 is right, and answers
-    with the new runner's :class:`Identity` (or a :class:`WatchError` ``crc``).
+    verify line answers with a :class:`VerifyResult`; the install line, if the stored file's
+    CRC-32 is right, removes the boot file, loads the runner, and only once it loaded writes
+    the boot file again, so a runner that fails to load (``OUT OF MEMORY`` stops the line) is
+    not run at every later boot; it answers with the new runner's :class:`Identity` (or a
+    :class:`WatchError` ``crc``).
 
     Raises:
         EncodeError: ``source`` is not ASCII (Storage offsets count bytes), or the MTU is bad.
@@ -337,27 +464,28 @@ def upload_commands(source: str, mtu: int) -> list[bytes]:
             f"ok:E.CRC32(c)=={crc}&&c.length=={total}}}))}})()\n"
         ).encode("ascii")
     )
-    boot = json.dumps(_BOOT_SOURCE)
+    boot = json.dumps(BOOT_SOURCE)
     lines.append(
         (
             f'\x10(function(){{var s=require("Storage"),c=s.read({name}),b={boot};'
             f"if(!c||E.CRC32(c)!={crc})return Bluetooth.println(JSON.stringify("
             f'{{t:"wearsync",k:"err",c:"install",e:"crc"}}));'
-            f"if(s.read({json.dumps(BOOT_FILE)})!=b)s.write({json.dumps(BOOT_FILE)},b);"
-            f'eval(c);WS.cmd({{c:"id"}});}})()\n'
+            f"s.erase({json.dumps(BOOT_FILE)});eval(c);s.write({json.dumps(BOOT_FILE)},b);"
+            f'WS.cmd({{c:"id"}});}})()\n'
         ).encode("ascii")
     )
     return lines
 
 
-def _fitting_piece(source: str, offset: int, room: int) -> int:
-    """How many characters from ``offset`` fit in ``room`` bytes once JSON-escaped."""
+def _fitting_piece(source: str, offset: int, room: int, *, quoted: bool = True) -> int:
+    """How many characters from ``offset`` fit in ``room`` bytes once escaped: as a JSON
+    string with its quotes, or (``quoted=False``) inside a single-quoted JS literal."""
     if room < 8:
         raise EncodeError("no room for data in a Storage write line")
-    used = 2  # the quotes
+    used = 2 if quoted else 0
     length = 0
     for ch in source[offset:]:
-        cost = len(json.dumps(ch)) - 2
+        cost = len(json.dumps(ch)) - 2 if quoted else len(_js_str(ch)) - 2
         if used + cost > room:
             break
         used += cost
@@ -377,27 +505,104 @@ def check_verify(result: VerifyResult, source: str) -> None:
         raise UploadVerifyError(expected, result.crc, len(data), result.length)
 
 
-def plan_upload(identity: Identity | None, program_hash: str, source: str, mtu: int) -> list[bytes]:
-    """What to send so the watch runs ``source``: nothing if it already does.
+def data_commands(data: str, mtu: int) -> list[bytes]:
+    """The lines that commit ``data`` (:func:`program_data`) as the program the runtime runs.
+
+    Writes ``WS.w(piece, offset[, total])`` (the size on the first) put it in the Storage
+    slot not in use (the running program is untouched); ``WS.v(crc, length)`` answers a
+    :class:`VerifyResult` for :data:`DATA_FILE`; ``WS.c(crc)`` loads it and, only once it
+    loaded, switches the pointer file to it and answers the :class:`Identity` (else a
+    :class:`WatchError` ``install``, and the previous program stays). Each line fits one ATT
+    write when ``mtu - 3`` is at least :data:`MIN_LINE_BUDGET`.
+
+    Raises:
+        EncodeError: ``data`` is not ASCII, or the MTU is bad.
+    """
+    if not data.isascii():
+        raise EncodeError("the program data must be ASCII")
+    if mtu < 23:
+        raise EncodeError(f"ATT MTU {mtu} is below the minimum of 23")
+    budget = max(mtu - _ATT_HEADER, MIN_LINE_BUDGET)
+    total = len(data)
+    lines: list[bytes] = []
+    offset = 0
+    while offset < total:
+        head = "\x10WS.w('"
+        # Storage needs the file's size only when the first write creates it.
+        tail = f"',{offset})\n" if offset else f"',0,{total})\n"
+        room = budget - len(head) - len(tail)
+        length = _fitting_piece(data, offset, room, quoted=False)
+        piece = _js_str(data[offset : offset + length])[1:-1]
+        lines.append((head + piece + tail).encode("ascii"))
+        offset += length
+    crc = zlib.crc32(data.encode("ascii"))
+    lines.append(f"\x10WS.v({crc},{total})\n".encode("ascii"))
+    lines.append(f"\x10WS.c({crc})\n".encode("ascii"))
+    return lines
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One file to put on the watch: its write lines, its check, and what makes it live.
+
+    Attributes:
+        what: ``runtime`` (the app's generic code) or ``program`` (the routine as data).
+        file: the file the :class:`VerifyResult` names.
+        content: what the file must hold (for :func:`check_verify`).
+        writes: the Storage write lines, in order.
+        verify: the line answered by a :class:`VerifyResult`.
+        finish: the line that makes it live, answered by an :class:`Identity` (or a
+            :class:`WatchError` ``install``).
+    """
+
+    what: str
+    file: str
+    content: str
+    writes: tuple[bytes, ...]
+    verify: bytes
+    finish: bytes
+
+    @property
+    def lines(self) -> list[bytes]:
+        """Every line, in the order they are sent."""
+        return [*self.writes, self.verify, self.finish]
+
+
+def plan_uploads(identity: Identity | None, program_hash: str, data: str, mtu: int) -> list[Upload]:
+    """What to send so the watch runs ``data``: the runtime if it has none (or an older
+    one), then the program if it runs another; nothing when it already runs this one.
 
     Args:
-        identity: what the runner on the watch reported, or ``None`` when none answered.
-        program_hash: :attr:`TimerProgram.content_hash` of the program ``source`` runs.
-        source: :func:`runner_source` of that program.
+        identity: what the runtime on the watch reported, or ``None`` when none answered.
+        program_hash: :attr:`TimerProgram.content_hash` of the program ``data`` holds.
+        data: :func:`program_data` of that program.
         mtu: the negotiated ATT MTU.
 
     Raises:
         RunnerBusyError: the watch is running or paused in a session.
-        EncodeError: ``source`` does not carry ``program_hash``.
+        EncodeError: ``data`` does not carry ``program_hash``.
     """
-    if program_hash not in source:
-        raise EncodeError("the runner source is not the one of this program")
-    if identity is not None:
-        if identity.state != RunnerState.IDLE:
-            raise RunnerBusyError(identity.state)
-        if identity.program_hash == program_hash and identity.runner_version == RUNNER_VERSION:
-            return []
-    return upload_commands(source, mtu)
+    if program_hash not in data:
+        raise EncodeError("the program data is not the one of this program")
+    if identity is not None and identity.state != RunnerState.IDLE:
+        raise RunnerBusyError(identity.state)
+    uploads: list[Upload] = []
+    fresh = identity is None or identity.runner_version != RUNNER_VERSION
+    if fresh:
+        source = runtime_source()
+        *writes, verify, finish = upload_commands(source, mtu)
+        uploads.append(Upload("runtime", RUNNER_FILE, source, tuple(writes), verify, finish))
+    if fresh or identity is None or identity.program_hash != program_hash:
+        *writes, verify, finish = data_commands(data, mtu)
+        uploads.append(Upload("program", DATA_FILE, data, tuple(writes), verify, finish))
+    return uploads
+
+
+def plan_upload(identity: Identity | None, program_hash: str, data: str, mtu: int) -> list[bytes]:
+    """Every line of :func:`plan_uploads`, in order (what a REPL fed line by line needs)."""
+    return [
+        line for upload in plan_uploads(identity, program_hash, data, mtu) for line in upload.lines
+    ]
 
 
 def expect_hello(replies: Iterable[WatchMessage | None]) -> Hello:

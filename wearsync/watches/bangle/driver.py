@@ -57,7 +57,6 @@ from wearsync.sync.reports import Progress, SyncError
 from wearsync.watches.bangle.client import GarbledReplyError, UartClient
 from wearsync.watches.bangle.codec import (
     HELLO_PROBE,
-    RUNNER_FILE,
     RUNNER_VERSION,
     Ack,
     DumpDone,
@@ -67,6 +66,7 @@ from wearsync.watches.bangle.codec import (
     ProgrammableOffError,
     Reply,
     RunnerState,
+    Upload,
     VerifyResult,
     WatchError,
     ack_commands,
@@ -74,8 +74,8 @@ from wearsync.watches.bangle.codec import (
     clock_commands,
     dump_command,
     identify_command,
-    plan_upload,
-    runner_source,
+    plan_uploads,
+    program_data,
     start_command,
 )
 
@@ -311,52 +311,59 @@ class BangleLink:
             program_hash=event.program,
         )
 
-    async def install(self, identity: Identity | None, source: str) -> Identity:
-        """Upload, check and load the runner; returns the new runner's identity.
+    async def install(self, identity: Identity | None, data: str) -> Identity:
+        """Upload what the watch lacks (the runtime, the program data), check it, make it
+        live; returns the runtime's identity afterwards.
 
         Raises:
             RunnerBusyError: the watch is in a session.
-            SyncError: the runner is larger than the profile allows.
+            SyncError: the program is larger than the profile allows.
             UploadVerifyError: the file on the watch differs from the one sent.
             RunnerInstallError: the watch would not load it.
         """
-        lines = plan_upload(identity, self.program.content_hash, source, self.uart.mtu)
+        uploads = plan_uploads(identity, self.program.content_hash, data, self.uart.mtu)
         limit = self.watch.profile.limits.max_program_bytes or 0
-        if len(source) > limit:
+        if len(data) > limit:
             raise SyncError(
-                f"the runner is {len(source)} bytes, the profile allows {limit}",
+                f"the program is {len(data)} bytes, the profile allows {limit}",
                 hint="shorten the routine or raise limits.max_program_bytes in the profile",
             )
-        self.say(f"uploading the runner ({len(source)} bytes)")
-        *writes, verify, install = lines
+        answer: Identity | None = identity
+        for upload in uploads:
+            answer = await self._upload(upload)
+        if answer is None or not self.runs_program(answer):
+            reported = answer.program_hash[:12] if answer is not None else "nothing"
+            raise RunnerInstallError(f"it reports program {reported}")
+        return answer
+
+    async def _upload(self, upload: Upload) -> Identity:
+        self.say(f"uploading the {upload.what} ({len(upload.content)} bytes)")
         # One line per write sequence: every Storage write runs before the next one starts.
-        await self.uart.send(writes, packed=False)
-        await self.uart.send([verify])
+        await self.uart.send(list(upload.writes), packed=False)
+        await self.uart.send([upload.verify])
         result = await self.uart.require(
             VerifyResult,
-            lambda r: r.file == RUNNER_FILE,
+            lambda r: r.file == upload.file,
             within=REPLY_TIMEOUT_S,
             operation="the upload check",
         )
-        check_verify(result, source)
-        await self.uart.send([install])
+        check_verify(result, upload.content)
+        await self.uart.send([upload.finish])
         answer = await self.uart.require_first(
             lambda m: (
                 (isinstance(m, Identity) and m.req is None)
                 or (isinstance(m, WatchError) and m.command == "install")
             ),
             within=REPLY_TIMEOUT_S,
-            operation="the runner's installation",
+            operation=f"the {upload.what}'s installation",
         )
         if isinstance(answer, WatchError):
             raise RunnerInstallError(answer.error)
         assert isinstance(answer, Identity)
-        if not self.runs_program(answer):
-            raise RunnerInstallError(f"it reports program {answer.program_hash[:12]}")
         return answer
 
     async def prepare(
-        self, routine: Routine, routine_text: str, source: str
+        self, routine: Routine, routine_text: str, data: str
     ) -> tuple[Identity, Collected, bool]:
         """Handshake, clock, backlog, runner, in that order (see the module docstring).
 
@@ -375,7 +382,7 @@ class BangleLink:
             self.say(f"reading back events ({identity.unacked} waiting)")
             collected = await self.collect()
         if upload:
-            identity = await self.install(identity, source)
+            identity = await self.install(identity, data)
             if identity.unacked:
                 collected += await self.collect()
         assert identity is not None
@@ -436,14 +443,14 @@ class BangleDriver(Driver):
             UploadVerifyError, RunnerInstallError: the upload arrived damaged (sync again).
             GarbledReplyError: the watch answered with malformed lines.
         """
-        source = runner_source(ctx.program)
+        data = program_data(ctx.program)
         async with self.connected(ctx, held) as bangle:
             identity, collected, uploaded = await bangle.prepare(
-                ctx.routine, ctx.routine_text, source
+                ctx.routine, ctx.routine_text, data
             )
             return SyncOutcome(
                 program_identity=program_key(ctx.program),
-                program_bytes=len(source),
+                program_bytes=len(data),
                 program_pushed=uploaded,
                 clock_set=True,
                 events_received=collected.received,
@@ -462,10 +469,10 @@ class BangleDriver(Driver):
         events seen live are stored (not acknowledged: the next sync collects and acknowledges
         them), and the watch carries on alone.
         """
-        source = runner_source(ctx.program)
+        data = program_data(ctx.program)
         async with self.connected(ctx, held) as bangle:
             identity, _collected, uploaded = await bangle.prepare(
-                ctx.routine, ctx.routine_text, source
+                ctx.routine, ctx.routine_text, data
             )
             mirror = _Mirror(bangle, options.on_update)
             bangle.uart.on_event(mirror.on_event)

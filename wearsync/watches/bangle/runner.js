@@ -1,17 +1,50 @@
-// wearsync runner: template of the watch-side program for Bangle.js (Espruino).
-// wearsync.protocol.espruino.runner_source() fills in the data block and strips comments and
-// indentation, so keep one statement per line, no block comments, and no '//' inside strings.
-// Espruino is not a full ES6 engine: stay with var, function and arrow functions.
+// wearsync runtime: the generic watch-side code of the Bangle.js app (Espruino). It is the same
+// for every routine; the program it runs is data, a JSON file in Storage that the companion
+// replaces on its own (see codec.program_data for the format). codec.runtime_source() fills in
+// the constants block and strips comments and indentation, so keep one statement per line, no
+// block comments, and no '//' inside strings.
+// Espruino is not a full ES6 engine: stay with var, function and arrow functions (the
+// conformance tests run this on Espruino's own interpreter).
 (function(){
 /*@DATA@*/
-var st=require('Storage'),EVF='wearsync.ev',STF='wearsync.st';
-// A runner loaded over an older one takes over its hooks, so GB and setTime are wrapped once.
+var st=require('Storage'),EVF='wearsync.ev',STF='wearsync.st',PTF='wearsync.cur';
+// The program: names, exercise ranges, cues, end cue, steps; empty until one is committed.
+var H='',P='',X=[],F=[],C=[],Z=0,LD=3000,S=[],O=[],TOT=0;
+// Rows of fixed-width base-36 fields (widths w; a width of 0 is a field that is always 0).
+function cols(s,w){
+  var r=[],i,k,n,W=0,row;
+  w.forEach(function(x){W+=x;});
+  for(i=0;i+W<=s.length;i+=W){
+    row=[];
+    n=i;
+    for(k=0;k<w.length;k++){row.push(w[k]?parseInt(s.substr(n,w[k]),36):0);n+=w[k];}
+    r.push(row);
+  }
+  return r;
+}
+// Loads program file n; false, with nothing changed, if it is not a program of this format.
+// Step rows are [exercise, set, rep, side, kind, direction, ms, cue, countdown cue or -1,
+// countdown ms]; a step's exercise is stored, or (width 0) the first one not yet over.
+function prog(n){
+  var j=n?st.readJSON(n,1):0;
+  if(!j||j.v!=1)return false;
+  var t=cols(j.t,j.tw),q=cols(j.s,j.sw),x=0,rows=[],o=[],tot=0,k;
+  q.forEach(function(r,i){
+    var a=t[r[0]];
+    if(j.sw[1])x=r[1];else while(i>=j.f[x][0]+j.f[x][1])x++;
+    rows.push([x,r[2]+1,r[3],a[0],a[1],a[2],a[3],a[4],a[5]-1,a[6]]);
+    o.push(tot);
+    tot+=a[3];
+  });
+  H=j.h;P=j.p;X=j.x;F=j.f;C=j.c;Z=j.z;S=rows;O=o;TOT=tot;
+  LD=3000;
+  for(k=1;k<C[Z].length;k++)LD+=C[Z][k];
+  return true;
+}
+prog(st.read(PTF));
 var o=global.WS;
 if(o&&o.off)o.off();
-var W={v:V,hash:H,gb0:o?o.gb0:global.GB,st0:o?o.st0:global.setTime};
-// O: program time (ms) at which each step starts; TOT: the program's length.
-var O=[],TOT=0;
-S.forEach(function(s){O.push(TOT);TOT+=s[6];});
+var W={v:V,gb0:o?o.gb0:global.GB,st0:o?o.st0:global.setTime};
 // run: 0 idle, 1 running, 2 paused. base: wall-clock ms of program time 0; pausing, skipping
 // and clock changes move base, so every cue is computed from it and drift never accumulates.
 var T={},run=0,base=0,t0=0,pa=0,xs=0,cur=0,bw=0,pt=0,lt=0;
@@ -172,7 +205,7 @@ W.cmd=function(m){
     if(c=='id'){
       Object.assign(r,{k:'id',hash:H,v:V,prog:P,boot:boot,seq:seq,unacked:count(),state:['idle','running','paused'][run],step:cur,now:now()});
     }else if(c=='start'){
-      if(run)Object.assign(r,{k:'err',e:'busy'});else start();
+      if(run)Object.assign(r,{k:'err',e:'busy'});else if(!S.length)Object.assign(r,{k:'err',e:'noprog'});else start();
     }else if(c=='stop'){
       if(!run)Object.assign(r,{k:'err',e:'idle'});else stop();
     }else if(c=='dump'){
@@ -199,6 +232,25 @@ W.cmd=function(m){
   }
   out(r);
 };
+// A new program arrives as data: written to the slot not in use, checked, then committed
+// by switching the pointer file, so a failed upload leaves the current program running.
+function slot(){return st.read(PTF)=='wearsync.p0'?'wearsync.p1':'wearsync.p0';}
+W.w=function(d,o,t){st.write(slot(),d,o,t);};
+W.v=function(crc,len){
+  var c=st.read(slot())||'';
+  out({k:'crc',f:'wearsync.prog',crc:E.CRC32(c),len:c.length,ok:E.CRC32(c)==crc&&c.length==len});
+};
+W.c=function(crc){
+  var n=slot(),c=st.read(n),o=st.read(PTF);
+  if(run)return out({k:'err',c:'install',e:'busy'});
+  if(!c||E.CRC32(c)!=crc)return out({k:'err',c:'install',e:'crc'});
+  if(!prog(n)){prog(o);return out({k:'err',c:'install',e:'program'});}
+  st.write(PTF,n);
+  if(o)st.erase(o);
+  W.cmd({c:'id'});
+};
+// For the app's screen and its settings entry.
+W.info=function(){return {prog:P,steps:S.length,unacked:count(),state:run};};
 W.off=function(){
   if(run){clr();ev('session_aborted',cur,Date.now()-t0);}
   run=0;

@@ -21,7 +21,7 @@ from wearsync.watches.bangle.codec import (
     identify_command,
     parse_line,
     plan_upload,
-    runner_source,
+    program_data,
 )
 from wearsync.watches.bangle.espruino import EspruinoVM
 
@@ -37,7 +37,7 @@ def program() -> TimerProgram:
 
 @pytest.fixture(scope="session")
 def source(program: TimerProgram) -> str:
-    return runner_source(program)
+    return program_data(program)
 
 
 @pytest.fixture

@@ -37,12 +37,15 @@ from wearsync.watches.bangle.codec import (
     chunk_for_mtu,
     clock_commands,
     command,
+    data_commands,
     dump_command,
     expect_hello,
     identify_command,
     parse_line,
     plan_upload,
-    runner_source,
+    plan_uploads,
+    program_data,
+    runtime_source,
     start_command,
     upload_commands,
 )
@@ -82,22 +85,57 @@ def pieces(lines: list[bytes]) -> list[tuple[str, int, int]]:
     return found
 
 
-class TestRunnerSource:
+def decode_program(data: str) -> list[list[int]]:
+    """The step rows the runtime builds from ``data``, by the format's documentation."""
+    j = json.loads(data)
+
+    def cols(text: str, widths: list[int]) -> list[list[int]]:
+        size = sum(widths)
+        rows = []
+        for i in range(0, len(text), size):
+            row, at = [], i
+            for w in widths:
+                row.append(int(text[at : at + w], 36) if w else 0)
+                at += w
+            rows.append(row)
+        return rows
+
+    shapes = cols(j["t"], j["tw"])
+    rows, x = [], 0
+    for i, (shape, ex, set_less_one, rep) in enumerate(cols(j["s"], j["sw"])):
+        if j["sw"][1]:
+            x = ex
+        else:
+            while i >= j["f"][x][0] + j["f"][x][1]:
+                x += 1
+        side, kind, direction, ms, cue, countdown, countdown_ms = shapes[shape]
+        rows.append(
+            [x, set_less_one + 1, rep, side, kind, direction, ms, cue, countdown - 1, countdown_ms]
+        )
+    return rows
+
+
+class TestRuntime:
+    def test_is_ascii_generic_and_minified(self) -> None:
+        runtime = runtime_source()
+        assert runtime.isascii()
+        assert f"var V={RUNNER_VERSION};" in runtime
+        assert "/*@DATA@*/" not in runtime
+        assert not any(line.lstrip().startswith("//") for line in runtime.splitlines())
+        assert "foot-care" not in runtime and "Toe Presses" not in runtime
+
+
+class TestProgramData:
     def test_is_ascii_and_carries_the_program_identity(
         self, program: TimerProgram, source: str
     ) -> None:
         assert source.isascii()
-        assert f"var H='{program.content_hash}';" in source
-        assert f"var V={RUNNER_VERSION};" in source
-        assert "/*@DATA@*/" not in source
-        assert not any(line.lstrip().startswith("//") for line in source.splitlines())
+        data = json.loads(source)
+        assert (data["v"], data["h"], data["p"]) == (1, program.content_hash, "foot-care")
 
-    def test_steps_and_cues_are_encoded_compactly(self, program: TimerProgram, source: str) -> None:
-        rows = re.search(r"^var S=(\[.*\]);$", source, re.M)
-        cues = re.search(r"^var C=(\[.*\]);$", source, re.M)
-        assert rows and cues
-        steps = json.loads(rows[1])
-        table = json.loads(cues[1])
+    def test_steps_and_cues_decode_to_the_program(self, program: TimerProgram, source: str) -> None:
+        steps = decode_program(source)
+        table = json.loads(source)["c"]
         assert len(steps) == len(program.steps)
         names = sorted(program.cues)
         for step, row in zip(program.steps, steps, strict=True):
@@ -108,40 +146,98 @@ class TestRunnerSource:
             assert row[9] == step.countdown_ms
         assert sum(r[6] for r in steps) == program.total_ms
 
-    def test_same_program_same_source(self, program: TimerProgram, source: str) -> None:
+    @pytest.mark.parametrize(
+        "options",
+        [
+            CompileOptions(countdown_seconds=0),
+            CompileOptions(count_seconds=2.5, countdown_seconds=5),
+            CompileOptions(exercises=("ankle-circles", "toe-pencil-pickups")),
+        ],
+    )
+    def test_other_programs_decode_too(self, options: CompileOptions) -> None:
+        other = compile_routine(load_routine("foot-care"), options)
+        steps = decode_program(program_data(other))
+        assert [r[0] for r in steps] == [s.exercise for s in other.steps]
+        assert [r[6] for r in steps] == [s.duration_ms for s in other.steps]
+
+    def test_foot_care_is_under_a_kilobyte_on_the_air(self, source: str) -> None:
+        lines = data_commands(source, 131)
+        assert all(len(line) <= 128 for line in lines)  # one ATT write each, 3 header bytes
+        assert sum(len(line) + 3 for line in lines) <= 1024
+
+    def test_same_program_same_data(self, program: TimerProgram, source: str) -> None:
         again = compile_routine(load_routine("foot-care"))
-        assert runner_source(again) == source
+        assert program_data(again) == source
 
     def test_other_program_other_identity(self, source: str) -> None:
         one = compile_routine(load_routine("foot-care"), CompileOptions(exercises=("toe-presses",)))
-        other = runner_source(one)
+        other = program_data(one)
         assert one.content_hash in other
         assert other != source
 
     def test_non_ascii_names_are_escaped(self, program: TimerProgram) -> None:
         first = program.exercises[0].model_copy(update={"name": "Zehen 'drücken' \u2192"})
         renamed = program.model_copy(update={"exercises": (first, *program.exercises[1:])})
-        text = runner_source(renamed)
+        text = program_data(renamed)
         assert text.isascii()
-        assert r"'Zehen \'dr\u00fccken\' \u2192'" in text
+        assert json.loads(text)["x"][0] == "Zehen 'drücken' \u2192"
 
     def test_gaps_between_steps_are_refused(self, program: TimerProgram) -> None:
         late = program.steps[1].model_copy(update={"start_ms": program.steps[1].start_ms + 1})
         broken = program.model_copy(update={"steps": (program.steps[0], late)})
         with pytest.raises(EncodeError, match="starts at"):
-            runner_source(broken)
+            program_data(broken)
 
     def test_step_of_no_exercise_is_refused(self, program: TimerProgram) -> None:
         odd = program.steps[0].model_copy(update={"exercise": len(program.exercises)})
         broken = program.model_copy(update={"steps": (odd, *program.steps[1:])})
         with pytest.raises(EncodeError, match="no exercise"):
-            runner_source(broken)
+            program_data(broken)
 
     def test_undefined_cue_is_refused(self, program: TimerProgram) -> None:
         odd = program.steps[0].model_copy(update={"cue": "nope"})
         broken = program.model_copy(update={"steps": (odd, *program.steps[1:])})
         with pytest.raises(EncodeError, match="undefined cue"):
-            runner_source(broken)
+            program_data(broken)
+
+
+DATA_LINE = re.compile(rb"^\x10WS\.w\('(.*)',(\d+)(?:,(\d+))?\)\n$")
+
+
+def js_unquote(text: str) -> str:
+    return re.sub(
+        r"\\(u[0-9a-fA-F]{4}|.)",
+        lambda m: chr(int(m[1][1:], 16)) if m[1][0] == "u" and len(m[1]) == 5 else m[1],
+        text,
+    )
+
+
+class TestDataUpload:
+    @given(
+        st.text(st.characters(max_codepoint=127), min_size=1, max_size=600), st.integers(23, 300)
+    )
+    def test_any_ascii_data_round_trips_in_fitting_lines(self, text: str, mtu: int) -> None:
+        lines = data_commands(text, mtu)
+        *writes, verify, commit = lines
+        found = [DATA_LINE.match(line) for line in writes]
+        assert all(found)
+        assert "".join(js_unquote(m[1].decode()) for m in found if m) == text
+        assert next((m[2], m[3]) for m in found if m) == (b"0", str(len(text)).encode())
+        assert all(m[3] is None for m in found[1:] if m)  # the size only where it is created
+        assert all(len(line) <= max(mtu - 3, MIN_LINE_BUDGET) for line in lines)
+        crc = zlib.crc32(text.encode())
+        assert verify == f"\x10WS.v({crc},{len(text)})\n".encode()
+        assert commit == f"\x10WS.c({crc})\n".encode()
+
+    def test_a_fresh_watch_gets_runtime_then_program(
+        self, program: TimerProgram, source: str
+    ) -> None:
+        h = program.content_hash
+        assert [u.what for u in plan_uploads(None, h, source, 131)] == ["runtime", "program"]
+        older = identity(h, version=RUNNER_VERSION - 1)
+        assert [u.what for u in plan_uploads(older, h, source, 131)] == ["runtime", "program"]
+        assert [u.what for u in plan_uploads(identity("0" * 64), h, source, 131)] == ["program"]
+        assert [u.what for u in plan_uploads(identity(h), h, source, 131)] == []
 
 
 class TestUpload:

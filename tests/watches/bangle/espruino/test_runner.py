@@ -32,8 +32,10 @@ from wearsync.routine import (
 )
 from wearsync.watches.bangle.codec import (
     BOOT_FILE,
+    DATA_FILE,
     EVENTS_FILE,
     HELLO_PROBE,
+    POINTER_FILE,
     RUNNER_FILE,
     Ack,
     DumpDone,
@@ -46,10 +48,13 @@ from wearsync.watches.bangle.codec import (
     ack_commands,
     check_verify,
     clock_commands,
+    data_commands,
     dump_command,
     expect_hello,
     plan_upload,
-    runner_source,
+    plan_uploads,
+    program_data,
+    runtime_source,
     start_command,
     stop_command,
     upload_commands,
@@ -102,9 +107,9 @@ async def no_js_errors(vm: EspruinoVM, *expected: str) -> None:
     assert (await vm.state()).errors == expected
 
 
-def test_generated_runner_is_valid_javascript(source: str, tmp_path: Path, node: str) -> None:
-    path = tmp_path / "runner.js"
-    path.write_text(source)
+def test_generated_runtime_is_valid_javascript(tmp_path: Path, node: str) -> None:
+    path = tmp_path / "runtime.js"
+    path.write_text(runtime_source())
     result = subprocess.run([node, "--check", str(path)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
 
@@ -127,16 +132,24 @@ class TestInstall:
 
         await send_all(vm, plan_upload(None, program.content_hash, source, MTU))
         replies = messages(vm)
-        verify = next(m for m in replies if isinstance(m, VerifyResult))
-        assert verify.ok and verify.file == RUNNER_FILE
-        check_verify(verify, source)
-        ident = next(m for m in replies if isinstance(m, Identity))
+        runtime, data = (m for m in replies if isinstance(m, VerifyResult))
+        assert (runtime.ok, runtime.file, data.ok, data.file) == (
+            True,
+            RUNNER_FILE,
+            True,
+            DATA_FILE,
+        )
+        check_verify(runtime, runtime_source())
+        check_verify(data, source)
+        empty, ident = (m for m in replies if isinstance(m, Identity))
+        assert (empty.program_hash, empty.routine) == ("", "")  # the runtime, no program yet
         assert ident.program_hash == program.content_hash
         assert (ident.routine, ident.state, ident.unacked, ident.seq) == ("foot-care", "idle", 0, 0)
         assert ident.now_ms == WALL0 + await vm.now()
 
         stored = await vm.storage()
-        assert stored[RUNNER_FILE] == source.encode()
+        assert stored[RUNNER_FILE] == runtime_source().encode()
+        assert stored[stored[POINTER_FILE].decode()] == source.encode()
         assert BOOT_FILE in stored
         # Only the identify sent before the runner existed failed, as it does on a real watch.
         await no_js_errors(vm, "ReferenceError: GB is not defined")
@@ -163,34 +176,72 @@ class TestInstall:
     async def test_another_program_replaces_the_runner(self, installed: EspruinoVM) -> None:
         one = compile_routine(load_routine("foot-care"), CompileOptions(exercises=("toe-walking",)))
         ident = await identify(installed)
-        lines = plan_upload(ident, one.content_hash, runner_source(one), 247)
+        lines = plan_upload(ident, one.content_hash, program_data(one), 247)
         assert lines
         await send_all(installed, lines, 247)
         after = [m for m in messages(installed) if isinstance(m, Identity)]
         assert after[-1].program_hash == one.content_hash
         await no_js_errors(installed)
 
-    async def test_interrupted_upload_does_not_run_at_boot(self, installed: EspruinoVM) -> None:
-        one = compile_routine(load_routine("foot-care"), CompileOptions(exercises=("toe-walking",)))
-        lines = upload_commands(runner_source(one), MTU)
+    async def test_interrupted_runtime_upload_does_not_run_at_boot(
+        self, installed: EspruinoVM, program: TimerProgram
+    ) -> None:
+        lines = upload_commands(runtime_source(), MTU)
         await send_all(installed, lines[: len(lines) // 2])
         await installed.reset()
         assert await identify(installed) is None
         assert not any("SyntaxError" in e for e in (await installed.state()).errors)
         await send_all(installed, lines)
+        ident = await identify(installed)  # the program was kept: only the runtime was new
+        assert ident is not None and ident.program_hash == program.content_hash
+
+    async def test_interrupted_program_upload_keeps_the_program_running(
+        self, installed: EspruinoVM, program: TimerProgram
+    ) -> None:
+        one = compile_routine(load_routine("foot-care"), CompileOptions(exercises=("toe-walking",)))
+        lines = data_commands(program_data(one), MTU)
+        await send_all(installed, lines[: len(lines) // 2])
+        await installed.reset()
+        ident = await identify(installed)
+        assert ident is not None and ident.program_hash == program.content_hash
+        await send_all(installed, lines)
         ident = await identify(installed)
         assert ident is not None and ident.program_hash == one.content_hash
+        await no_js_errors(installed)
 
-    async def test_damaged_upload_is_reported_and_not_loaded(
-        self, vm: EspruinoVM, source: str
+    async def test_program_change_uploads_only_the_data(
+        self, installed: EspruinoVM, program: TimerProgram
     ) -> None:
-        lines = upload_commands(source, MTU)
+        one = compile_routine(load_routine("foot-care"), CompileOptions(exercises=("toe-walking",)))
+        ident = await identify(installed)
+        uploads = plan_uploads(ident, one.content_hash, program_data(one), MTU)
+        assert [u.what for u in uploads] == ["program"]
+        assert sum(map(len, uploads[0].lines)) < 1024
+        before = (await installed.storage())[POINTER_FILE]
+        await send_all(installed, uploads[0].lines)
+        stored = await installed.storage()
+        assert stored[POINTER_FILE] != before and before.decode() not in stored  # old slot gone
+
+    async def test_damaged_upload_is_reported_and_not_loaded(self, vm: EspruinoVM) -> None:
+        lines = upload_commands(runtime_source(), MTU)
         await send_all(vm, [lines[0], *lines[2:]])  # the second piece never arrived
         replies = messages(vm)
         verify = next(m for m in replies if isinstance(m, VerifyResult))
         assert not verify.ok
         assert WatchError("install", "crc") in replies
         assert await identify(vm) is None
+
+    async def test_damaged_program_is_refused_and_the_old_one_kept(
+        self, installed: EspruinoVM, program: TimerProgram
+    ) -> None:
+        one = compile_routine(load_routine("foot-care"), CompileOptions(exercises=("toe-walking",)))
+        lines = data_commands(program_data(one), MTU)
+        await send_all(installed, [lines[0], *lines[2:]])
+        replies = messages(installed)
+        assert not next(m for m in replies if isinstance(m, VerifyResult)).ok
+        assert WatchError("install", "crc") in replies
+        ident = await identify(installed)
+        assert ident is not None and ident.program_hash == program.content_hash
 
 
 class TestProgrammableOff:
@@ -266,7 +317,7 @@ class TestSession:
         self, vm: EspruinoVM, options: CompileOptions
     ) -> None:
         other = compile_routine(load_routine("foot-care"), options)
-        await send_all(vm, plan_upload(None, other.content_hash, runner_source(other), 247), 247)
+        await send_all(vm, plan_upload(None, other.content_hash, program_data(other), 247), 247)
         t0, found = await start_session(vm)
         await vm.advance(other.total_ms + AFTER_END_MS)
         assert await vm.buzzes() == planned_buzzes(other, t0)

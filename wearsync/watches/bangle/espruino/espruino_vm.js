@@ -100,15 +100,20 @@ function addTimer(fn, ms, args, interval) {
   return timer.id;
 }
 
-function clearTimer(id, what) {
-  if (id === undefined) {
+// As Espruino 2v29 does (checked on its Linux build by tests/watches/bangle/firmware): no
+// argument clears every timer, an explicit undefined is an error (a runner that lost a timer
+// id must not silently cancel the whole session), an id it does not know is ignored.
+function clearTimer(args, what) {
+  if (args.length === 0) {
     js.timers = [];
     return;
   }
+  const id = args[0];
+  if (id === undefined) {
+    throw new Error(`${what}(undefined) not allowed. Use ${what}() instead`);
+  }
   const index = js.timers.findIndex((t) => t.id === Number(id));
-  // Espruino complains about ids it does not know; catching that here catches runner bugs.
-  if (index < 0) throw new Error(`Unknown ${what}`);
-  js.timers.splice(index, 1);
+  if (index >= 0) js.timers.splice(index, 1);
 }
 
 function nextDue(limit) {
@@ -210,10 +215,11 @@ function makeBangle() {
       const time = Math.min(MAX_BUZZ_MS, ms === undefined ? 200 : Math.max(0, Number(ms)));
       const level = strength === undefined ? 1 : Math.min(1, Math.max(0, Number(strength)));
       const last = hw.buzzes[hw.buzzes.length - 1];
-      // A new buzz takes over the motor: the one still running stops now.
-      if (last && last.off > hw.mono) last.off = hw.mono;
-      hw.buzzes.push({ on: hw.mono, off: hw.mono + time, strength: level });
-      return new Promise((resolve) => addTimer(resolve, time, [], false));
+      // The firmware queues a buzz asked for while another runs: it starts when that one
+      // ends (jswrap_banglejs_buzz chains it on the running buzz's promise).
+      const on = last && last.off > hw.mono ? last.off : hw.mono;
+      hw.buzzes.push({ on, off: on + time, strength: level });
+      return new Promise((resolve) => addTimer(resolve, on + time - hw.mono, [], false));
     },
     setUI(mode) {
       js.ui = mode || null;
@@ -280,8 +286,8 @@ function makeGlobals() {
     },
     setTimeout: (fn, ms, ...args) => addTimer(fn, ms, args, false),
     setInterval: (fn, ms, ...args) => addTimer(fn, ms, args, true),
-    clearTimeout: (id) => clearTimer(id, 'Timeout'),
-    clearInterval: (id) => clearTimer(id, 'Interval'),
+    clearTimeout: (...args) => clearTimer(args, 'clearTimeout'),
+    clearInterval: (...args) => clearTimer(args, 'clearInterval'),
     changeInterval(id, ms) {
       const t = js.timers.find((x) => x.id === id);
       if (!t) throw new Error('Unknown Interval');
