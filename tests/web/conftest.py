@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 
 import aiohttp
@@ -21,6 +21,7 @@ import pytest
 from tests.watches.conftest import sync_watch
 from wearsync.ble.connection import find_watch
 from wearsync.calendar.feed import FeedServer
+from wearsync.calendar.tokens import set_schedule_start
 from wearsync.cli.feed import start_feed
 from wearsync.profiles import DeviceProfile
 from wearsync.records import SessionRecord, utc_now
@@ -102,6 +103,15 @@ async def synced(
     finally:
         await first.close()
         await behind.close()
+    # As if the first sync, and the schedule's first day, had been five days ago (the
+    # companion's clock cannot be set back): adherence counts from the first push on.
+    began = utc_now() - timedelta(days=5)
+    with store.transaction() as conn:
+        conn.execute(
+            "UPDATE push_log SET pushed_at = ?",
+            (began.astimezone(UTC).isoformat(timespec="microseconds"),),
+        )
+    set_schedule_start(store, ROUTINE.name, began.astimezone(ROUTINE.schedule.zone))
     return sorted(store.sessions(), key=lambda s: s.started_at)
 
 

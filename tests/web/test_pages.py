@@ -7,6 +7,7 @@ import csv
 import io
 import logging
 import re
+from datetime import timedelta
 from html.parser import HTMLParser
 
 import pytest
@@ -18,7 +19,7 @@ from wearsync.calendar.tokens import FeedTokens
 from wearsync.cli.app import app as cli
 from wearsync.records import SessionRecord, SessionStatus, utc_now
 from wearsync.routine.describe import describe_exercise
-from wearsync.sync.history import summarize
+from wearsync.sync.history import plans_in_store, summarize
 from wearsync.web.markup import CSP, duration_text
 
 
@@ -75,10 +76,16 @@ async def test_the_adherence_page_has_a_chart_a_table_and_the_history_figures(
     site: Site, synced: list[SessionRecord]
 ) -> None:
     page = await site.page("adherence")
-    report = summarize(synced, ROUTINE.schedule, now=utc_now(), window_days=30)
+    now = utc_now()
+    first_day, plans = plans_in_store(site.store, ROUTINE, now=now)
+    report = summarize(synced, plans, first_day=first_day, now=now, window_days=30)
     text = text_of(page)
-    assert report.done == 3, "two completed and one partial session"
-    assert f"{report.done} of {report.planned} planned sessions done" in text
+    assert report.done >= 2, "two completed and one partial session since the first push"
+    assert f"{report.done} of {report.planned} planned sessions and daily repeats done" in text
+    names = [e.name for e in report.entries]
+    assert len(names) == 3, "the routine and the two exercises done several times a day"
+    for e in report.entries:
+        assert f"{e.name.capitalize()} {e.done} {e.planned}" in text
     assert f"{report.aborted} aborted, {report.interrupted} interrupted" in text
     assert f"{report.exercises_done} exercises done, {report.exercises_skipped} skipped" in text
     tags = parse(page)
@@ -86,11 +93,14 @@ async def test_the_adherence_page_has_a_chart_a_table_and_the_history_figures(
     assert len(charts) >= 1 and all(a.get("role") == "img" for a in charts)
     rects = [a for a in tags.named("rect") if a.get("class") in ("planned", "done")]
     assert rects, "the chart draws bars"
-    # The same figures as a table: this week's row says how many were done.
-    week = summarize(synced, ROUTINE.schedule, now=utc_now(), window_days=7)
-    assert re.search(
-        rf"Routine per week, newest first Week Done Planned .*? {week.done} {week.planned}", text
-    )
+    assert len(charts) == len(names), "one chart per entry"
+    # The same figures as a table: this week's row says how many were done, per entry.
+    week = summarize(synced, plans, first_day=first_day, now=now, window_days=7)
+    today = now.astimezone(ROUTINE.schedule.zone).date()
+    row = f"{today - timedelta(days=6):%d %b} to {today:%d %b %Y}"
+    for e in week.entries:
+        heading = f"{e.name.capitalize()} per week, newest first Week Done Planned"
+        assert f"{heading} {row} {e.done} {e.planned}" in text, e
 
 
 async def test_the_history_page_lists_each_session_with_status_duration_and_watch(

@@ -41,19 +41,21 @@ class Week:
 
 def entry_counts(report: HistoryReport) -> tuple[EntryCount, ...]:
     """One :class:`EntryCount` per entry the report counts."""
-    return (EntryCount("routine", report.planned, report.done),)
+    return tuple(EntryCount(e.name, e.planned, e.done) for e in report.entries)
 
 
 def report_until(data: PageData, now: datetime, days: int) -> HistoryReport:
     """The history report of the ``days`` local days up to ``now``."""
-    return summarize(list(data.sessions), data.routine.schedule, now=now, window_days=days)
+    return summarize(
+        list(data.sessions), data.plans, first_day=data.first_day, now=now, window_days=days
+    )
 
 
 def weeks(data: PageData, count: int = WEEKS) -> list[Week]:
     """The last ``count`` weeks (seven days ending today, and the weeks before), oldest first."""
     zone = data.routine.schedule.zone
     today = data.now.astimezone(zone).date()
-    since_start = (today - data.start).days // 7 + 1
+    since_start = (today - data.first_day).days // 7 + 1
     found = []
     for back in range(max(1, min(count, since_start))):
         last = today - timedelta(days=7 * back)
@@ -66,6 +68,15 @@ def weeks(data: PageData, count: int = WEEKS) -> list[Week]:
 
 def render_adherence(data: PageData) -> bytes:
     """The adherence page."""
+    if not data.plans:
+        body = "<p>Nothing was planned yet: the routine has not been pushed to a watch.</p>"
+        return page(
+            title="Adherence",
+            current="adherence",
+            heading="Adherence",
+            body=body,
+            site=data.routine.title,
+        )
     report = report_until(data, data.now, WINDOW_DAYS)
     parts = [_last_days(report)]
     history = weeks(data)
@@ -118,8 +129,8 @@ def _last_days(report: HistoryReport) -> str:
     return (
         f'<h2 id="last">Last {report.window_days} days</h2>'
         f"<p>{esc(report.since)} to {esc(report.until)} ({esc(report.timezone)}): "
-        f"<strong>{report.done} of {report.planned}</strong> planned sessions done "
-        f"({_percent(report.done, report.planned)}); {report.aborted} aborted, "
+        f"<strong>{report.done} of {report.planned}</strong> planned sessions and daily "
+        f"repeats done ({_percent(report.done, report.planned)}); {report.aborted} aborted, "
         f"{report.interrupted} interrupted; {report.exercises_done} exercises done, "
         f"{report.exercises_skipped} skipped.</p>"
         '<div class="table"><table><caption>Planned and done, last '

@@ -18,7 +18,9 @@ from wearsync.calendar.tokens import schedule_start
 from wearsync.records import DeviceRecord, SessionRecord
 from wearsync.routine.compiler import TimerProgram
 from wearsync.routine.model import Routine
+from wearsync.routine.occurrences import Plan
 from wearsync.store import Store
+from wearsync.sync.history import plans_in_store
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +33,8 @@ class PageData:
         sessions: the routine's stored sessions the page needs (see the module), any order.
         devices: the watches wearsync knows, by address.
         start: the first day of the published schedule.
+        plans: the routine as pushed over time, oldest first (what adherence counts against).
+        first_day: the first day adherence counts from.
         now: the time the pages are rendered at (aware).
         feed_url: the calendar's secret http:// URL (for the subscribe page).
     """
@@ -40,6 +44,8 @@ class PageData:
     sessions: Sequence[SessionRecord]
     devices: Mapping[str, DeviceRecord]
     start: date
+    plans: Sequence[Plan]
+    first_day: date
     now: datetime
     feed_url: str
 
@@ -66,6 +72,10 @@ class PageSource(Protocol):
 
     def sessions(self, since: datetime | None) -> Sequence[SessionRecord]:
         """The routine's sessions started at or after ``since`` (all with None)."""
+        ...
+
+    def plans(self, now: datetime) -> tuple[date, Sequence[Plan]]:
+        """Adherence's first day and the routine's plans over time (as ``wearsync history``)."""
         ...
 
     def devices(self) -> Sequence[DeviceRecord]:
@@ -98,9 +108,14 @@ class StorePageSource:
         return schedule_start(self._store, self.routine().name, today)
 
     def sessions(self, since: datetime | None) -> Sequence[SessionRecord]:
-        """The routine's stored sessions from ``since``."""
-        name = self.routine().name
-        return [s for s in self._store.sessions(since) if s.routine == name]
+        """The routine's stored sessions from ``since``, and those whose program is unknown
+        (as ``wearsync history`` counts them)."""
+        names = (self.routine().name, "unknown")
+        return [s for s in self._store.sessions(since) if s.routine in names]
+
+    def plans(self, now: datetime) -> tuple[date, Sequence[Plan]]:
+        """:func:`wearsync.sync.history.plans_in_store` for the current routine."""
+        return plans_in_store(self._store, self.routine(), now=now)
 
     def devices(self) -> Sequence[DeviceRecord]:
         """The store's watches."""

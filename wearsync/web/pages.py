@@ -134,12 +134,15 @@ class WebPages:
             since = None if days is None else now - timedelta(days=days)
             sessions = self._source.sessions(since)
         today = now.astimezone(routine.schedule.zone).date()
+        first_day, plans = self._source.plans(now) if name == "adherence" else (today, ())
         return PageData(
             routine=routine,
             program=self._compiled[1],
             sessions=sessions,
             devices={d.address: d for d in self._source.devices()} if sessions else {},
             start=self._source.first_day(today),
+            plans=plans,
+            first_day=first_day,
             now=now,
             feed_url=feed_url,
         )

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from wearsync.calendar.schedule import EventKind, ScheduleOptions, plan_schedule
 from wearsync.routine.describe import describe_exercise, describe_schedule
 from wearsync.routine.model import Exercise, Side
+from wearsync.routine.occurrences import ROUTINE_ENTRY, occurrences
 from wearsync.web.data import PageData
 from wearsync.web.markup import duration_text, esc, page
 
@@ -66,30 +66,17 @@ def _exercise(number: int, ex: Exercise, active_ms: int) -> str:
 
 
 def next_occurrences(data: PageData, days: int = NEXT_DAYS) -> list[tuple[datetime, str]]:
-    """The schedule's occurrences from ``data.now`` to ``days`` ahead: (local start, what)."""
-    zone = data.routine.schedule.zone
-    now = data.now.astimezone(zone)
-    until = now + timedelta(days=days)
-    found: list[tuple[datetime, str]] = []
-    for event in plan_schedule(data.routine, data.start, ScheduleOptions(reminder=None)):
-        what = (
-            "the whole routine"
-            if event.kind is EventKind.ROUTINE
-            else data.routine.exercise(event.exercise or "").name
-        )
-        day = event.start.date()
-        if day < now.date():  # jump to the first occurrence on or after today
-            behind = (now.date() - day).days
-            day += timedelta(days=-(-behind // event.interval_days) * event.interval_days)
-        while True:
-            # Wall-clock time in the zone: 18:00 stays 18:00 across daylight-saving changes.
-            at = datetime.combine(day, event.start.timetz().replace(tzinfo=None), tzinfo=zone)
-            if at > until:
-                break
-            if at + event.duration > now:
-                found.append((at, what))
-            day += timedelta(days=event.interval_days)
-    return sorted(found)
+    """The schedule's occurrences from ``data.now`` to ``days`` ahead: (local start, what).
+
+    They come from :mod:`wearsync.routine.occurrences`, the generator adherence counts with.
+    """
+    routine = data.routine
+    found = []
+    end = data.now + timedelta(days=days)
+    for o in occurrences(routine, first_day=data.start, start=data.now, end=end):
+        what = "the whole routine" if o.entry == ROUTINE_ENTRY else routine.exercise(o.entry).name
+        found.append((o.local, what))
+    return found
 
 
 def _next_occurrences(data: PageData) -> str:
