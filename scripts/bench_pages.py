@@ -32,6 +32,7 @@ from wearsync.calendar.tokens import set_schedule_start
 from wearsync.cli.feed import start_feed
 from wearsync.records import ExerciseOutcome, ExerciseStatus, SessionRecord, SessionStatus
 from wearsync.routine import Routine, compile_routine, load_routine
+from wearsync.routine.loader import builtin_text
 from wearsync.store import Store
 from wearsync.web.tokens import page_tokens
 
@@ -113,6 +114,7 @@ def _session(
         status=status,
         exercises=tuple(outcomes),
         updated_at=start + timedelta(minutes=minutes),
+        entry=only or "routine",
     )
 
 
@@ -206,10 +208,13 @@ def main() -> None:
     ):
         sessions = five_years(routine, now, repeats=args.repeats)
         store.save_sessions(sessions)
+        first = min(s.started_at for s in sessions) - timedelta(hours=20)
         for address, name in WATCHES:
             store.remember_device(address, name, "wearsync-timer")
-        first = min(s.started_at for s in sessions).astimezone(routine.schedule.zone)
-        set_schedule_start(store, routine.name, first)
+            # The routine went onto the watches the day before the first session.
+            text = builtin_text(routine.name)
+            store.record_push(address, "ab" * 32, routine.name, text, at=first)
+        set_schedule_start(store, routine.name, first.astimezone(routine.schedule.zone))
         print(f"{len(sessions)} sessions over five years in a real SQLite store")
         results = asyncio.run(measure(store, args.rounds, args.screenshots))
     print(f"{'page':<12} {'cold median':>12} {'cold max':>9} {'warm median':>12}")

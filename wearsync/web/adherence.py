@@ -148,9 +148,11 @@ def _week_table(name: str, history: list[Week], i: int) -> str:
         if i < len(w.entries)
     )
     return (
+        f"<details><summary>{esc(name.capitalize())}: the figures as a table</summary>"
         f'<div class="table"><table><caption>{esc(name.capitalize())} per week, newest first'
         '</caption><thead><tr><th scope=col>Week</th><th scope=col class="n">Done</th>'
         f'<th scope=col class="n">Planned</th></tr></thead><tbody>{rows}</tbody></table></div>'
+        "</details>"
     )
 
 

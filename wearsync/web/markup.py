@@ -58,6 +58,7 @@ td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 .qr path{stroke:#000}
 code{overflow-wrap:anywhere;font-size:.9rem}
 ul.clients li{margin:4px 0}
+summary{cursor:pointer;color:var(--accent);padding:4px 0}
 @media (max-width:40rem){body{font-size:17px}h1{font-size:1.4rem}th,td{padding:4px}
 table.stack thead{position:absolute;left:-9999px}
 table.stack tr{display:block;border-bottom:1px solid var(--line);padding:6px 0}
