@@ -185,7 +185,7 @@ def screenshots(root: str, folder: Path) -> None:
                     full = int(driver.execute_script("return document.body.scrollHeight"))
                     driver.execute_cdp_cmd(
                         "Emulation.setDeviceMetricsOverride",
-                        {**metrics, "height": min(max(full, height), 2400)},
+                        {**metrics, "height": min(max(full, height), 3600)},
                     )
                     (folder / f"web-{label}-{device}.png").write_bytes(
                         driver.get_screenshot_as_png()
