@@ -22,12 +22,16 @@ feed token and bond data); SQLite gives the ``-wal``/``-shm`` files the database
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
+import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
 from typing import Any, Final, ParamSpec, Self, TypeVar
 
@@ -107,7 +111,32 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     CREATE INDEX push_log_routine ON push_log(routine, pushed_at);
     ALTER TABLE sessions ADD COLUMN entry TEXT NOT NULL DEFAULT 'routine';
     """,
+    # 3: the calendar's revision ledger joins the versioned schema. Databases written before
+    # this had it from the calendar's own CREATE TABLE IF NOT EXISTS (same columns), so this
+    # one is IF NOT EXISTS too and keeps their rows. The calendar's separate settings table
+    # merges into ``settings``; where both hold a key, ``settings`` (what the CLI read) wins.
+    """
+    CREATE TABLE IF NOT EXISTS calendar_events (
+        uid TEXT PRIMARY KEY,
+        fingerprint TEXT NOT NULL,
+        sequence INTEGER NOT NULL CHECK (sequence >= 0),
+        last_modified TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS calendar_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    INSERT OR IGNORE INTO settings(key, value) SELECT key, value FROM calendar_settings;
+    DROP TABLE calendar_settings;
+    """,
+    # 4: calendar UIDs from a safe alphabet (wearsync.calendar.uids). The ledger's entries move
+    # to the new UIDs, so each event's SEQUENCE continues instead of restarting at 0 beside a
+    # duplicate. wearsync_uid_v2 is registered on the connection (see _uid_v2).
+    """
+    UPDATE OR IGNORE calendar_events SET uid = wearsync_uid_v2(uid)
+    WHERE uid LIKE '%@wearsync.invalid';
+    """,
 )
+
+# SQLite builds before 3.32 allow 999 bound parameters per statement; stay below that.
+_CHUNK = 900
 
 
 #: The tables migration 1 creates; a missing one means the file was damaged or edited.
@@ -179,6 +208,7 @@ class Store:
                 f"{path}: cannot open the database ({exc})",
                 hint="check the path and its permissions, or set WEARSYNC_HOME",
             ) from exc
+        conn.create_function("wearsync_uid_v2", 1, _uid_v2, deterministic=True)
         store = cls(conn, path)
         try:
             store._configure()
@@ -369,6 +399,31 @@ class Store:
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 (key, value),
             )
+
+    def restrict_to_owner(self) -> None:
+        """Make the database readable by its owner only (mode 0600): it holds the feed token.
+
+        SQLite gives the WAL and shared-memory files the database file's mode when it creates
+        them; existing ones are changed too.
+        """
+        for suffix in ("", "-wal", "-shm"):
+            target = self.path.with_name(self.path.name + suffix)
+            try:
+                target.chmod(0o600)
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise StoreError(
+                    f"{target}: cannot make it private ({exc.strerror or exc})",
+                    hint="check who owns the data directory",
+                ) from exc
+
+    # calendar ---------------------------------------------------------------------------------
+
+    def calendar_ledger(self) -> CalendarLedger:
+        """The calendar's revision ledger (``wearsync.calendar.ports.EventLedger``) in this
+        database."""
+        return CalendarLedger(self.conn)
 
     # devices ----------------------------------------------------------------------------------
 
@@ -589,6 +644,95 @@ class Store:
 def _code(exc: sqlite3.Error) -> int:
     """The primary SQLite result code of ``exc`` (0 when the driver gives none)."""
     return int(getattr(exc, "sqlite_errorcode", 0)) & 0xFF
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """What was last published under one calendar UID (``wearsync.calendar.ports`` re-exports
+    it).
+
+    Attributes:
+        uid: the event's UID.
+        fingerprint: a digest of the event's published content.
+        sequence: its SEQUENCE.
+        last_modified: its LAST-MODIFIED (aware, UTC).
+    """
+
+    uid: str
+    fingerprint: str
+    sequence: int
+    last_modified: datetime
+
+
+class CalendarLedger:
+    """The table ``calendar_events``: per UID, the fingerprint, SEQUENCE and LAST-MODIFIED last
+    published. Satisfies ``wearsync.calendar.ports.EventLedger``.
+
+    Writes run in a SAVEPOINT, which opens a transaction when none is open and nests inside
+    :meth:`Store.transaction` when one is.
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def get_many(self, uids: Iterable[str]) -> dict[str, LedgerEntry]:
+        """The stored entries for those of ``uids`` that have one."""
+        found: dict[str, LedgerEntry] = {}
+        it = iter(uids)
+        while chunk := list(islice(it, _CHUNK)):
+            marks = ",".join("?" * len(chunk))
+            rows = self._conn.execute(
+                "SELECT uid, fingerprint, sequence, last_modified FROM calendar_events "
+                f"WHERE uid IN ({marks})",
+                chunk,
+            )
+            for uid, fingerprint, sequence, last_modified in rows:
+                found[uid] = LedgerEntry(
+                    uid, fingerprint, int(sequence), datetime.fromisoformat(last_modified)
+                )
+        return found
+
+    def put_many(self, entries: Iterable[LedgerEntry]) -> None:
+        """Insert or replace ``entries``, all or none."""
+        rows = [
+            (e.uid, e.fingerprint, e.sequence, e.last_modified.astimezone(UTC).isoformat())
+            for e in entries
+        ]
+        if not rows:
+            return
+        self._conn.execute("SAVEPOINT calendar_ledger_put")
+        try:
+            self._conn.executemany(
+                "INSERT INTO calendar_events(uid, fingerprint, sequence, last_modified) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT(uid) DO UPDATE SET "
+                "fingerprint = excluded.fingerprint, sequence = excluded.sequence, "
+                "last_modified = excluded.last_modified",
+                rows,
+            )
+        except BaseException:
+            self._conn.execute("ROLLBACK TO calendar_ledger_put")
+            self._conn.execute("RELEASE calendar_ledger_put")
+            raise
+        self._conn.execute("RELEASE calendar_ledger_put")
+
+
+def _uid_v2(old: str) -> str:
+    """The UID (``wearsync.calendar.uids``, frozen) that replaced a first-scheme calendar UID
+    (``routine.<r>.<slot>@wearsync.invalid``, ``exercise.<r>.<e>.<slot>@...``,
+    ``session.<key>@...``, ``summary.<r>.<period>@...``, ``calendar.<r>.<view>.<history>@...``);
+    anything else unchanged. A copy, not an import: a migration must keep doing what it did
+    when it was written, and the store does not depend on the calendar."""
+    local, at, domain = old.rpartition("@")
+    kind, _, rest = local.partition(".")
+    if not at or domain != "wearsync.invalid":
+        return old
+    parts = [rest] if kind == "session" else rest.split(".")
+    arity = {"routine": 2, "exercise": 3, "session": 1, "summary": 2, "calendar": 3}
+    if arity.get(kind) != len(parts) or not all(parts):
+        return old
+    digest = hashlib.sha256("\x1f".join((kind, *parts)).encode()).hexdigest()[:10]
+    readable = "-".join(re.sub(r"[^A-Za-z0-9]+", "-", p).strip("-") or "x" for p in (kind, *parts))
+    return f"{readable}-{digest}@{domain}"
 
 
 def _iso(moment: datetime) -> str:

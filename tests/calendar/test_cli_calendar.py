@@ -16,6 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.calendar.factories import events, session
+from wearsync.calendar.uids import exercise_uid, routine_uid, session_uid
 from wearsync.cli.app import app
 from wearsync.cli.export import ExportResult
 from wearsync.cli.feed import FeedLinks, FirstDay
@@ -24,7 +25,7 @@ from wearsync.routine.loader import builtin_text
 from wearsync.store import Store
 
 runner = CliRunner()
-ROUTINE_UID = "routine.foot-care.1@wearsync.invalid"
+ROUTINE_UID = routine_uid("foot-care", 1)
 
 
 @pytest.fixture
@@ -47,8 +48,8 @@ def test_export_writes_a_calendar_and_reports_it(home: Path, tmp_path: Path) -> 
     assert result.every_days == 2 and result.first_day == date(2025, 3, 1)
     assert [e.uid for e in result.schedule] == [
         ROUTINE_UID,
-        *(f"exercise.foot-care.toe-presses.{n}@wearsync.invalid" for n in (1, 2, 3)),
-        *(f"exercise.foot-care.toe-walking.{n}@wearsync.invalid" for n in (1, 2)),
+        *(exercise_uid("foot-care", "toe-presses", n) for n in (1, 2, 3)),
+        *(exercise_uid("foot-care", "toe-walking", n) for n in (1, 2)),
     ]
     assert all(e.sequence == 0 for e in result.schedule)
     by_uid = events(body)
@@ -77,7 +78,7 @@ def test_re_export_of_a_changed_routine_raises_its_sequence(home: Path, tmp_path
 
 
 def test_export_includes_stored_sessions(home: Path, tmp_path: Path) -> None:
-    at = datetime.now(UTC).replace(microsecond=0) - timedelta(days=3)
+    at = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(days=3)
     with Store.open() as store:
         store.save_sessions(
             [
@@ -89,13 +90,13 @@ def test_export_includes_stored_sessions(home: Path, tmp_path: Path) -> None:
     result = export("--out", str(out))
     assert result.sessions == 2
     by_uid = events(out.read_bytes())
-    assert by_uid["session.w/1/2@wearsync.invalid"]["DTSTART"].dt == at + timedelta(days=1)
-    assert str(by_uid["session.w/1/2@wearsync.invalid"]["SUMMARY"]).endswith(": aborted")
+    assert by_uid[session_uid("w/1/2")]["DTSTART"].dt == at + timedelta(days=1)
+    assert str(by_uid[session_uid("w/1/2")]["SUMMARY"]).endswith(": aborted")
     history_only = export("--out", str(out), "--view", "history")
     assert history_only.schedule == [] and history_only.sessions == 2
     assert set(events(out.read_bytes())) == {
-        "session.w/1/1@wearsync.invalid",
-        "session.w/1/2@wearsync.invalid",
+        session_uid("w/1/1"),
+        session_uid("w/1/2"),
     }
     assert export("--out", str(out), "--history", "none").sessions == 0
 

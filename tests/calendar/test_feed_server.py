@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-import sqlite3
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
@@ -17,12 +16,13 @@ from tests.calendar.factories import NOW, events, foot_care, foot_care_with, man
 from wearsync.calendar.export import ExportOptions
 from wearsync.calendar.feed import FeedServer, FeedServerError
 from wearsync.calendar.httputil import is_loopback as _is_loopback
-from wearsync.calendar.ledger import SqliteEventLedger, SqliteSettings
 from wearsync.calendar.ports import FeedSnapshot
 from wearsync.calendar.sources import StaticFeedSource
 from wearsync.calendar.tokens import FeedTokens
+from wearsync.calendar.uids import exercise_uid, routine_uid
+from wearsync.store import Store
 
-ROUTINE_UID = "routine.foot-care.1@wearsync.invalid"
+ROUTINE_UID = routine_uid("foot-care", 1)
 
 
 class CountingSource(StaticFeedSource):
@@ -75,19 +75,18 @@ class Feed:
         return int(head.split(b" ", 2)[1]), head, body
 
 
-@pytest.fixture(params=[True, False], ids=["fast-path", "aiohttp-only"])
-async def feed(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Feed]:
-    conn = sqlite3.connect(tmp_path / "wearsync.db")
-    tokens = FeedTokens(SqliteSettings(conn))
+@pytest.fixture
+async def feed(tmp_path: Path) -> AsyncIterator[Feed]:
+    store = Store.open(tmp_path / "wearsync.db")
+    tokens = FeedTokens(store)
     sessions = many_sessions(300, until=NOW, years=2)
     source = CountingSource(foot_care(), sessions, start=date(2025, 2, 14))
     server = FeedServer(
         source,
-        ledger=SqliteEventLedger(conn),
+        ledger=store.calendar_ledger(),
         tokens=tokens,
         port=0,
         options=ExportOptions(max_bytes=40_000),
-        fast_path=request.param,
     )
     await server.start()
     running = Feed(server, source, tokens)
@@ -96,7 +95,7 @@ async def feed(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[
     finally:
         await running.http.close()
         await server.stop()
-        conn.close()
+        store.close()
 
 
 async def test_serves_the_calendar_with_caching_headers(feed: Feed) -> None:
@@ -115,8 +114,9 @@ async def test_serves_the_calendar_with_caching_headers(feed: Feed) -> None:
     assert b"\r\nREFRESH-INTERVAL;VALUE=DURATION:PT1H\r\n" in body
     assert b"\r\nX-PUBLISHED-TTL:PT1H\r\n" in body
     assert ROUTINE_UID in events(body)
-    # Every event links back to the server's page (which does not contain the secret).
-    assert {str(e["URL"]) for e in cal.walk("VEVENT")} == {feed.server.url}
+    # The calendar links back to the server's page (which does not contain the secret).
+    assert str(cal["URL"]) == feed.server.url
+    assert not [e for e in cal.walk("VEVENT") if "URL" in e]
 
 
 async def test_head_has_the_headers_and_no_body(feed: Feed) -> None:
@@ -166,9 +166,9 @@ async def test_a_routine_change_gives_a_new_etag_and_a_higher_sequence(feed: Fee
     assert new["SEQUENCE"] == old["SEQUENCE"] + 1
     assert new["LAST-MODIFIED"].dt > old["LAST-MODIFIED"].dt
     assert "hold 4 counts" in str(new["DESCRIPTION"])
-    presses = "exercise.foot-care.toe-presses.1@wearsync.invalid"
+    presses = exercise_uid("foot-care", "toe-presses", 1)
     assert after[presses]["SEQUENCE"] == before[presses]["SEQUENCE"] + 1  # longer holds
-    walking = "exercise.foot-care.toe-walking.1@wearsync.invalid"
+    walking = exercise_uid("foot-care", "toe-walking", 1)
     assert after[walking]["SEQUENCE"] == before[walking]["SEQUENCE"]  # untouched
     assert after[walking]["LAST-MODIFIED"].dt == before[walking]["LAST-MODIFIED"].dt
     # The old Last-Modified no longer earns a 304.
@@ -210,12 +210,12 @@ async def test_history_window_and_full_history_on_request(feed: Feed) -> None:
     status, _, body = await feed.get(feed.path + "?history=all")
     assert status == 200
     full = events(body)
-    shown = [u for u in default if u.startswith("session.")]
-    assert [u for u in default if u.startswith("summary.")]
-    assert len([u for u in full if u.startswith("session.")]) == 300 > len(shown)
-    assert not [u for u in full if u.startswith("summary.")]
+    shown = [u for u in default if u.startswith("session-")]
+    assert [u for u in default if u.startswith("summary-")]
+    assert len([u for u in full if u.startswith("session-")]) == 300 > len(shown)
+    assert not [u for u in full if u.startswith("summary-")]
     only = events((await feed.get(feed.path + "?view=history&history=all"))[2])
-    assert all(u.startswith("session.") for u in only) and len(only) == 300
+    assert all(u.startswith("session-") for u in only) and len(only) == 300
     assert (await feed.get(feed.path + "?history=everything"))[0] == 400
 
 
@@ -290,28 +290,28 @@ def test_only_loopback_peers_see_the_token_on_the_page() -> None:
 
 
 async def test_a_port_in_use_is_a_clear_error(feed: Feed, tmp_path: Path) -> None:
-    conn = sqlite3.connect(tmp_path / "other.db")
-    second = FeedServer(
-        StaticFeedSource(foot_care(), start=date(2025, 2, 14)),
-        ledger=SqliteEventLedger(conn),
-        tokens=FeedTokens(SqliteSettings(conn)),
-        port=feed.server.port,
-    )
-    with pytest.raises(FeedServerError, match=r"cannot listen on 127\.0\.0\.1"):
-        await second.start()
+    with Store.open(tmp_path / "other.db") as store:
+        second = FeedServer(
+            StaticFeedSource(foot_care(), start=date(2025, 2, 14)),
+            ledger=store.calendar_ledger(),
+            tokens=FeedTokens(store),
+            port=feed.server.port,
+        )
+        with pytest.raises(FeedServerError, match=r"cannot listen on 127\.0\.0\.1"):
+            await second.start()
 
 
 async def test_the_day_moves_the_window_without_a_source_change(tmp_path: Path) -> None:
     """The history window follows the clock: a new day is a new cache key."""
-    conn = sqlite3.connect(tmp_path / "wearsync.db")
+    store = Store.open(tmp_path / "wearsync.db")
     now = [datetime(2026, 11, 23, 12, tzinfo=UTC)]
     source = CountingSource(
         foot_care(), many_sessions(50, until=now[0], years=2), start=date(2025, 2, 14)
     )
     server = FeedServer(
         source,
-        ledger=SqliteEventLedger(conn),
-        tokens=FeedTokens(SqliteSettings(conn)),
+        ledger=store.calendar_ledger(),
+        tokens=FeedTokens(store),
         port=0,
         clock=lambda: now[0],
     )
@@ -327,3 +327,4 @@ async def test_the_day_moves_the_window_without_a_source_change(tmp_path: Path) 
         assert source.snapshots == 2
     finally:
         await server.stop()
+        store.close()

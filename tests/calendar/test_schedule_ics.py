@@ -3,8 +3,8 @@ recurring-ical-events; expected occurrences are computed here by plain date arit
 
 from __future__ import annotations
 
-import sqlite3
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -14,10 +14,11 @@ import recurring_ical_events
 
 from tests.calendar.factories import NOW, events, foot_care, foot_care_with, parse
 from wearsync.calendar.export import ExportOptions, build_calendar
-from wearsync.calendar.ledger import SqliteEventLedger
 from wearsync.calendar.schedule import ScheduleOptions
+from wearsync.calendar.uids import exercise_uid, routine_uid
 from wearsync.errors import InputError
 from wearsync.routine import RangePick, Routine
+from wearsync.store import CalendarLedger, Store
 
 LONDON = ZoneInfo("Europe/London")
 FIRST_DAY = date(2025, 2, 14)
@@ -31,15 +32,19 @@ URL = "http://127.0.0.1:8765/"
 TOE_PRESSES_S = 55
 TOE_WALKING_S = 200
 ROUTINE_S = 9 * 60 + 20
+# Published in whole minutes, rounded up so that the plan always fits (calcurse and other
+# minute-based clients reject an end at 08:00:55).
+TOE_PRESSES_MIN, TOE_WALKING_MIN, ROUTINE_MIN = 1, 4, 10
 
 
 @pytest.fixture
-def ledger(tmp_path: Path) -> SqliteEventLedger:
-    return SqliteEventLedger(sqlite3.connect(tmp_path / "ledger.db"))
+def ledger(tmp_path: Path) -> Iterator[CalendarLedger]:
+    with Store.open(tmp_path / "wearsync.db") as store:
+        yield store.calendar_ledger()
 
 
 def export(
-    routine: Routine, ledger: SqliteEventLedger, schedule: ScheduleOptions | None = None
+    routine: Routine, ledger: CalendarLedger, schedule: ScheduleOptions | None = None
 ) -> bytes:
     options = ExportOptions(schedule=schedule or ScheduleOptions(), url=URL)
     return build_calendar(
@@ -80,23 +85,23 @@ WINDOWS = {
 
 
 @pytest.mark.parametrize("window", sorted(WINDOWS))
-def test_occurrences_match_the_schedule_exactly(window: str, ledger: SqliteEventLedger) -> None:
+def test_occurrences_match_the_schedule_exactly(window: str, ledger: CalendarLedger) -> None:
     start, end = WINDOWS[window]
     found = occurrences(export(foot_care(), ledger), start, end)
     expected = {
-        "routine.foot-care.1@wearsync.invalid": every(2, time(18), start, end),
-        "exercise.foot-care.toe-presses.1@wearsync.invalid": every(1, time(8), start, end),
-        "exercise.foot-care.toe-presses.2@wearsync.invalid": every(1, time(13), start, end),
-        "exercise.foot-care.toe-presses.3@wearsync.invalid": every(1, time(18), start, end),
-        "exercise.foot-care.toe-walking.1@wearsync.invalid": every(1, time(8), start, end),
-        "exercise.foot-care.toe-walking.2@wearsync.invalid": every(1, time(13), start, end),
+        routine_uid("foot-care", 1): every(2, time(18), start, end),
+        exercise_uid("foot-care", "toe-presses", 1): every(1, time(8), start, end),
+        exercise_uid("foot-care", "toe-presses", 2): every(1, time(13), start, end),
+        exercise_uid("foot-care", "toe-presses", 3): every(1, time(18), start, end),
+        exercise_uid("foot-care", "toe-walking", 1): every(1, time(8), start, end),
+        exercise_uid("foot-care", "toe-walking", 2): every(1, time(13), start, end),
     }
     assert set(found) == set(expected)
     for uid, moments in expected.items():
         assert len(found[uid]) == len(moments), uid
         assert as_utc(found[uid]) == as_utc(moments), uid
-    assert len(expected["routine.foot-care.1@wearsync.invalid"]) in (30, 31)
-    assert len(expected["exercise.foot-care.toe-presses.1@wearsync.invalid"]) in (61, 62)
+    assert len(expected[routine_uid("foot-care", 1)]) in (30, 31)
+    assert len(expected[exercise_uid("foot-care", "toe-presses", 1)]) in (61, 62)
 
 
 @pytest.mark.parametrize(
@@ -107,11 +112,11 @@ def test_occurrences_match_the_schedule_exactly(window: str, ledger: SqliteEvent
     ],
 )
 def test_wall_time_stays_18_00_while_the_utc_offset_switches(
-    window: str, change: datetime, ledger: SqliteEventLedger
+    window: str, change: datetime, ledger: CalendarLedger
 ) -> None:
     start, end = WINDOWS[window]
     found = occurrences(export(foot_care(), ledger), start, end)
-    routine_days = sorted(found["routine.foot-care.1@wearsync.invalid"])
+    routine_days = sorted(found[routine_uid("foot-care", 1)])
     summer, winter = timedelta(hours=1), timedelta(0)
     before, after = (winter, summer) if window == "spring" else (summer, winter)
     offsets = set()
@@ -125,24 +130,31 @@ def test_wall_time_stays_18_00_while_the_utc_offset_switches(
     assert offsets == {before, after}
 
 
-def test_durations_come_from_the_compiled_program(ledger: SqliteEventLedger) -> None:
+def test_durations_come_from_the_compiled_program(ledger: CalendarLedger) -> None:
     start, end = WINDOWS["spring"]
     lengths: dict[str, set[timedelta]] = defaultdict(set)
     for occurrence in recurring_ical_events.of(parse(export(foot_care(), ledger))).between(
         start, end
     ):
         lengths[str(occurrence["UID"])].add(occurrence["DTEND"].dt - occurrence["DTSTART"].dt)
-    assert lengths["routine.foot-care.1@wearsync.invalid"] == {timedelta(seconds=ROUTINE_S)}
+    assert lengths[routine_uid("foot-care", 1)] == {timedelta(minutes=ROUTINE_MIN)}
     for slot in (1, 2, 3):
-        uid = f"exercise.foot-care.toe-presses.{slot}@wearsync.invalid"
-        assert lengths[uid] == {timedelta(seconds=TOE_PRESSES_S)}
+        uid = exercise_uid("foot-care", "toe-presses", slot)
+        assert lengths[uid] == {timedelta(minutes=TOE_PRESSES_MIN)}
     for slot in (1, 2):
-        uid = f"exercise.foot-care.toe-walking.{slot}@wearsync.invalid"
-        assert lengths[uid] == {timedelta(seconds=TOE_WALKING_S)}
+        uid = exercise_uid("foot-care", "toe-walking", slot)
+        assert lengths[uid] == {timedelta(minutes=TOE_WALKING_MIN)}
+    for minutes, seconds in (
+        (ROUTINE_MIN, ROUTINE_S),
+        (TOE_PRESSES_MIN, TOE_PRESSES_S),
+        (TOE_WALKING_MIN, TOE_WALKING_S),
+    ):
+        assert (minutes - 1) * 60 < seconds <= minutes * 60  # rounded up, never shortened
+    assert b"T080055" not in export(foot_care(), ledger)
 
 
 def test_events_carry_summary_description_alarm_url_and_timezone(
-    ledger: SqliteEventLedger,
+    ledger: CalendarLedger,
 ) -> None:
     body = export(foot_care(), ledger)
     text = body.decode()
@@ -150,7 +162,7 @@ def test_events_carry_summary_description_alarm_url_and_timezone(
     cal = parse(body)
     assert [str(tz["TZID"]) for tz in cal.walk("VTIMEZONE")] == ["Europe/London"]
     by_uid = events(body)
-    routine_event = by_uid["routine.foot-care.1@wearsync.invalid"]
+    routine_event = by_uid[routine_uid("foot-care", 1)]
     assert str(routine_event["SUMMARY"]) == foot_care().title
     description = str(routine_event["DESCRIPTION"])
     for line in (
@@ -161,13 +173,15 @@ def test_events_carry_summary_description_alarm_url_and_timezone(
         "Every 2 days at 18:00 (Europe/London); about 9:20 with transitions.",
     ):
         assert line in description.splitlines()
-    assert str(routine_event["URL"]) == URL
+    # The page is linked once, from the calendar; events carry no URL, so that serving on
+    # another port changes no event.
+    assert "URL" not in routine_event and str(cal["URL"]) == URL
     assert routine_event["RRULE"]["FREQ"] == ["DAILY"] and routine_event["RRULE"]["INTERVAL"] == [2]
     alarms = routine_event.walk("VALARM")
     assert len(alarms) == 1
     assert alarms[0]["TRIGGER"].dt == timedelta(minutes=-10)
     assert str(alarms[0]["ACTION"]) == "DISPLAY"
-    presses = by_uid["exercise.foot-care.toe-presses.2@wearsync.invalid"]
+    presses = by_uid[exercise_uid("foot-care", "toe-presses", 2)]
     assert str(presses["SUMMARY"]) == "Toe Presses (2 of 3 today)"
     assert "hold 3 counts, release 2 s x 10 reps" in str(presses["DESCRIPTION"])
     assert "Grip the floor with your toes" in str(presses["DESCRIPTION"])
@@ -175,7 +189,7 @@ def test_events_carry_summary_description_alarm_url_and_timezone(
     assert not [u for u in by_uid if "ankle-circles" in u]
 
 
-def test_the_calendar_has_refresh_hints_and_names(ledger: SqliteEventLedger) -> None:
+def test_the_calendar_has_refresh_hints_and_names(ledger: CalendarLedger) -> None:
     body = export(foot_care(), ledger)
     lines = body.decode().split("\r\n")
     assert "REFRESH-INTERVAL;VALUE=DURATION:PT1H" in lines
@@ -187,9 +201,9 @@ def test_the_calendar_has_refresh_hints_and_names(ledger: SqliteEventLedger) -> 
     assert str(cal["PRODID"]).startswith("-//wearsync//")
 
 
-def test_every_days_picks_and_overrides(ledger: SqliteEventLedger) -> None:
+def test_every_days_picks_and_overrides(ledger: CalendarLedger) -> None:
     start, end = WINDOWS["spring"]
-    uid = "routine.foot-care.1@wearsync.invalid"
+    uid = routine_uid("foot-care", 1)
     widest = export(foot_care(), ledger, ScheduleOptions(every_pick=RangePick.MAX))
     assert as_utc(occurrences(widest, start, end)[uid]) == as_utc(every(3, time(18), start, end))
     forced = export(foot_care(), ledger, ScheduleOptions(every_days=4))
@@ -201,7 +215,7 @@ def test_every_days_picks_and_overrides(ledger: SqliteEventLedger) -> None:
     assert as_utc(occurrences(body, start, end)[uid]) == as_utc(every(3, time(18), start, end))
 
 
-def test_times_from_the_routine_file_and_from_options(ledger: SqliteEventLedger) -> None:
+def test_times_from_the_routine_file_and_from_options(ledger: CalendarLedger) -> None:
     start, end = WINDOWS["autumn"]
     changed = foot_care_with('times = ["18:00"]', 'times = ["07:30", "19:15"]')
     changed = changed.model_copy(
@@ -212,32 +226,28 @@ def test_times_from_the_routine_file_and_from_options(ledger: SqliteEventLedger)
         }
     )
     found = occurrences(export(changed, ledger), start, end)
-    assert as_utc(found["routine.foot-care.1@wearsync.invalid"]) == as_utc(
-        every(2, time(7, 30), start, end)
-    )
-    assert as_utc(found["routine.foot-care.2@wearsync.invalid"]) == as_utc(
-        every(2, time(19, 15), start, end)
-    )
-    assert as_utc(found["exercise.foot-care.toe-presses.3@wearsync.invalid"]) == as_utc(
+    assert as_utc(found[routine_uid("foot-care", 1)]) == as_utc(every(2, time(7, 30), start, end))
+    assert as_utc(found[routine_uid("foot-care", 2)]) == as_utc(every(2, time(19, 15), start, end))
+    assert as_utc(found[exercise_uid("foot-care", "toe-presses", 3)]) == as_utc(
         every(1, time(21, 45), start, end)
     )
     overridden = export(
         foot_care(), ledger, ScheduleOptions(daily_times=(time(6), time(14), time(22)))
     )
     found = occurrences(overridden, start, end)
-    assert as_utc(found["exercise.foot-care.toe-walking.2@wearsync.invalid"]) == as_utc(
+    assert as_utc(found[exercise_uid("foot-care", "toe-walking", 2)]) == as_utc(
         every(1, time(14), start, end)
     )
-    assert as_utc(found["exercise.foot-care.toe-presses.3@wearsync.invalid"]) == as_utc(
+    assert as_utc(found[exercise_uid("foot-care", "toe-presses", 3)]) == as_utc(
         every(1, time(22), start, end)
     )
 
 
-def test_too_few_daily_times_is_an_input_error(ledger: SqliteEventLedger) -> None:
+def test_too_few_daily_times_is_an_input_error(ledger: CalendarLedger) -> None:
     with pytest.raises(InputError, match="toe-presses is done 3 times a day but only 2"):
         export(foot_care(), ledger, ScheduleOptions(daily_times=(time(8), time(20))))
 
 
-def test_no_reminder_means_no_alarm(ledger: SqliteEventLedger) -> None:
+def test_no_reminder_means_no_alarm(ledger: CalendarLedger) -> None:
     body = export(foot_care(), ledger, ScheduleOptions(reminder=None))
     assert b"BEGIN:VALARM" not in body

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from icalendar import Alarm, Calendar, Event, vDDDTypes, vDuration
+from icalendar import Alarm, Calendar, Event, vDDDTypes, vDuration, vText, vUri
 
 from wearsync import __version__
 from wearsync.calendar.history import (
@@ -37,13 +37,13 @@ from wearsync.calendar.icstext import utc_stamp
 from wearsync.calendar.ledger import revise, whole_seconds
 from wearsync.calendar.ports import EventLedger, LedgerEntry
 from wearsync.calendar.schedule import (
-    UID_DOMAIN,
     EventKind,
     PlannedEvent,
     ScheduleOptions,
     plan_schedule,
 )
 from wearsync.calendar.timezones import vtimezone
+from wearsync.calendar.uids import calendar_uid
 from wearsync.records import SessionRecord
 from wearsync.routine.model import Routine
 
@@ -76,7 +76,7 @@ class ExportOptions:
         history: which sessions (recent months, all or none).
         max_bytes: the size the ``recent`` history is fitted into (None: no limit).
         refresh: the refresh hint for subscribers.
-        url: the feed's page, linked from the calendar and every event (URL property).
+        url: the feed's page, linked from the calendar (its URL property).
     """
 
     schedule: ScheduleOptions = field(default_factory=ScheduleOptions)
@@ -147,7 +147,7 @@ def build_calendar(
     zone = routine.schedule.zone
     planned: list[PlannedEvent] = []
     if opts.view is not CalendarView.HISTORY:
-        planned = plan_schedule(routine, start, opts.schedule, opts.url)
+        planned = plan_schedule(routine, start, opts.schedule)
     head = _calendar(routine, opts, zone_needed=bool(planned))
     zone_text = b""
     if planned:
@@ -166,14 +166,13 @@ def build_calendar(
             now=now,
             budget=None if opts.max_bytes is None else max(0, opts.max_bytes - fixed),
             renderer=renderer or HistoryRenderer(),
-            url=opts.url,
         )
     fingerprints = {p.uid: p.fingerprint() for p in planned}
     fingerprints.update((h.uid, h.fingerprint) for h in history)
-    calendar_uid = f"calendar.{routine.name}.{opts.view}.{opts.history}@{UID_DOMAIN}"
-    fingerprints[calendar_uid] = _calendar_fingerprint(fingerprints, opts, zone_text)
+    whole = calendar_uid(routine.name, opts.view, opts.history)
+    fingerprints[whole] = _calendar_fingerprint(fingerprints, opts, zone_text)
     entries = revise(ledger, fingerprints, now)
-    calendar_entry = entries[calendar_uid]
+    calendar_entry = entries[whole]
     head["LAST-MODIFIED"] = _utc_property(calendar_entry.last_modified)
     published = []
     for p in planned:
@@ -199,20 +198,29 @@ def build_calendar(
 
 def _calendar(routine: Routine, opts: ExportOptions, *, zone_needed: bool) -> Calendar:
     name = routine.title if opts.view is not CalendarView.HISTORY else f"{routine.title}: history"
-    cal = Calendar.new(
-        prodid=PRODID,
-        name=name,
-        description=f"wearsync: {routine.title} ({routine.name})",
-        refresh_interval=opts.refresh,
-        url=opts.url,
-        calscale="GREGORIAN",
-        # A fixed UID: Calendar.new() would pick a random one, and the same inputs must give
-        # the same bytes (and ETag).
-        uid=f"calendar.{routine.name}.{opts.view}@{UID_DOMAIN}",
-    )
-    # RFC 7986 section 5.7 requires the VALUE parameter; icalendar leaves it out.
+    description = f"wearsync: {routine.title} ({routine.name})"
+    # Built property by property rather than with Calendar.new(), which adds a calendar-level
+    # UID (vdirsyncer/khal copy calendar properties into every event and then key events by the
+    # first UID, so all events but one were lost) and writes NAME and X-WR-CALDESC unescaped.
+    cal = Calendar()
+    cal.add("VERSION", "2.0")
+    cal.add("PRODID", PRODID)
+    cal.add("CALSCALE", "GREGORIAN")
+    # Every TEXT property escaped alike (RFC 5545 section 3.3.11): vText does it.
+    for prop, value in (
+        ("NAME", name),
+        ("X-WR-CALNAME", name),
+        ("DESCRIPTION", description),
+        ("X-WR-CALDESC", description),
+    ):
+        cal[prop] = vText(value)
+    if opts.url:
+        # The page, not the secret feed URL; left out of every fingerprint, so serving on
+        # another port moves no SEQUENCE.
+        cal["URL"] = vUri(opts.url)
+    cal.add("REFRESH-INTERVAL", opts.refresh)
+    # RFC 7986 section 5.7 requires the VALUE parameter.
     cal["REFRESH-INTERVAL"].params["VALUE"] = "DURATION"
-    cal["X-WR-CALNAME"] = name
     if zone_needed:
         cal["X-WR-TIMEZONE"] = routine.schedule.timezone
     # An X- property is TEXT to icalendar; give it the DURATION text Outlook expects (PT1H).
@@ -226,7 +234,7 @@ def _calendar_fingerprint(fingerprints: dict[str, str], opts: ExportOptions, zon
     digest = hashlib.sha256()
     for uid in sorted(fingerprints):
         digest.update(f"{uid}={fingerprints[uid]};".encode())
-    digest.update(f"{opts.refresh.total_seconds()};{opts.url};".encode())
+    digest.update(f"{opts.refresh.total_seconds()};".encode())
     digest.update(zone)
     return digest.hexdigest()
 
@@ -245,7 +253,6 @@ def _event(planned: PlannedEvent, entry: LedgerEntry) -> Event:
         stamp=whole_seconds(entry.last_modified),
         last_modified=whole_seconds(entry.last_modified),
         sequence=entry.sequence,
-        url=planned.url,
         categories=["Exercise"],
     )
     event.add("RRULE", {"FREQ": "DAILY", "INTERVAL": planned.interval_days})

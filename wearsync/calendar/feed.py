@@ -12,15 +12,20 @@ token, a traversal attempt, an oversized path. The request target is matched as 
 percent-decoded, so ``%2e%2e`` or ``%2f`` cannot reach anything. Tokens are compared with
 ``hmac.compare_digest``. Nothing is logged per request, so tokens do not end up in logs.
 
+Requests whose ``Host`` is not one of the server's own names or addresses (the bound host,
+``localhost``, ``127.0.0.1``, ``[::1]``, the public URL's host, this machine's name and LAN
+address when bound to a wildcard) get ``421 Misdirected Request``: a DNS-rebinding page in the
+user's browser reaches 127.0.0.1 with its own name in Host and must not read the secret link.
+
 ``/`` is a small page with the subscribe links (webcal:// and http://), shown with the token
 only to requests from a loopback address: on the default bind (127.0.0.1) that is whoever is
 at the machine, and when the server is exposed with another host, people on the network see
 the page without the secret. (A reverse proxy on the same machine makes every request look
 local: do not forward ``/`` through one.)
 
-Every answer is decided once, by :meth:`FeedServer.answer`. aiohttp parses and serves requests;
-in front of it, :mod:`wearsync.calendar.fastpath` answers the plain GET and HEAD requests that
-calendar apps poll with, several times faster, and hands any other connection to aiohttp.
+Every answer is decided once, by :meth:`FeedServer.answer`; aiohttp parses and serves every
+request. (A calendar is polled every few hours: aiohttp's rate is far more than enough, and a
+hand-written HTTP parser in front of it disagreed with aiohttp on edge cases.)
 """
 
 from __future__ import annotations
@@ -34,12 +39,14 @@ from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from email.utils import format_datetime
+from typing import Any
 from urllib.parse import parse_qs
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
+from wearsync.calendar.connections import BACKLOG, ConnectionGuard, connection_ceiling
 from wearsync.calendar.export import CalendarView, ExportedCalendar, ExportOptions, build_calendar
-from wearsync.calendar.fastpath import FastPath
 from wearsync.calendar.history import HistoryMode, HistoryRenderer
 from wearsync.calendar.httputil import (
     DEFAULT_HOST,
@@ -48,11 +55,14 @@ from wearsync.calendar.httputil import (
     accepts_gzip,
     base_url,
     etag_matches,
+    host_allowed,
     is_loopback,
     not_modified_since,
+    server_names,
     webcal_url,
 )
 from wearsync.calendar.ports import EventLedger, FeedSource
+from wearsync.calendar.qr import svg_qr
 from wearsync.calendar.tokens import FeedTokens
 from wearsync.errors import WearSyncError
 from wearsync.records import utc_now
@@ -64,7 +74,9 @@ MAX_TARGET = 1024
 MAX_LINE = 16 * 1024
 """aiohttp's limit on the request line. Longer lines get aiohttp's own 400; between
 :data:`MAX_TARGET` and this, the answer is the usual 404."""
-KEEPALIVE_SECONDS = 75.0
+KEEPALIVE_SECONDS = 15.0
+"""How long a connection may stay idle (before its first request or between requests): calendar
+apps poll every half hour or more, so holding connections longer only costs descriptors."""
 
 _FEED_PATH = re.compile(r"/feeds/([A-Za-z0-9_-]{1,128})\.ics")
 _CALENDAR_TYPE = "text/calendar; charset=utf-8"
@@ -77,6 +89,20 @@ _NOT_FOUND_HEADERS = (
 
 
 NOT_FOUND = Answer(404, _NOT_FOUND_HEADERS, b"Not Found")
+MISDIRECTED = Answer(421, _NOT_FOUND_HEADERS, b"Misdirected Request")
+
+
+class _ClientErrors(logging.Filter):
+    """Drops aiohttp's report of a malformed request: the client got its 400, and a stream of
+    bad requests must not become a stream of tracebacks."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not isinstance(error, HttpProcessingError)
+
+
+_HTTP_LOG = logging.getLogger("wearsync.calendar.feed.http")
+_HTTP_LOG.addFilter(_ClientErrors())
 
 PageHandler = Callable[[str, str, str, Mapping[str, str]], Answer]
 """Answers the requests under a mounted prefix: ``(method, path after the prefix, query,
@@ -124,8 +150,8 @@ class FeedServer:
         options: export options; ``url`` is set to the server's page, and the variant chosen
             by the query overrides ``view`` and ``history``.
         clock: the current time (for tests that pin it).
-        fast_path: answer plain GET/HEAD requests before aiohttp (see the module docstring);
-            False serves everything through aiohttp.
+        max_connections: the most connections kept open (default 512), lowered to fit the
+            process's file-descriptor limit (:mod:`wearsync.calendar.connections`).
     """
 
     def __init__(
@@ -139,7 +165,7 @@ class FeedServer:
         public_url: str | None = None,
         options: ExportOptions | None = None,
         clock: Callable[[], datetime] = utc_now,
-        fast_path: bool = True,
+        max_connections: int | None = None,
     ) -> None:
         self._source = source
         self._ledger = ledger
@@ -149,13 +175,15 @@ class FeedServer:
         self._public_url = public_url.rstrip("/") + "/" if public_url else None
         self._options = options or ExportOptions()
         self._clock = clock
-        self._fast_path = fast_path
         self._renderer = HistoryRenderer()
         self._cache: dict[_Variant, _Built] = {}
         self._generation = 0
+        self._max_connections = max_connections
+        self._guard: ConnectionGuard | None = None
+        self._names: frozenset[str] = frozenset()
+        self._qr_cache: tuple[str, str] | None = None
         self._listener: asyncio.Server | None = None
         self._web: web.Server | None = None
-        self._front: FastPath | None = None
         self._base: tuple[int, str] | None = None
         self._mounts: tuple[tuple[str, PageHandler], ...] = ()
 
@@ -167,25 +195,30 @@ class FeedServer:
         Raises:
             FeedServerError: the address cannot be bound (in use, not local, no permission).
         """
-        self._web = web.Server(
-            self._handle,
-            max_line_size=MAX_LINE,
-            access_log=None,
-            keepalive_timeout=KEEPALIVE_SECONDS,
-        )
-        factory: Callable[[], asyncio.BaseProtocol] = self._web
-        if self._fast_path:
-            self._front = FastPath(self.answer, self._web, idle_seconds=KEEPALIVE_SECONDS)
-            factory = self._front.protocol
+        handler_args: dict[str, Any] = {
+            "max_line_size": MAX_LINE,
+            "access_log": None,
+            "keepalive_timeout": KEEPALIVE_SECONDS,
+            "logger": _HTTP_LOG,
+        }
+        self._web = web.Server(self._handle, **handler_args)
+        web_server = self._web
+        guard = self._guard = ConnectionGuard(connection_ceiling(self._max_connections))
         loop = asyncio.get_running_loop()
         try:
-            self._listener = await loop.create_server(factory, self._host, self._port)
+            self._listener = await loop.create_server(
+                lambda: guard.factory(web_server, **handler_args),
+                self._host,
+                self._port,
+                backlog=BACKLOG,
+            )
         except OSError as exc:
             raise FeedServerError(
                 f"cannot listen on {self._host}:{self._port} ({exc.strerror or exc})",
                 hint="pick another --port, or stop whatever is using it",
             ) from exc
         self._port = int(self._listener.sockets[0].getsockname()[1])
+        self._names = server_names(self._host, self._public_url)
 
     async def stop(self) -> None:
         """Stop listening and close open connections."""
@@ -193,8 +226,8 @@ class FeedServer:
         if listener is None:
             return
         listener.close()
-        if self._front is not None:
-            self._front.close_all()
+        if self._guard is not None:
+            self._guard.close_all()
         if self._web is not None:
             await self._web.shutdown(2.0)
         await listener.wait_closed()
@@ -234,7 +267,12 @@ class FeedServer:
     # answers ----------------------------------------------------------------------------------
 
     def answer(
-        self, method: str, target: str, headers: Mapping[str, str], remote: str | None
+        self,
+        method: str,
+        target: str,
+        headers: Mapping[str, str],
+        remote: str | None,
+        local: str | None = None,
     ) -> Answer:
         """Decide the response to one request.
 
@@ -243,7 +281,13 @@ class FeedServer:
             target: the request target exactly as sent (not percent-decoded).
             headers: request header fields, looked up by lower-case name.
             remote: the peer's IP address.
+            local: the address the request arrived at (one of this machine's).
         """
+        if not host_allowed(headers.get("host"), self._names, local):
+            # DNS rebinding: a web page whose name now points at 127.0.0.1 reaches this server
+            # from the user's browser with its own name in Host. Nothing is answered to a name
+            # that is not the server's.
+            return MISDIRECTED
         if len(target) > MAX_TARGET:
             return NOT_FOUND
         path, _, query = target.partition("?")
@@ -283,7 +327,11 @@ class FeedServer:
         return built.ok_gz if gz else built.ok
 
     async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
-        answer = self.answer(request.method, request.raw_path, request.headers, request.remote)
+        sockname = request.transport.get_extra_info("sockname") if request.transport else None
+        local = str(sockname[0]) if sockname else None
+        answer = self.answer(
+            request.method, request.raw_path, request.headers, request.remote, local
+        )
         response = web.Response(status=answer.status, body=answer.body or None)
         response.headers.extend(answer.headers)
         response.headers["Server"] = "wearsync"  # not aiohttp's, which names versions
@@ -368,7 +416,9 @@ class FeedServer:
             links = (
                 f'<p><a href="{html.escape(webcal_url(feed))}">Subscribe (webcal)</a></p>'
                 f"<p>Or add this address in your calendar app: <code>{html.escape(feed)}</code>"
-                "</p><p>Anyone with this address can read the calendar. To revoke it, run "
+                "</p><p>On a phone, scan this code:</p>"
+                + self._qr(webcal_url(feed))
+                + "<p>Anyone with this address can read the calendar. To revoke it, run "
                 "<code>wearsync feed rotate</code>.</p>"
             )
         else:
@@ -392,6 +442,12 @@ class FeedServer:
             ),
             page.encode(),
         )
+
+    def _qr(self, link: str) -> str:
+        # Drawn once per link (the token or the address changes rarely), not per request.
+        if self._qr_cache is None or self._qr_cache[0] != link:
+            self._qr_cache = (link, svg_qr(link))
+        return self._qr_cache[1]
 
 
 class FeedServerError(WearSyncError):

@@ -18,7 +18,6 @@ with years of sessions is rebuilt in milliseconds when one session arrives.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -26,7 +25,8 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from wearsync.calendar.icstext import date_value, fold, text_line, utc_stamp
-from wearsync.calendar.schedule import UID_DOMAIN, EventKind
+from wearsync.calendar.schedule import EventKind
+from wearsync.calendar.uids import session_uid, summary_uid
 from wearsync.records import ExerciseStatus, SessionRecord, SessionStatus
 
 RECENT_MONTHS = 12
@@ -38,7 +38,6 @@ MONTHLY_SUMMARIES = 120
 EVENT_OVERHEAD = 100
 """Bytes each event adds beyond its body: BEGIN/END, DTSTAMP, LAST-MODIFIED and SEQUENCE."""
 
-_SAFE_KEY = re.compile(r"[A-Za-z0-9._:/-]{1,200}")
 _MIN_LENGTH = timedelta(minutes=1)
 
 _STATUS_WORDS = {
@@ -95,12 +94,6 @@ def _rendered(uid: str, kind: EventKind, lines: Iterable[str], start: datetime) 
     return RenderedEvent(uid, kind, body, len(raw), hashlib.sha256(raw).hexdigest(), start)
 
 
-def session_uid(key: str) -> str:
-    """The UID of the session with ``key``: the key itself when it is plain, else its digest."""
-    safe = key if _SAFE_KEY.fullmatch(key) else hashlib.sha256(key.encode()).hexdigest()[:40]
-    return f"session.{safe}@{UID_DOMAIN}"
-
-
 def _clock(seconds: float) -> str:
     whole = int(seconds + 0.5) if seconds > 0 else 0
     hours, rest = divmod(whole, 3600)
@@ -115,6 +108,16 @@ def _end(record: SessionRecord) -> datetime:
     return record.started_at + max(worked, _MIN_LENGTH)
 
 
+def _floor_minute(moment: datetime) -> datetime:
+    return moment.replace(second=0, microsecond=0)
+
+
+def _ceil_minute(moment: datetime) -> datetime:
+    # Minute-based clients (calcurse) reject seconds; the event still covers the whole session.
+    floor = _floor_minute(moment)
+    return floor if floor == moment else floor + timedelta(minutes=1)
+
+
 class HistoryRenderer:
     """Renders sessions as VEVENT text, remembering each record's text.
 
@@ -125,25 +128,25 @@ class HistoryRenderer:
 
     def __init__(self, max_cached: int = 50_000) -> None:
         self._cache: dict[SessionRecord, RenderedEvent] = {}
-        self._context: tuple[str, str | None] = ("", None)
+        self._context = ""
         self._max = max_cached
 
-    def session(self, record: SessionRecord, title: str, url: str | None) -> RenderedEvent:
+    def session(self, record: SessionRecord, title: str) -> RenderedEvent:
         """The event for one session."""
-        if self._context != (title, url):
+        if self._context != title:
             self._cache.clear()
-            self._context = (title, url)
+            self._context = title
         hit = self._cache.get(record)
         if hit is not None:
             return hit
         if len(self._cache) >= self._max:
             self._cache.clear()
-        event = self._render(record, title, url)
+        event = self._render(record, title)
         self._cache[record] = event
         return event
 
     @staticmethod
-    def _render(record: SessionRecord, title: str, url: str | None) -> RenderedEvent:
+    def _render(record: SessionRecord, title: str) -> RenderedEvent:
         # The hot path of a full-history build (thousands of calls): plain loops, no helpers
         # that allocate per exercise beyond the line itself.
         uid = session_uid(record.key)
@@ -169,14 +172,12 @@ class HistoryRenderer:
         rows.insert(0, f"{head} (watch {record.device}).")
         lines = [
             fold(f"UID:{uid}"),
-            f"DTSTART:{utc_stamp(record.started_at)}\r\n",
-            f"DTEND:{utc_stamp(_end(record))}\r\n",
+            f"DTSTART:{utc_stamp(_floor_minute(record.started_at))}\r\n",
+            f"DTEND:{utc_stamp(_ceil_minute(_end(record)))}\r\n",
             text_line("SUMMARY", f"{title}: {status_words}"),
             text_line("DESCRIPTION", "\n".join(rows)),
             "TRANSP:TRANSPARENT\r\n",
         ]
-        if url:
-            lines.append(fold(f"URL:{url}"))
         return _rendered(uid, EventKind.SESSION, lines, record.started_at)
 
 
@@ -188,9 +189,9 @@ class _Period:
 
 
 def _summary(
-    routine: str, title: str, period: _Period, records: Sequence[SessionRecord], url: str | None
+    routine: str, title: str, period: _Period, records: Sequence[SessionRecord]
 ) -> RenderedEvent:
-    uid = f"summary.{routine}.{period.key}@{UID_DOMAIN}"
+    uid = summary_uid(routine, period.key)
     counts: dict[str, int] = {}
     for r in records:
         word = _STATUS_WORDS.get(r.status) or str(r.status)
@@ -214,8 +215,6 @@ def _summary(
         text_line("DESCRIPTION", description),
         "TRANSP:TRANSPARENT\r\n",
     ]
-    if url:
-        lines.append(fold(f"URL:{url}"))
     start = datetime.combine(
         period.first_day, datetime.min.time(), tzinfo=records[0].started_at.tzinfo
     )
@@ -236,7 +235,6 @@ def select_history(
     now: datetime,
     budget: int | None,
     renderer: HistoryRenderer,
-    url: str | None = None,
 ) -> list[RenderedEvent]:
     """The history events to publish, oldest first.
 
@@ -249,18 +247,17 @@ def select_history(
         now: the current time, which decides what is recent.
         budget: bytes the history may take in ``recent`` mode (None: no limit).
         renderer: renders and caches the session events.
-        url: the feed page every event links back to.
     """
     if mode is HistoryMode.NONE or not sessions:
         return []
     ordered = sorted(sessions, key=lambda s: (s.started_at, s.key))
     if mode is HistoryMode.ALL:
-        return [renderer.session(s, title, url) for s in ordered]
+        return [renderer.session(s, title) for s in ordered]
     this_month = _month_index(now.astimezone(zone).date())
     months: dict[int, list[SessionRecord]] = {}
     for s in ordered:
         months.setdefault(_month_index(s.started_at.astimezone(zone).date()), []).append(s)
-    summaries = _summaries(routine, title, months, this_month, url)
+    summaries = _summaries(routine, title, months, this_month)
     limit = budget if budget is not None else 1 << 62
     older_cost = sum(e.size + EVENT_OVERHEAD for e in summaries.values())
     shown: list[RenderedEvent] = []
@@ -268,7 +265,7 @@ def select_history(
     for month in sorted(months, reverse=True):
         if month <= this_month - RECENT_MONTHS:
             break
-        events = [renderer.session(s, title, url) for s in months[month]]
+        events = [renderer.session(s, title) for s in months[month]]
         cost = sum(e.size + EVENT_OVERHEAD for e in events)
         own_summary = summaries.get(month)
         freed = own_summary.size + EVENT_OVERHEAD if own_summary is not None else 0
@@ -278,7 +275,7 @@ def select_history(
         used += cost
         older_cost -= freed
         summaries.pop(month, None)
-    picked = shown + _rolled_up(routine, title, summaries, months, this_month, url)
+    picked = shown + _rolled_up(routine, title, summaries, months, this_month)
     return sorted(picked, key=lambda e: (e.start, e.uid))
 
 
@@ -287,7 +284,6 @@ def _summaries(
     title: str,
     months: dict[int, list[SessionRecord]],
     this_month: int,
-    url: str | None,
 ) -> dict[int, RenderedEvent]:
     """A summary for every month within the monthly span (later dropped for shown months)."""
     out: dict[int, RenderedEvent] = {}
@@ -296,7 +292,7 @@ def _summaries(
             continue
         first = date(month // 12, month % 12 + 1, 1)
         period = _Period(f"{first:%Y-%m}", f"{first:%B %Y}", first)
-        out[month] = _summary(routine, title, period, records, url)
+        out[month] = _summary(routine, title, period, records)
     return out
 
 
@@ -306,7 +302,6 @@ def _rolled_up(
     monthly: dict[int, RenderedEvent],
     months: dict[int, list[SessionRecord]],
     this_month: int,
-    url: str | None,
 ) -> list[RenderedEvent]:
     """The remaining monthly summaries, plus one summary per year beyond the monthly span."""
     years: dict[int, list[SessionRecord]] = {}
@@ -314,7 +309,7 @@ def _rolled_up(
         if month <= this_month - MONTHLY_SUMMARIES:
             years.setdefault(month // 12, []).extend(records)
     yearly = [
-        _summary(routine, title, _Period(str(y), str(y), date(y, 1, 1)), records, url)
+        _summary(routine, title, _Period(str(y), str(y), date(y, 1, 1)), records)
         for y, records in years.items()
     ]
     return list(monthly.values()) + yearly

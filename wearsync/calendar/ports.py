@@ -10,35 +10,23 @@ they can be tested on their own and wired to whatever owns the database:
 - :class:`FeedSource` gives the feed server the current routine and sessions, and a cheap
   revision that changes whenever they do.
 
-:mod:`wearsync.calendar.ledger` implements the first two over a ``sqlite3.Connection``.
+``Store.calendar_ledger()`` implements the first over the store's database (where the SQL lives,
+with the other tables and their migrations) and ``Store`` itself the second. ``LedgerEntry`` is
+the store's record, re-exported here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Protocol
 
 from wearsync.records import SessionRecord
 from wearsync.routine.model import Routine
+from wearsync.store import LedgerEntry
 
-
-@dataclass(frozen=True, slots=True)
-class LedgerEntry:
-    """What was last published under one UID.
-
-    Attributes:
-        uid: the event's UID.
-        fingerprint: a digest of the event's content, without DTSTAMP, SEQUENCE and LAST-MODIFIED.
-        sequence: the event's SEQUENCE (0 when first published).
-        last_modified: when the content last changed (aware, UTC, whole seconds).
-    """
-
-    uid: str
-    fingerprint: str
-    sequence: int
-    last_modified: datetime
+__all__ = ["EventLedger", "FeedSnapshot", "FeedSource", "LedgerEntry", "Settings"]
 
 
 class EventLedger(Protocol):

@@ -24,14 +24,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
+from wearsync.calendar.uids import exercise_uid, routine_uid
 from wearsync.errors import InputError
 from wearsync.routine.compiler import CompileOptions, TimerProgram, compile_routine
 from wearsync.routine.describe import describe_exercise
 from wearsync.routine.model import RangePick, Routine
-
-UID_DOMAIN = "wearsync.invalid"
-"""The right-hand side of every UID: ``.invalid`` is reserved (RFC 2606), so it never collides
-with a real domain's UIDs."""
 
 
 class EventKind(StrEnum):
@@ -80,7 +77,6 @@ class PlannedEvent:
         duration: how long each occurrence lasts.
         interval_days: the RRULE's INTERVAL (FREQ=DAILY).
         reminder: the alarm's offset before the start, or None.
-        url: the link back to the feed's page, or None.
     """
 
     uid: str
@@ -92,7 +88,6 @@ class PlannedEvent:
     duration: timedelta
     interval_days: int
     reminder: timedelta | None
-    url: str | None
 
     def fingerprint(self) -> str:
         """A digest of everything published about the event (not DTSTAMP/SEQUENCE)."""
@@ -111,16 +106,13 @@ def every_days(routine: Routine, options: ScheduleOptions) -> int:
     return max(1, math.floor(routine.schedule.every_days.pick(options.every_pick) + 0.5))
 
 
-def plan_schedule(
-    routine: Routine, start: date, options: ScheduleOptions, url: str | None = None
-) -> list[PlannedEvent]:
+def plan_schedule(routine: Routine, start: date, options: ScheduleOptions) -> list[PlannedEvent]:
     """The recurring events of ``routine``, first occurring on ``start``.
 
     Args:
         routine: the routine.
         start: the first day of the schedule (in the schedule's zone).
         options: the choices in :class:`ScheduleOptions`.
-        url: the feed page each event links back to.
 
     Raises:
         InputError: an exercise is done more times a day than there are daily time slots.
@@ -131,7 +123,7 @@ def plan_schedule(
     times = options.times or routine.schedule.times
     events = [
         PlannedEvent(
-            uid=f"routine.{routine.name}.{slot}@{UID_DOMAIN}",
+            uid=routine_uid(routine.name, slot),
             kind=EventKind.ROUTINE,
             exercise=None,
             summary=routine.title,
@@ -140,7 +132,6 @@ def plan_schedule(
             duration=_duration(program.total_ms),
             interval_days=interval,
             reminder=options.reminder,
-            url=url,
         )
         for slot, at in enumerate(times, 1)
     ]
@@ -160,7 +151,7 @@ def plan_schedule(
         for slot, at in enumerate(slots, 1):
             events.append(
                 PlannedEvent(
-                    uid=f"exercise.{routine.name}.{ex.id}.{slot}@{UID_DOMAIN}",
+                    uid=exercise_uid(routine.name, ex.id, slot),
                     kind=EventKind.EXERCISE,
                     exercise=ex.id,
                     summary=f"{ex.name} ({slot} of {ex.times_per_day} today)",
@@ -169,15 +160,15 @@ def plan_schedule(
                     duration=_duration(one.total_ms),
                     interval_days=1,
                     reminder=options.reminder,
-                    url=url,
                 )
             )
     return events
 
 
 def _duration(ms: int) -> timedelta:
-    # Whole seconds: iCalendar durations have no fractions, and rounding down would cut the end.
-    return timedelta(seconds=math.ceil(ms / 1000))
+    # Whole minutes: minute-based clients (calcurse) reject an end at 08:00:55, and rounding
+    # up keeps the whole plan inside the event.
+    return timedelta(minutes=math.ceil(ms / 60_000))
 
 
 def _clock(ms: int) -> str:

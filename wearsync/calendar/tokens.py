@@ -14,6 +14,7 @@ import time
 from datetime import date, datetime
 
 from wearsync.calendar.ports import Settings
+from wearsync.errors import InputError
 
 TOKEN_KEY = "calendar.feed_token"
 """The setting that holds the current token."""
@@ -25,6 +26,12 @@ TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{22,128}")
 """What a token can look like (anything else is rejected before any comparison)."""
 
 _START_KEY = "calendar.start.{routine}"
+
+FIRST_DAY_MIN = date(1970, 1, 1)
+FIRST_DAY_MAX = date(2199, 12, 31)
+"""The first days a schedule may have. Time-zone rules are worked out from the year before the
+first day to years after it, which must stay inside what ``datetime`` and the zone database
+describe (years 1 and 9999 overflow; tzdata says little before 1970)."""
 
 
 class FeedTokens:
@@ -77,6 +84,24 @@ class FeedTokens:
         return hmac.compare_digest(candidate.encode(), token.encode())
 
 
+def parse_first_day(text: str, field: str) -> date:
+    """A first day from text (``YYYY-MM-DD``), within :data:`FIRST_DAY_MIN`..:data:`FIRST_DAY_MAX`.
+
+    Raises:
+        InputError: ``text`` is not such a date; the message starts with ``field``.
+    """
+    try:
+        day = date.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise InputError(f"{field}: {text!r} is not a date (YYYY-MM-DD)") from exc
+    if not FIRST_DAY_MIN <= day <= FIRST_DAY_MAX:
+        raise InputError(
+            f"{field}: {day} is outside {FIRST_DAY_MIN}..{FIRST_DAY_MAX}",
+            hint="pick a first day in that range",
+        )
+    return day
+
+
 def schedule_start(settings: Settings, routine: str, today: date) -> date:
     """The date the routine's published recurrences start from, fixed on first use.
 
@@ -92,15 +117,23 @@ def schedule_start(settings: Settings, routine: str, today: date) -> date:
     key = _START_KEY.format(routine=routine)
     kept = settings.get_setting(key)
     if kept is not None:
+        # A stored value is the user's choice: report it rather than replace it.
         try:
-            return date.fromisoformat(kept)
-        except ValueError:
-            pass  # a damaged value is replaced below rather than failing every export
+            return parse_first_day(kept, key)
+        except InputError as exc:
+            raise InputError(
+                exc.message, hint=f"set it again: wearsync feed first-day YYYY-MM-DD -r {routine}"
+            ) from exc
     settings.set_setting(key, today.isoformat())
     return today
 
 
 def set_schedule_start(settings: Settings, routine: str, start: date | datetime) -> None:
-    """Fix the date ``routine``'s published recurrences start from."""
+    """Fix the date ``routine``'s published recurrences start from.
+
+    Raises:
+        InputError: the day is outside :data:`FIRST_DAY_MIN`..:data:`FIRST_DAY_MAX`.
+    """
     day = start.date() if isinstance(start, datetime) else start
+    parse_first_day(day.isoformat(), "first-day")
     settings.set_setting(_START_KEY.format(routine=routine), day.isoformat())

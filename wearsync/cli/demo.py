@@ -182,14 +182,13 @@ async def run_demo(
 def _export_calendar(home: Path, store: Store, routine: Routine) -> tuple[Path, int]:
     """Write the routine's calendar with the demo's sessions; returns (file, event count)."""
     from wearsync.calendar.export import build_calendar
-    from wearsync.calendar.ledger import SqliteEventLedger
     from wearsync.calendar.tokens import schedule_start
     from wearsync.records import utc_now
 
     now = utc_now()
     first = schedule_start(store, routine.name, now.astimezone(routine.schedule.zone).date())
     calendar = build_calendar(
-        routine, store.sessions(), start=first, ledger=SqliteEventLedger(store.conn), now=now
+        routine, store.sessions(), start=first, ledger=store.calendar_ledger(), now=now
     )
     path = home / f"{routine.name}.ics"
     path.write_bytes(calendar.body)

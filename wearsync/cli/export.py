@@ -127,7 +127,6 @@ def ics(
 ) -> None:
     """Write the routine's schedule (and its sessions) as an iCalendar (.ics) file."""
     from wearsync.calendar.export import build_calendar
-    from wearsync.calendar.ledger import SqliteEventLedger
     from wearsync.calendar.schedule import every_days
     from wearsync.calendar.tokens import schedule_start
     from wearsync.records import utc_now
@@ -147,7 +146,7 @@ def ics(
             loaded,
             sessions,
             start=first,
-            ledger=SqliteEventLedger(store.conn),
+            ledger=store.calendar_ledger(),
             now=now,
             options=options,
         )
@@ -211,12 +210,9 @@ def _options(
 
 
 def _first_day(text: str | None) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise InputError(f"--start: {text!r} is not a date (YYYY-MM-DD)") from exc
+    from wearsync.calendar.tokens import parse_first_day
+
+    return None if text is None else parse_first_day(text, "--start")
 
 
 def _write(target: str, body: bytes) -> None:

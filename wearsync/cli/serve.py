@@ -7,12 +7,24 @@ import logging
 import signal
 import sys
 from datetime import timedelta
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from wearsync.cli.common import HciOption, new_app
-from wearsync.cli.feed import HostOption, PortOption, PublicUrlOption, RoutineOption
+from wearsync.cli.feed import (
+    CalDavOption,
+    CalDavUserOption,
+    HostOption,
+    PortOption,
+    PublicUrlOption,
+    PublishDirOption,
+    RoutineOption,
+    publish_target,
+)
+
+if TYPE_CHECKING:
+    from wearsync.cli.feed import PublishTarget
 
 app = new_app()
 
@@ -38,6 +50,9 @@ def serve(
     port: PortOption = None,
     public_url: PublicUrlOption = None,
     no_feed: Annotated[bool, typer.Option("--no-feed", help="Do not serve the feed.")] = False,
+    publish_caldav: CalDavOption = None,
+    publish_user: CalDavUserOption = None,
+    publish_dir: PublishDirOption = None,
 ) -> None:
     """Sync the watch every --sync-every (sooner when it comes back in range), serve the feed.
 
@@ -47,6 +62,8 @@ def serve(
 
     every = parse_interval(sync_every)
     first_retry = parse_interval(retry, "--retry")
+    # Checked (and the password found) before anything starts, not at the first sync.
+    target = publish_target(publish_caldav, publish_user, publish_dir)
     logging.basicConfig(
         level=logging.INFO,
         stream=sys.stderr,
@@ -54,7 +71,9 @@ def serve(
         datefmt="%Y-%m-%d %H:%M:%S",
     )
     asyncio.run(
-        _serve(routine, device, every, first_retry, hci, host, port, public_url, not no_feed)
+        _serve(
+            routine, device, every, first_retry, hci, host, port, public_url, not no_feed, target
+        )
     )
 
 
@@ -68,8 +87,9 @@ async def _serve(
     port: int | None,
     public_url: str | None,
     with_feed: bool,
+    target: PublishTarget | None = None,
 ) -> None:
-    from wearsync.cli.feed import feed_links, start_feed
+    from wearsync.cli.feed import feed_links, publish_after_sync, redact, start_feed
     from wearsync.store import Store
     from wearsync.sync.daemon import SyncDaemon
     from wearsync.watches.registry import driver_for, load_profiles
@@ -83,9 +103,22 @@ async def _serve(
         server = source = None
         if with_feed:
             server, source, tokens = await start_feed(store, routine, host, port, public_url)
-            links = feed_links(server, tokens)
-            log.info("serving the calendar feed at %s", links.page)
-            log.info("subscribe: %s", links.webcal)
+            # Logs outlive the token (journals, bug reports): name the link, never the secret.
+            log.info("serving the calendar feed at %s", server.url)
+            log.info(
+                "subscribe: %s (run 'wearsync feed url' for the link)",
+                redact(feed_links(server, tokens).webcal, tokens.current()),
+            )
+        publishing: set[asyncio.Task[None]] = set()
+
+        def synced() -> None:
+            if source is not None:
+                source.notify()
+            if target is not None:
+                task = loop.create_task(publish_after_sync(store, routine, target))
+                publishing.add(task)  # keep a reference until it is done
+                task.add_done_callback(publishing.discard)
+
         daemon = SyncDaemon(
             store=store,
             routine=routine,
@@ -95,7 +128,7 @@ async def _serve(
             retry=retry,
             device=device,
             hci=hci,
-            on_synced=lambda _report: source.notify() if source is not None else None,
+            on_synced=lambda _report: synced(),
         )
         log.info("syncing every %s", every)
         try:

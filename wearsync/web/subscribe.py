@@ -4,6 +4,7 @@ and how to add the feed in the common calendar apps."""
 from __future__ import annotations
 
 from wearsync.calendar.httputil import webcal_url
+from wearsync.calendar.qr import svg_qr
 from wearsync.web.data import PageData
 from wearsync.web.markup import esc, page
 
@@ -31,11 +32,10 @@ CLIENTS = (
 
 
 def qr_svg(text: str) -> str:
-    """``text`` as an inline ``<svg>`` QR code (segno), with an accessible name."""
-    import segno  # only the subscribe page pays for the import
-
-    svg: str = segno.make(text, error="m").svg_inline(scale=5, title="QR code of the webcal link")
-    return svg.replace("<svg ", '<svg role="img" aria-label="QR code of the webcal link" ', 1)
+    """``text`` as an inline ``<svg>`` QR code (the feed page's), named for screen readers."""
+    return svg_qr(text).replace(
+        "<svg ", '<svg role="img" aria-label="QR code of the webcal link" ', 1
+    )
 
 
 def render_subscribe(data: PageData, qr: str | None = None) -> bytes:

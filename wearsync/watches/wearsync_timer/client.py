@@ -37,6 +37,7 @@ from wearsync.watches.wearsync_timer.codec import (
     ReplayEvents,
     SessionStatusValue,
     StartSession,
+    StopSession,
     TimerInfo,
     UnsupportedVersionError,
     clock_values,
@@ -396,6 +397,10 @@ class TimerClient:
     async def start_session(self, identity: bytes) -> None:
         """Start the committed program, which must have ``identity``."""
         await self._write(U.CONTROL_POINT, bytes(StartSession(identity)), operation="start session")
+
+    async def stop_session(self) -> None:
+        """End a running or paused session (§7.5); succeeds when idle too."""
+        await self._write(U.CONTROL_POINT, bytes(StopSession()), operation="stop session")
 
     async def read_status(self) -> SessionStatusValue:
         """Read Session Status."""

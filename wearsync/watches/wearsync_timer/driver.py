@@ -37,6 +37,7 @@ from wearsync.sync.driver import (
     SessionStartError,
     SyncContext,
     SyncOutcome,
+    hold_watch,
 )
 from wearsync.sync.reports import SyncError
 from wearsync.watches.wearsync_timer.client import TimerClient
@@ -250,6 +251,18 @@ def needs_clock(info: TimerInfo, now: datetime) -> bool:
     if not info.flags & InfoFlags.CLOCK_SET:
         return True
     return abs(info.clock_s - now.timestamp()) > CLOCK_TOLERANCE_S
+
+
+@asynccontextmanager
+async def open_watch(ctx: SyncContext) -> AsyncIterator[tuple[TimerLink, TimerInfo, bool]]:
+    """Lock, connect, pair if needed and read Timer Info: ``(link, info, paired)``.
+
+    For tools and tests that drive the service's procedures themselves (the benchmarks, the
+    firmware's conformance tests); a sync goes through :meth:`TimerDriver.sync`.
+    """
+    driver = TimerDriver(TimerSettings(name="wearsync-timer"))
+    async with hold_watch(ctx) as held, driver.connected(ctx, held) as opened:
+        yield opened
 
 
 class TimerDriver(Driver):

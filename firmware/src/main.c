@@ -1,0 +1,523 @@
+/*
+ * The WearSync reference watch on Apache NimBLE's Linux port: the NimBLE host task, HCI as
+ * H4 over TCP to 127.0.0.1:PORT (a bumble virtual controller), advertising, security, and the
+ * watch's hooks wired to files, notifications and the motor.
+ *
+ *   wearsync-fw --hci-port PORT --dir DIR [--name NAME] [--time-scale X] [--features MASK]
+ *
+ * stdout: JSON lines (ready, vibration, event, button, stopped). stderr: diagnostics.
+ * stdin: the watch's buttons, one per line: start, pause, resume, skip, stop (§8.2 "watch UI").
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gatt.h"
+#include "host/ble_hs.h"
+#include "host/util/util.h"
+#include "motor.h"
+#include "nimble/nimble_npl.h"
+#include "nimble/nimble_port.h"
+#include "persist.h"
+#include "platform.h"
+#include "services/gap/ble_svc_gap.h"
+#include "services/gatt/ble_svc_gatt.h"
+#include "store.h"
+#include "watch.h"
+
+/* NimBLE's Linux port and socket transport entry points (no public header declares them). */
+void ble_hci_sock_ack_handler(void *param);
+void ble_hci_sock_set_device(int dev);
+
+#define DEFAULT_NAME "WearSync NimBLE"
+#define TASK_PRIORITY 1
+#define TASK_STACK_SIZE 400
+#define ADDRESS_SIZE 6u
+
+struct options {
+    int hci_port;
+    const char *dir;
+    const char *name;
+    double time_scale;
+    uint16_t features;
+};
+
+static struct options g_opt = {.hci_port = -1, .name = DEFAULT_NAME, .time_scale = 1.0,
+                               .features = FEATURES_ALL};
+static struct watch g_watch;
+static struct timespec g_boot;
+static struct ble_npl_callout g_session_timer;
+static struct ble_npl_event g_stop_event;
+static struct ble_npl_task g_host_task, g_hci_task;
+static uint8_t g_address[ADDRESS_SIZE];
+
+/* A button press read from stdin, handed to the host task. */
+#define BUTTON_NAME_MAX 8
+static struct ble_npl_event g_button_event;
+static char g_button[BUTTON_NAME_MAX];
+static pthread_mutex_t g_button_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_button_done = PTHREAD_COND_INITIALIZER;
+static bool g_button_pending;
+
+/* -- time --------------------------------------------------------------------------------- */
+
+static double real_ms_since_boot(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - g_boot.tv_sec) * 1000.0 +
+           (double)(now.tv_nsec - g_boot.tv_nsec) / 1e6;
+}
+
+uint64_t platform_now_ms(void)
+{
+    return (uint64_t)(real_ms_since_boot() * g_opt.time_scale);
+}
+
+void platform_session_changed(void)
+{
+    uint64_t due = session_next_due(&g_watch.session);
+    if (due == UINT64_MAX) {
+        ble_npl_callout_stop(&g_session_timer);
+        return;
+    }
+    uint64_t now = platform_now_ms();
+    double wait = due > now ? (double)(due - now) / g_opt.time_scale : 0.0;
+    ble_npl_callout_reset(&g_session_timer, ble_npl_time_ms_to_ticks32((uint32_t)ceil(wait)));
+}
+
+static void session_timer_fired(struct ble_npl_event *ev)
+{
+    (void)ev;
+    session_poll(&g_watch.session, platform_now_ms());
+    platform_session_changed();
+}
+
+/* -- hooks -------------------------------------------------------------------------------- */
+
+static bool hook_save_program(void *ctx, const uint8_t *bytes, uint16_t len)
+{
+    (void)ctx;
+    return persist_save_program(bytes, len);
+}
+
+static void hook_log_changed(void *ctx, bool urgent)
+{
+    (void)ctx;
+    (void)urgent; /* files are cheap here: every change is written at once */
+    if (!persist_save_events(&g_watch.log)) {
+        fprintf(stderr, "cannot write the event log in %s\n", persist_dir());
+    }
+}
+
+static void hook_clock_changed(void *ctx)
+{
+    (void)ctx;
+    (void)persist_save_local_time(&g_watch.clock);
+}
+
+static void hook_event(void *ctx, const struct event_record *e)
+{
+    (void)ctx;
+    motor_print_event(e);
+    gatt_notify_event(e);
+}
+
+static void hook_status(void *ctx, const uint8_t value[SESSION_STATUS_SIZE])
+{
+    (void)ctx;
+    gatt_notify_status(value);
+}
+
+static void hook_mark(void *ctx, const struct program_step *at, uint64_t session_ms)
+{
+    (void)ctx;
+    (void)persist_save_marker(at, session_ms);
+}
+
+static void hook_cue(void *ctx, const struct program_cue *cue, int32_t step, uint64_t session_ms,
+                     uint64_t uptime_ms, bool utc_known, int64_t utc_ms)
+{
+    (void)ctx;
+    motor_play(cue, step, session_ms, uptime_ms, utc_known, utc_ms);
+}
+
+/* -- advertising and GAP ------------------------------------------------------------------ */
+
+static int gap_event(struct ble_gap_event *event, void *arg);
+
+static void advertise(void)
+{
+    /* Legacy advertising (§2.1): flags + the 128-bit service UUID (21 of 31 bytes) ... */
+    struct ble_hs_adv_fields adv = {0};
+    adv.flags = BLE_HS_ADV_F_DISC_GEN | BLE_HS_ADV_F_BREDR_UNSUP;
+    adv.uuids128 = gatt_service_uuid();
+    adv.num_uuids128 = 1;
+    adv.uuids128_is_complete = 1;
+    int rc = ble_gap_adv_set_fields(&adv);
+    /* ... and the name in the scan response. */
+    struct ble_hs_adv_fields rsp = {0};
+    rsp.name = (const uint8_t *)g_opt.name;
+    rsp.name_len = (uint8_t)strlen(g_opt.name);
+    rsp.name_is_complete = 1;
+    if (rc == 0) {
+        rc = ble_gap_adv_rsp_set_fields(&rsp);
+    }
+    struct ble_gap_adv_params params = {0};
+    params.conn_mode = BLE_GAP_CONN_MODE_UND;
+    params.disc_mode = BLE_GAP_DISC_MODE_GEN;
+    params.itvl_min = params.itvl_max = BLE_GAP_ADV_ITVL_MS(20);
+    if (rc == 0) {
+        rc = ble_gap_adv_start(BLE_OWN_ADDR_RANDOM, NULL, BLE_HS_FOREVER, &params, gap_event, NULL);
+    }
+    if (rc != 0 && rc != BLE_HS_EALREADY) {
+        fprintf(stderr, "advertising failed: %d\n", rc);
+    }
+}
+
+static int gap_event(struct ble_gap_event *event, void *arg)
+{
+    (void)arg;
+    struct ble_gap_conn_desc desc;
+    switch (event->type) {
+    case BLE_GAP_EVENT_CONNECT:
+        if (event->connect.status == 0) {
+            gatt_connected(event->connect.conn_handle);
+        } else {
+            advertise();
+        }
+        return 0;
+    case BLE_GAP_EVENT_DISCONNECT:
+        gatt_disconnected(event->disconnect.conn.conn_handle);
+        advertise();
+        return 0;
+    case BLE_GAP_EVENT_ADV_COMPLETE:
+        advertise();
+        return 0;
+    case BLE_GAP_EVENT_SUBSCRIBE:
+        gatt_subscribed(event->subscribe.conn_handle, event->subscribe.attr_handle,
+                        event->subscribe.cur_notify);
+        return 0;
+    case BLE_GAP_EVENT_NOTIFY_TX:
+        gatt_notify_done();
+        return 0;
+    case BLE_GAP_EVENT_REPEAT_PAIRING:
+        /* The client lost its bond and pairs again: forget the old one (§2.3). */
+        if (ble_gap_conn_find(event->repeat_pairing.conn_handle, &desc) == 0) {
+            ble_store_util_delete_peer(&desc.peer_id_addr);
+        }
+        return BLE_GAP_REPEAT_PAIRING_RETRY;
+    default:
+        return 0;
+    }
+}
+
+static void print_ready(void)
+{
+    char fields[256], identity[2 * IDENTITY_SIZE + 3] = "null";
+    if (g_watch.has_program) {
+        identity[0] = '"';
+        for (unsigned i = 0; i < IDENTITY_SIZE; i++) {
+            snprintf(identity + 1 + 2 * i, 3, "%02x", g_watch.identity[i]);
+        }
+        strcat(identity, "\"");
+    }
+    snprintf(fields, sizeof fields,
+             "\"address\":\"%02X:%02X:%02X:%02X:%02X:%02X\",\"name\":\"%s\",\"boot_id\":%" PRIu32
+             ",\"program_identity\":%s,\"unacked_events\":%u,\"features\":%u",
+             g_address[5], g_address[4], g_address[3], g_address[2], g_address[1], g_address[0],
+             g_opt.name, g_watch.boot_id, identity, g_watch.log.count, g_watch.features);
+    motor_print_line("ready", fields);
+}
+
+/* The watch's identity address: random static, chosen once and kept in --dir. */
+static int ensure_address(void)
+{
+    if (persist_read("address", g_address, sizeof g_address) != (long)sizeof g_address) {
+        ble_addr_t addr;
+        int rc = ble_hs_id_gen_rnd(0, &addr);
+        if (rc != 0) {
+            return rc;
+        }
+        memcpy(g_address, addr.val, sizeof g_address);
+        if (!persist_write("address", g_address, sizeof g_address)) {
+            return BLE_HS_EUNKNOWN;
+        }
+    }
+    return ble_hs_id_set_rnd(g_address);
+}
+
+static void on_sync(void)
+{
+    int rc = ensure_address();
+    if (rc != 0) {
+        fprintf(stderr, "cannot set the address: %d\n", rc);
+        exit(1);
+    }
+    advertise();
+    print_ready();
+}
+
+static void on_reset(int reason)
+{
+    fprintf(stderr, "NimBLE host reset: %d\n", reason);
+}
+
+/* -- the watch's buttons ------------------------------------------------------------------ */
+
+/* On the host task: what the wearer pressed, as the session engine takes it. */
+static void press(struct ble_npl_event *ev)
+{
+    (void)ev;
+    char name[BUTTON_NAME_MAX];
+    pthread_mutex_lock(&g_button_lock);
+    memcpy(name, g_button, sizeof name);
+    pthread_mutex_unlock(&g_button_lock);
+    uint64_t now = platform_now_ms();
+    int code;
+    if (strcmp(name, "start") == 0) {
+        code = g_watch.has_program ? session_start(&g_watch.session, &g_watch.program, now)
+                                   : 0x8A; /* NO_PROGRAM, as START_SESSION would answer */
+    } else if (strcmp(name, "pause") == 0) {
+        code = session_pause(&g_watch.session, now);
+    } else if (strcmp(name, "resume") == 0) {
+        code = session_resume(&g_watch.session, now);
+    } else if (strcmp(name, "skip") == 0) {
+        code = session_skip(&g_watch.session, now);
+    } else if (strcmp(name, "stop") == 0) {
+        code = session_stop(&g_watch.session, now);
+    } else {
+        code = -1;
+    }
+    platform_session_changed();
+    char fields[64];
+    snprintf(fields, sizeof fields, "\"button\":\"%s\",\"code\":%d", name, code);
+    motor_print_line("button", fields);
+    pthread_mutex_lock(&g_button_lock);
+    g_button_pending = false;
+    pthread_cond_signal(&g_button_done);
+    pthread_mutex_unlock(&g_button_lock);
+}
+
+/* Reads button names from stdin, one press at a time; ends at end of input. */
+static void *button_thread(void *arg)
+{
+    (void)arg;
+    char line[32];
+    while (fgets(line, sizeof line, stdin) != NULL) {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (line[0] == '\0' || strlen(line) >= BUTTON_NAME_MAX) {
+            continue;
+        }
+        pthread_mutex_lock(&g_button_lock);
+        memcpy(g_button, line, strlen(line) + 1);
+        g_button_pending = true;
+        ble_npl_eventq_put(nimble_port_get_dflt_eventq(), &g_button_event);
+        while (g_button_pending) {
+            pthread_cond_wait(&g_button_done, &g_button_lock);
+        }
+        pthread_mutex_unlock(&g_button_lock);
+    }
+    return NULL;
+}
+
+/* -- start and stop ----------------------------------------------------------------------- */
+
+static void stop(struct ble_npl_event *ev)
+{
+    (void)ev;
+    (void)persist_save_events(&g_watch.log);
+    char fields[96];
+    snprintf(fields, sizeof fields, "\"boot_id\":%" PRIu32 ",\"unacked_events\":%u",
+             g_watch.boot_id, g_watch.log.count);
+    motor_print_line("stopped", fields);
+    exit(0);
+}
+
+/* SIGINT and SIGTERM are blocked everywhere and taken here, then handled on the host task. */
+static void *signal_thread(void *arg)
+{
+    sigset_t *set = arg;
+    int sig;
+    if (sigwait(set, &sig) == 0) {
+        ble_npl_eventq_put(nimble_port_get_dflt_eventq(), &g_stop_event);
+    }
+    return NULL;
+}
+
+/* The host task: NimBLE's default event queue, where every GATT callback and timer runs. */
+static void *host_task(void *param)
+{
+    (void)param;
+    nimble_port_run();
+    return NULL;
+}
+
+static void *hci_task(void *param)
+{
+    ble_hci_sock_ack_handler(param);
+    return NULL;
+}
+
+static void usage(const char *argv0)
+{
+    fprintf(stderr,
+            "usage: %s --hci-port PORT --dir DIR [--name NAME] [--time-scale X] "
+            "[--features MASK]\n",
+            argv0);
+    exit(2);
+}
+
+static void parse_options(int argc, char **argv)
+{
+    static const struct option LONG[] = {
+        {"hci-port", required_argument, NULL, 'p'}, {"dir", required_argument, NULL, 'd'},
+        {"name", required_argument, NULL, 'n'},     {"time-scale", required_argument, NULL, 's'},
+        {"features", required_argument, NULL, 'f'}, {NULL, 0, NULL, 0},
+    };
+    int c;
+    char *end;
+    while ((c = getopt_long(argc, argv, "", LONG, NULL)) != -1) {
+        switch (c) {
+        case 'p': {
+            long port = strtol(optarg, &end, 10);
+            if (*end || port < 1 || port > 65535) {
+                usage(argv[0]);
+            }
+            g_opt.hci_port = (int)port;
+            break;
+        }
+        case 'd':
+            g_opt.dir = optarg;
+            break;
+        case 'n':
+            /* The scan response has room for 29 name bytes. */
+            if (strlen(optarg) > 29 || strchr(optarg, '"') || strchr(optarg, '\\')) {
+                usage(argv[0]);
+            }
+            g_opt.name = optarg;
+            break;
+        case 's':
+            g_opt.time_scale = strtod(optarg, &end);
+            if (*end || !(g_opt.time_scale >= 0.001 && g_opt.time_scale <= 10000.0)) {
+                usage(argv[0]);
+            }
+            break;
+        case 'f': {
+            unsigned long mask = strtoul(optarg, &end, 0);
+            if (*end || mask > 0xFFFF) {
+                usage(argv[0]);
+            }
+            g_opt.features = (uint16_t)mask;
+            break;
+        }
+        default:
+            usage(argv[0]);
+        }
+    }
+    if (g_opt.hci_port < 0 || g_opt.dir == NULL || optind != argc) {
+        usage(argv[0]);
+    }
+}
+
+static void boot(void)
+{
+    uint32_t boot_id;
+    if (!persist_init(g_opt.dir) || !persist_next_boot_id(&boot_id)) {
+        fprintf(stderr, "cannot use %s for the watch's files\n", g_opt.dir);
+        exit(1);
+    }
+    const struct watch_hooks hooks = {
+        .save_program = hook_save_program,
+        .log_changed = hook_log_changed,
+        .clock_changed = hook_clock_changed,
+        .event = hook_event,
+        .status = hook_status,
+        .cue = hook_cue,
+        .mark = hook_mark,
+        .ctx = NULL,
+    };
+    watch_init(&g_watch, g_opt.features, boot_id, &hooks);
+    static uint8_t program[MAX_PROGRAM_LENGTH];
+    uint16_t len = persist_load_program(program, sizeof program);
+    if (len > 0 && !watch_restore_program(&g_watch, program, len)) {
+        fprintf(stderr, "the stored program is not valid; starting without one\n");
+    }
+    persist_load_events(&g_watch.log);
+    persist_load_local_time(&g_watch.clock);
+    /* The previous boot ended during a session (§8.2): record that it was cut. */
+    struct program_step at;
+    uint32_t session_ms;
+    if (persist_load_marker(&at, &session_ms)) {
+        watch_record(&g_watch, EVENT_SESSION_ABORTED, &at, session_ms, 0);
+        (void)persist_save_marker(NULL, 0);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    parse_options(argc, argv);
+    clock_gettime(CLOCK_MONOTONIC, &g_boot);
+    /* NimBLE's Linux port prints its log with printf: give it stderr, keep stdout for JSON. */
+    int json_fd = dup(STDOUT_FILENO);
+    FILE *json = json_fd >= 0 ? fdopen(json_fd, "w") : NULL;
+    if (json == NULL || dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
+        perror("stdout");
+        return 1;
+    }
+    setvbuf(json, NULL, _IOLBF, 0);
+    motor_set_output(json);
+
+    static sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+
+    boot();
+
+    ble_hci_sock_set_device(g_opt.hci_port);
+    nimble_port_init();
+
+    ble_hs_cfg.sync_cb = on_sync;
+    ble_hs_cfg.reset_cb = on_reset;
+    /* §2.3: LE Secure Connections, Just Works (no display or keyboard), bonding. */
+    ble_hs_cfg.sm_io_cap = BLE_HS_IO_NO_INPUT_OUTPUT;
+    ble_hs_cfg.sm_bonding = 1;
+    ble_hs_cfg.sm_sc = 1;
+    ble_hs_cfg.sm_mitm = 0;
+    ble_hs_cfg.sm_our_key_dist = BLE_SM_PAIR_KEY_DIST_ENC | BLE_SM_PAIR_KEY_DIST_ID;
+    ble_hs_cfg.sm_their_key_dist = BLE_SM_PAIR_KEY_DIST_ENC | BLE_SM_PAIR_KEY_DIST_ID;
+    bond_store_init();
+
+    ble_svc_gap_init();
+    ble_svc_gatt_init();
+    if (gatt_init(&g_watch) != 0 || ble_svc_gap_device_name_set(g_opt.name) != 0) {
+        fprintf(stderr, "cannot register the GATT services\n");
+        return 1;
+    }
+    ble_npl_callout_init(&g_session_timer, nimble_port_get_dflt_eventq(), session_timer_fired,
+                         NULL);
+    ble_npl_event_init(&g_stop_event, stop, NULL);
+    ble_npl_event_init(&g_button_event, press, NULL);
+
+    pthread_t signals;
+    pthread_create(&signals, NULL, signal_thread, &stop_signals);
+    pthread_t buttons;
+    pthread_create(&buttons, NULL, button_thread, NULL);
+    ble_npl_task_init(&g_hci_task, "hci_sock", hci_task, NULL, TASK_PRIORITY,
+                      BLE_NPL_TIME_FOREVER, NULL, TASK_STACK_SIZE);
+    ble_npl_task_init(&g_host_task, "ble_host", host_task, NULL, TASK_PRIORITY,
+                      BLE_NPL_TIME_FOREVER, NULL, TASK_STACK_SIZE);
+    pthread_exit(NULL);
+}

@@ -1,0 +1,185 @@
+"""Differential fuzzing: the firmware's program validator and expander against the reference.
+
+``firmware/build/asan/validate`` (``program.c`` and ``ident.c`` under ASan and UBSan) reads one
+program per line as hex and prints its verdict and, for a valid program, its step count,
+identity, CRC and every expanded step. The reference is ``wearsync.protocol.decode_program``
+and ``expand`` (docs/protocol.md §5.5, §5.6). One harness process serves every example, so a
+few thousand cases take seconds: each generated program also yields twenty mutants.
+"""
+
+from __future__ import annotations
+
+import random
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.firmware.build import validate_binary
+from tests.watches.wearsync_timer.codec.strategies import wire_programs
+from wearsync.protocol import DecodeError, UnsupportedVersionError
+from wearsync.watches.wearsync_timer.codec import (
+    decode_program,
+    expand,
+    program_crc,
+    program_identity,
+)
+
+#: §13.1, the golden program.
+GOLDEN = bytes.fromhex(
+    "01000401030444656d6f09213c0602030f0a0f01013c8962757a7a5f6c6f6e670178"
+    "0a0101010a020b07050100030b546f6520507265737365 73".replace(" ", "")
+)
+
+
+class Harness:
+    """One running ``validate`` process."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [str(validate_binary())],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def verdict(self, program: bytes) -> tuple[str, list[str]]:
+        """``(first line, step lines)`` for ``program``."""
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(program.hex() + "\n")
+        self.process.stdin.flush()
+        head = self.process.stdout.readline().strip()
+        assert head, f"the harness died: {self.close()}"
+        steps: list[str] = []
+        if head.startswith("valid "):
+            count = int(head.split()[1])
+            steps = [self.process.stdout.readline().strip() for _ in range(count)]
+        return head, steps
+
+    def close(self) -> str:
+        """Stop the harness; its stderr (sanitizer reports land there)."""
+        assert self.process.stdin is not None and self.process.stderr is not None
+        self.process.stdin.close()
+        self.process.wait(timeout=30)
+        return self.process.stderr.read()
+
+
+@pytest.fixture(scope="module")
+def harness() -> Iterator[Harness]:
+    running = Harness()
+    yield running
+    stderr = running.close()
+    assert running.process.returncode == 0, stderr
+    assert "runtime error" not in stderr and "Sanitizer" not in stderr, stderr
+
+
+def reference(program: bytes) -> tuple[str, list[str]]:
+    """What the harness must print for ``program``, from the Python decoder."""
+    try:
+        wire = decode_program(program)
+    except UnsupportedVersionError:
+        return "unsupported", []
+    except DecodeError:
+        return "invalid", []
+    steps = [
+        " ".join(
+            str(field)
+            for field in (
+                s.kind.value,
+                s.duration_ms,
+                s.cue,
+                s.countdown_cue or "-",
+                s.countdown_ms,
+                s.exercise,
+                s.set,
+                s.rep,
+                s.side.value,
+                s.direction.value,
+            )
+        )
+        for s in expand(wire)
+    ]
+    head = f"valid {len(steps)} {program_identity(program).hex()} {program_crc(program):08x}"
+    return head, steps
+
+
+def check(harness: Harness, program: bytes) -> None:
+    assert harness.verdict(program) == reference(program), program.hex()
+
+
+def test_the_golden_program_expands_into_21_steps(harness: Harness) -> None:
+    head, steps = harness.verdict(GOLDEN)
+    assert head == "valid 21 e7ad8af7960c6574dd830f2a798297e3 9b7e02e5"
+    assert steps[0] == "prepare 5000 buzz_long - 0 0 1 0 both none"
+    assert steps[1] == "hold 3000 hold_start countdown 2000 0 1 1 both none"
+    check(harness, GOLDEN)
+
+
+@pytest.mark.slow
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(program=wire_programs())
+def test_valid_programs_expand_like_the_reference(harness: Harness, program: object) -> None:
+    check(harness, bytes(program))  # type: ignore[call-overload]
+
+
+#: Mutants per generated program: generating a valid program costs far more than checking one.
+MUTANTS = 20
+
+
+def mutate(program: bytes, rng: random.Random) -> bytes:
+    """``program`` with one to three bytes set, flipped, inserted or deleted, or cut short."""
+    data = bytearray(program)
+    for _ in range(rng.randint(1, 3)):
+        if not data:
+            break
+        where = rng.randrange(len(data))
+        match rng.choice(["set", "flip", "insert", "delete", "truncate"]):
+            case "set":
+                data[where] = rng.randrange(256)
+            case "flip":
+                data[where] ^= 1 << rng.randrange(8)
+            case "insert":
+                data.insert(where, rng.randrange(256))
+            case "delete":
+                del data[where]
+            case _:
+                del data[where:]
+    return bytes(data)
+
+
+@pytest.mark.slow
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(program=wire_programs(), seed=st.integers(0, 2**32 - 1))
+def test_mutated_programs_get_the_reference_verdict(
+    harness: Harness, program: object, seed: int
+) -> None:
+    rng = random.Random(seed)
+    for _ in range(MUTANTS):
+        check(harness, mutate(bytes(program), rng))  # type: ignore[call-overload]
+
+
+@settings(max_examples=1000, deadline=None)
+@given(program=st.binary(max_size=64) | st.binary(max_size=64).map(lambda b: b"\x01\x00" + b))
+def test_random_bytes_get_the_reference_verdict(harness: Harness, program: bytes) -> None:
+    check(harness, program)
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        pytest.param(b"", id="empty"),
+        pytest.param(b"\x02", id="format-2"),
+        pytest.param(GOLDEN + b"\x00", id="trailing-byte"),
+        pytest.param(GOLDEN[:-1], id="truncated-name"),
+        pytest.param(
+            GOLDEN.replace(bytes.fromhex("0b0705"), bytes.fromhex("0b0605")), id="3-s-as-ms"
+        ),
+        pytest.param(GOLDEN + bytes(65536 - len(GOLDEN)), id="over-65535-bytes"),
+        pytest.param(b"\x02" + bytes(65535), id="over-65535-bytes-format-2"),
+    ],
+)
+def test_edge_cases_get_the_reference_verdict(harness: Harness, program: bytes) -> None:
+    check(harness, program)

@@ -1,0 +1,42 @@
+// Expands calendars with Mozilla's ical.js (Thunderbird's parser), for the interop tests.
+//
+// stdin: a JSON array of jobs {id, ics, start, end} (start/end: epoch milliseconds). stdout: a
+// JSON object id -> {uid: [epoch milliseconds of each occurrence's start in [start, end)]}, or
+// id -> {"error": message}. One process serves every job, so node starts once per test run.
+import ICAL from "ical.js";
+import { readFileSync } from "node:fs";
+
+const jobs = JSON.parse(readFileSync(0, "utf8"));
+const out = {};
+for (const job of jobs) {
+  try {
+    out[job.id] = expand(job);
+  } catch (error) {
+    out[job.id] = { error: String(error && error.stack ? error.stack : error) };
+  }
+}
+process.stdout.write(JSON.stringify(out));
+
+function expand({ ics, start, end }) {
+  const calendar = new ICAL.Component(ICAL.parse(ics));
+  // As Thunderbird does: the calendar's own VTIMEZONEs define its TZIDs (ical.js knows no
+  // zone database of its own).
+  for (const zone of calendar.getAllSubcomponents("vtimezone")) {
+    ICAL.TimezoneService.register(zone);
+  }
+  const found = {};
+  for (const vevent of calendar.getAllSubcomponents("vevent")) {
+    const event = new ICAL.Event(vevent);
+    const times = (found[event.uid] ??= []);
+    const iterator = event.iterator();
+    for (let next = iterator.next(); next; next = iterator.next()) {
+      const at = next.toJSDate().getTime();
+      if (at >= end) break;
+      if (at >= start) times.push(at);
+    }
+  }
+  for (const zone of calendar.getAllSubcomponents("vtimezone")) {
+    ICAL.TimezoneService.remove(zone.getFirstPropertyValue("tzid"));
+  }
+  return found;
+}
