@@ -262,3 +262,12 @@ def test_page_url_prints_the_pages_link_and_rotate_replaces_it() -> None:
     assert "New page token" in rotated.stdout and link.group(1) not in rotated.stdout
     feed = runner.invoke(cli, ["feed", "url", "--json"])
     assert link.group(1).split("/")[-2] not in feed.stdout, "the feed has its own token"
+
+
+async def test_a_page_asked_for_under_another_host_name_is_refused(site: Site) -> None:
+    # DNS rebinding: a site whose name now points at 127.0.0.1 must not read the pages.
+    async with site.http.get(site.root + "history", headers={"Host": "evil.example"}) as resp:
+        body = await resp.read()
+    assert resp.status == 421 and site.token.encode() not in body
+    async with site.http.get(site.root, headers={"Host": f"localhost:{site.server.port}"}) as ok:
+        assert ok.status == 200
