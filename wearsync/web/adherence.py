@@ -68,15 +68,6 @@ def weeks(data: PageData, count: int = WEEKS) -> list[Week]:
 
 def render_adherence(data: PageData) -> bytes:
     """The adherence page."""
-    if not data.plans:
-        body = "<p>Nothing was planned yet: the routine has not been pushed to a watch.</p>"
-        return page(
-            title="Adherence",
-            current="adherence",
-            heading="Adherence",
-            body=body,
-            site=data.routine.title,
-        )
     report = report_until(data, data.now, WINDOW_DAYS)
     parts = [_last_days(report)]
     history = weeks(data)
