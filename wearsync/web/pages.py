@@ -24,7 +24,7 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from wearsync.calendar.feed import NOT_FOUND, FeedServer
-from wearsync.calendar.httputil import Answer
+from wearsync.calendar.httputil import Answer, webcal_url
 from wearsync.calendar.tokens import TOKEN_PATTERN, FeedTokens
 from wearsync.errors import WearSyncError
 from wearsync.records import SessionRecord, utc_now
@@ -159,8 +159,7 @@ class WebPages:
         return html_answer(render_routine(data))
 
     def _qr_for(self, feed_url: str) -> str:
-        from wearsync.calendar.httputil import webcal_url
-
+        # Drawn once per link (the feed's token or address changes rarely), not per render.
         link = webcal_url(feed_url)
         if self._qr is None or self._qr[0] != link:
             self._qr = (link, qr_svg(link))
