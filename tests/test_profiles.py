@@ -176,9 +176,9 @@ BASE = SHIPPED.read_text()
             "bad.toml: match.service_uuids[0]: not a Bluetooth UUID: 'zz-top'",
         ),
         (
-            BASE.replace('name = "wearsync-timer"\nprotocol', 'name = "garmin-fit"\nprotocol'),
-            "bad.toml: driver.name: unknown driver 'garmin-fit' "
-            "(known drivers: espruino-uart, host-timed, wearsync-timer)",
+            BASE.replace('name = "wearsync-timer"\nprotocol', 'name = "suunto-fit"\nprotocol'),
+            "bad.toml: driver.name: unknown driver 'suunto-fit' "
+            "(known drivers: espruino-uart, garmin-fit, host-timed, wearsync-timer)",
         ),
         (
             BASE.replace("preferred_mtu = 247", "preferred_mtu = 600"),

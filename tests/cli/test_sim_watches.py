@@ -145,3 +145,29 @@ async def test_a_session_on_a_timer_watch_without_session_control_asks_for_wait(
         error = json.loads(line)["error"]
         assert "SESSION_CONTROL" in error["message"] and "--wait" in error["hint"]
         assert sim["ready"]["program_identity"] is None
+
+
+async def test_the_nimble_firmware_over_tcp_hci(tmp_path: Path, routine: Path) -> None:
+    from tests.firmware.build import firmware_binary
+
+    firmware_binary()  # builds it, or skips saying why
+    async for sim in start_sim(tmp_path, "nimble", "--speed", "30"):
+        hci = sim["ready"]["hci"]
+        home = tmp_path / "home"
+        code, out, err = await run(
+            home, "devices", "scan", "--hci", hci, "--seconds", "2", "--json"
+        )
+        assert code == 0, err
+        (row,) = json.loads(out)["devices"]
+        assert row["profile"] == "wearsync-timer"
+        code, out, err = await run(home, "sync", "-r", str(routine), "--hci", hci, "--json")
+        assert code == 0, err
+        synced = json.loads(out)
+        assert synced["program_pushed"] and synced["paired"]
+        code, out, err = await run(
+            home, "session", "-r", str(routine), "--hci", hci, "--speed", "30", "--json"
+        )
+        assert code == 0, err
+        assert json.loads(out)["ended"] == "session_completed"
+        kinds = [line["kind"] for line in sim["lines"] if line["type"] == "event"]
+        assert kinds[0] == "session_started" and kinds[-1] == "session_completed"

@@ -13,19 +13,17 @@ import contextlib
 import json
 import os
 import signal
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.firmware.build import firmware_binary
-from wearsync.ble.bumble_backend import close_centrals
 from wearsync.ble.connection import FoundWatch, find_watch
-from wearsync.profiles import DeviceProfile, load_profiles
+from wearsync.profiles import DeviceProfile
 from wearsync.sim.hci_server import HciServer
 from wearsync.sim.link import VirtualLink
-from wearsync.store import Store
 
 #: Sanitizer output that fails a test.
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer", "SUMMARY:")
@@ -129,20 +127,6 @@ class Firmware:
         return await self.start()
 
 
-@pytest.fixture(autouse=True)
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test gets its own data directory (lock files, database)."""
-    monkeypatch.setenv("WEARSYNC_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("WEARSYNC_HCI", raising=False)
-    return tmp_path / "home"
-
-
-@pytest.fixture
-async def link() -> AsyncIterator[VirtualLink]:
-    yield VirtualLink()
-    await close_centrals()
-
-
 @pytest.fixture
 async def hci_server(link: VirtualLink) -> AsyncIterator[HciServer]:
     server = HciServer(link, 0)
@@ -165,17 +149,6 @@ async def firmware(hci_server: HciServer, tmp_path: Path) -> AsyncIterator[Firmw
     fw = await start_firmware(hci_server, tmp_path / "fw")
     yield fw
     await fw.stop()
-
-
-@pytest.fixture
-def store(home: Path) -> Iterator[Store]:
-    with Store.open(home / "wearsync.db") as db:
-        yield db
-
-
-@pytest.fixture(scope="session")
-def profiles() -> list[DeviceProfile]:
-    return load_profiles()
 
 
 async def found(link: VirtualLink, profiles: list[DeviceProfile], fw: Firmware) -> FoundWatch:

@@ -52,6 +52,13 @@ class FoundWatch:
         """The device address."""
         return str(self.device.address)
 
+    @classmethod
+    def unscanned(cls, address: str, name: str, profile: DeviceProfile) -> FoundWatch:
+        """A watch reached without a scan (a Garmin watch's folder): no radio details."""
+        from bleak.backends.device import BLEDevice
+
+        return cls(BLEDevice(address, name, None), name, 0, profile)
+
 
 async def scan(
     profiles: Iterable[DeviceProfile],

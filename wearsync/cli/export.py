@@ -1,4 +1,5 @@
-"""``wearsync export ics``: the routine's schedule and its sessions as an iCalendar file."""
+"""``wearsync export ics``: the routine's schedule and its sessions as an iCalendar file;
+``wearsync export fit``: the routine as a FIT workout file for Garmin watches."""
 
 from __future__ import annotations
 
@@ -178,6 +179,69 @@ def ics(
     if target == "-" and not as_json:
         return  # the calendar itself went to stdout
     emit(result, as_json, lambda r: _render(r, loaded))
+
+
+class FitExportResult(BaseModel):
+    """The result of ``export fit``."""
+
+    file: str
+    routine: str
+    program_identity: str
+    bytes: int
+    steps: int
+    repeats: int
+    written: bool
+    warnings: list[str]
+
+
+@app.command()
+def fit(
+    routine: RoutineOption = "foot-care",
+    out: Annotated[
+        str | None,
+        typer.Option("--out", "-o", help="The file to write (default <routine>.fit)."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Write the routine as a FIT workout file, for a Garmin watch or Gadgetbridge."""
+    from wearsync.routine.compiler import compile_routine
+    from wearsync.routine.loader import load_routine
+    from wearsync.sync.driver import program_key
+    from wearsync.watches.garmin_fit.codec import encode_workout
+    from wearsync.watches.garmin_fit.folder import write_atomically
+
+    loaded = load_routine(routine)
+    program = compile_routine(loaded)
+    encoded = encode_workout(program, loaded)
+    target = Path(out or f"{loaded.name}.fit")
+    try:
+        unchanged = target.is_file() and target.read_bytes() == encoded.data
+    except OSError:
+        unchanged = False
+    if not unchanged:
+        write_atomically(target, encoded.data)
+    result = FitExportResult(
+        file=str(target),
+        routine=loaded.name,
+        program_identity=program_key(program),
+        bytes=len(encoded.data),
+        steps=len(encoded.plan.steps),
+        repeats=encoded.plan.repeat_count,
+        written=not unchanged,
+        warnings=[f"{w.message} (hint: {w.hint})" for w in encoded.warnings],
+    )
+    emit(result, as_json, _render_fit)
+
+
+def _render_fit(result: FitExportResult) -> None:
+    done = "wrote" if result.written else "unchanged, nothing written:"
+    typer.echo(
+        f"{done} {result.file}: '{result.routine}' as a FIT workout, {result.steps} steps "
+        f"({result.repeats} repeats), {result.bytes} bytes"
+    )
+    for warning in result.warnings:
+        typer.echo(f"warning: {warning}")
+    typer.echo("load it: copy to GARMIN/NewFiles on the watch, or send it with Gadgetbridge")
 
 
 def _options(

@@ -92,7 +92,7 @@ async def _serve(
     from wearsync.cli.feed import feed_links, publish_after_sync, redact, start_feed
     from wearsync.store import Store
     from wearsync.sync.daemon import SyncDaemon
-    from wearsync.watches.registry import driver_for, load_profiles
+    from wearsync.watches.registry import driver_for, load_profiles, watch_at
 
     log = logging.getLogger("wearsync.serve")
     stop = asyncio.Event()
@@ -124,6 +124,7 @@ async def _serve(
             routine=routine,
             profiles=load_profiles(),
             drivers=driver_for,
+            watch_at=watch_at,
             every=every,
             retry=retry,
             device=device,

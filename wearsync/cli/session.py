@@ -142,7 +142,7 @@ def session(
     from wearsync.routine.loader import load_routine_and_text
     from wearsync.store import Store
     from wearsync.sync.driver import SessionOptions, SyncContext, locate_watch
-    from wearsync.watches.registry import driver_for, load_profiles
+    from wearsync.watches.registry import driver_for, load_profiles, watch_at
 
     parsed, text = load_routine_and_text(routine)
     profiles = load_profiles()
@@ -151,9 +151,16 @@ def session(
 
     async def run(progress: Callable[[str], None]) -> SessionReport:
         with Store.open() as store:
-            watch = await locate_watch(
-                store, profiles, device=device, hci=hci, seconds=scan_seconds, progress=progress
-            )
+            watch = watch_at(device, profiles) if device else None  # a folder: its driver says
+            if watch is None:
+                watch = await locate_watch(
+                    store,
+                    profiles,
+                    device=device,
+                    hci=hci,
+                    seconds=scan_seconds,
+                    progress=progress,
+                )
             ctx = SyncContext.of(store, watch, parsed, text, hci=hci, progress=progress)
             return await driver_for(watch.profile).session(ctx, options)
 

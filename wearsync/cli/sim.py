@@ -51,8 +51,8 @@ def sim(
         typer.Option(
             "--watch",
             "-w",
-            help="Which watch to play: wearsync-timer, bangle-js-2, infinitime, immediate-alert "
-            "(every registered simulator).",
+            help="Which watch to play: wearsync-timer, nimble (the C firmware), bangle-js-2, "
+            "infinitime, immediate-alert (every registered simulator).",
         ),
     ] = DEFAULT_WATCH,
     port: Annotated[
@@ -150,7 +150,9 @@ async def _serve(
             hint="another 'wearsync sim' may be running; pick another --port (0: any free)",
         ) from exc
     try:
-        options = SimOptions(link, directory, speed, wearer, name, features, emit)
+        options = SimOptions(
+            link, directory, speed, wearer, name, features, emit, hci_port=server.port
+        )
         running = await simulators()[watch_name].start(options)
         emit(
             {

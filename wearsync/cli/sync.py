@@ -32,20 +32,34 @@ def sync(
     scan_seconds: ScanSecondsOption = 10.0,
     as_json: JsonOption = False,
 ) -> None:
-    """Sync a routine to the watch and store the completion events it recorded."""
+    """Sync a routine to the watch and store the completion events it recorded.
+
+    ``--device`` also takes a folder: a Garmin watch's USB drive (or its GARMIN folder), an MTP
+    mount of it, or a folder Gadgetbridge sends workouts from and exports activities to.
+    """
     from wearsync.routine.loader import load_routine_and_text
     from wearsync.store import Store
     from wearsync.sync.driver import SyncContext, locate_watch
-    from wearsync.watches.registry import driver_for, load_profiles
+    from wearsync.watches.registry import driver_for, load_profiles, watch_at
 
     parsed, text = load_routine_and_text(routine)
     profiles = load_profiles()
 
     async def run(progress: Progress) -> SyncReport:
         with Store.open() as store:
-            watch = await locate_watch(
-                store, profiles, device=device, hci=hci, seconds=scan_seconds, progress=progress
-            )
+            # A watch reached as a folder (a Garmin's USB drive) needs no scan.
+            known = store.devices()
+            target = device or (known[0].address if known else None)
+            watch = watch_at(target, profiles) if target else None
+            if watch is None:
+                watch = await locate_watch(
+                    store,
+                    profiles,
+                    device=device,
+                    hci=hci,
+                    seconds=scan_seconds,
+                    progress=progress,
+                )
             ctx = SyncContext.of(store, watch, parsed, text, hci=hci, progress=progress)
             return await driver_for(watch.profile).sync(ctx)
 
@@ -72,4 +86,6 @@ def render_report(report: SyncReport) -> None:
     )
     if report.rejected_notifications:
         typer.echo(f"  warning: {report.rejected_notifications} malformed notifications dropped")
+    for warning in report.warnings:
+        typer.echo(f"  warning: {warning}")
     typer.echo(f"  sessions on record for this watch: {report.sessions}")

@@ -33,6 +33,8 @@ class SimOptions:
         name: the advertised name, or ``None`` for the watch's own default.
         features: a reduced feature mask (timer-service watches), or ``None`` for all.
         emit: where the watch's vibrations, alerts and events go.
+        hci_port: the TCP port the link is served on (127.0.0.1), for a watch that runs as a
+            process of its own and joins the link as an HCI client (the NimBLE firmware).
     """
 
     link: VirtualLink
@@ -42,6 +44,7 @@ class SimOptions:
     name: str | None
     features: int | None
     emit: Emit
+    hci_port: int | None = None
 
 
 class SimulatedWatch(Protocol):

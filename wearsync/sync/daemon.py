@@ -26,6 +26,7 @@ from wearsync.sync.driver import Driver, SyncContext, locate_watch
 from wearsync.sync.reports import SyncReport
 
 if TYPE_CHECKING:
+    from wearsync.ble.connection import FoundWatch
     from wearsync.ble.hci import HciSpec
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,8 @@ class SyncDaemon:
         drivers: gives the driver of a profile (the registry's ``driver_for``: the daemon
             names no family itself).
         on_synced: called with each sync report (the feed server refreshes from it).
+        watch_at: finds a watch reached without a scan (the registry's ``watch_at``: a Garmin
+            watch's folder) at ``device`` or the address synced last; ``None`` to always scan.
     """
 
     store: Store
@@ -84,6 +87,7 @@ class SyncDaemon:
     hci: HciSpec | None = None
     scan_seconds: float = 10.0
     on_synced: Callable[[SyncReport], None] | None = None
+    watch_at: Callable[[str, Sequence[DeviceProfile]], FoundWatch | None] | None = None
     syncs: int = 0
     failures: int = 0
 
@@ -113,9 +117,19 @@ class SyncDaemon:
     async def sync_once(self) -> SyncReport:
         """Find the watch and sync it once; returns the driver's report."""
         routine, text = load_routine_and_text(self.routine)
-        watch = await locate_watch(
-            self.store, self.profiles, device=self.device, hci=self.hci, seconds=self.scan_seconds
-        )
+        watch = None
+        if self.watch_at is not None:
+            known = self.store.devices()
+            target = self.device or (known[0].address if known else None)
+            watch = self.watch_at(target, self.profiles) if target else None
+        if watch is None:
+            watch = await locate_watch(
+                self.store,
+                self.profiles,
+                device=self.device,
+                hci=self.hci,
+                seconds=self.scan_seconds,
+            )
         ctx = SyncContext.of(self.store, watch, routine, text, hci=self.hci)
         report = await self.drivers(watch.profile).sync(ctx)
         self.syncs += 1

@@ -165,6 +165,8 @@ class SyncOutcome:
     events_new: int = 0
     acked_through: str | None = None
     rejected_notifications: int = 0
+    warnings: tuple[str, ...] = ()
+    """One line each for the user: what was skipped or looks wrong, the sync went on."""
     running_boot: RunningBoot = NEWEST_BOOT
 
 
@@ -308,6 +310,7 @@ class Driver(ABC):
             events_new=outcome.events_new,
             acked_through=outcome.acked_through,
             rejected_notifications=outcome.rejected_notifications,
+            warnings=list(outcome.warnings),
             sessions=sessions,
             seconds=round(time.monotonic() - started, 3),
         )

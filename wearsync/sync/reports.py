@@ -43,6 +43,8 @@ class SyncReport(BaseModel):
     rejected_notifications: int
     sessions: int
     seconds: float
+    warnings: list[str] = []
+    """What was skipped or looks wrong (a damaged file, a workout over the step limit)."""
 
 
 class SessionReport(BaseModel):

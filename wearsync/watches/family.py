@@ -28,6 +28,9 @@ class WatchFamily:
         simulators: the simulated watches ``wearsync sim --watch`` can play.
         check_profile: extra rules a profile of this family must follow (e.g. "a host-timed
             watch stores no program"); raises :class:`ValueError` with the problem.
+        find_at: for families reached without a radio (a Garmin watch's folder): the
+            ``(address, name)`` of the watch at a ``--device`` path or stored address, or
+            ``None`` when it is not one of theirs.
     """
 
     driver_name: str
@@ -35,6 +38,7 @@ class WatchFamily:
     make_driver: Callable[[Any], Driver]
     simulators: tuple[Simulator, ...] = ()
     check_profile: Callable[[DeviceProfile, Any], None] | None = None
+    find_at: Callable[[str], tuple[str, str] | None] | None = None
 
     def driver_for(self, profile: DeviceProfile, source: str | None = None) -> Driver:
         """The driver of ``profile`` (its ``[driver]`` table validated by this family).

@@ -8,20 +8,23 @@ argument, the tests).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
+from wearsync.ble.connection import FoundWatch
 from wearsync.profiles import DeviceProfile, ProfileError
 from wearsync.profiles import load_profiles as load_profile_files
 from wearsync.sim.simulated import Simulator
 from wearsync.sync.driver import Driver
-from wearsync.watches import bangle, host_timed, wearsync_timer
+from wearsync.watches import bangle, garmin_fit, host_timed, wearsync_timer
 from wearsync.watches.family import WatchFamily
 
 FAMILIES: Final[tuple[WatchFamily, ...]] = (
     wearsync_timer.FAMILY,
     bangle.FAMILY,
     host_timed.FAMILY,
+    garmin_fit.FAMILY,
 )
 
 _BY_DRIVER: Final = {family.driver_name: family for family in FAMILIES}
@@ -57,6 +60,20 @@ def driver_for(profile: DeviceProfile) -> Driver:
     return family_of(profile).driver_for(profile)
 
 
+def watch_at(device: str, profiles: Sequence[DeviceProfile]) -> FoundWatch | None:
+    """The watch a family reaches without a scan at ``device`` (a path, a stored address).
+
+    ``None`` when no family knows it: the caller scans for it over Bluetooth.
+    """
+    for family in FAMILIES:
+        own = [p for p in profiles if p.driver.name == family.driver_name]
+        found = family.find_at(device) if family.find_at is not None and own else None
+        if found is not None:
+            address, name = found
+            return FoundWatch.unscanned(address, name, own[0])
+    return None
+
+
 def load_profiles(directory: Path | str | None = None) -> list[DeviceProfile]:
     """Every profile of ``directory`` (default: the shipped ones), each checked by its family.
 
@@ -81,4 +98,5 @@ __all__ = [
     "family_of",
     "load_profiles",
     "simulators",
+    "watch_at",
 ]

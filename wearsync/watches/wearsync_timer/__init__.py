@@ -27,6 +27,12 @@ async def _start(options: SimOptions) -> SimulatedWatch:
     return await start_for_cli(options)
 
 
+async def _start_firmware(options: SimOptions) -> SimulatedWatch:
+    from wearsync.watches.wearsync_timer.firmware import start_firmware
+
+    return await start_firmware(options)
+
+
 FAMILY = WatchFamily(
     driver_name=TimerDriver.name,
     settings=TimerSettings,
@@ -36,6 +42,11 @@ FAMILY = WatchFamily(
             "wearsync-timer",
             "the WearSync timer service on our Python simulated watch",
             _start,
+        ),
+        Simulator(
+            "nimble",
+            "the reference firmware in C on Apache NimBLE (built in firmware/)",
+            _start_firmware,
         ),
     ),
     check_profile=_check,
