@@ -139,8 +139,16 @@ MIGRATIONS: Final[tuple[str, ...]] = (
 _CHUNK = 900
 
 
-#: The tables migration 1 creates; a missing one means the file was damaged or edited.
-TABLES: Final = ("settings", "devices", "pushes", "events", "sessions")
+#: The tables the migrations create; a missing one means the file was damaged or edited.
+TABLES: Final = (
+    "settings",
+    "devices",
+    "pushes",
+    "events",
+    "sessions",
+    "push_log",
+    "calendar_events",
+)
 
 # Primary SQLite result codes (https://sqlite.org/rescode.html); extended codes keep them in
 # their low byte.

@@ -58,3 +58,49 @@ async def test_a_watch_killed_mid_sync_gives_one_error_line(
     code, _, err = await syncing
     if code != 0:  # the sync may have finished before the kill
         _assert_one_error_line(err)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("hostile_replay", ["more-forever", "garbage-first"])
+async def test_wearsync_sync_against_a_hostile_watch(tmp_path: Path, hostile_replay: str) -> None:
+    """The real command in its own process, the hostile watch served over HCI from this one:
+    a replay that never ends is one error line (exit 1, nothing stored); garbage is dropped."""
+    import sqlite3
+
+    from tests.watches.wearsync_timer.hostile import GARBAGE, HostileWatch, Hostility, Replay
+    from wearsync.records import utc_now
+    from wearsync.routine import compile_routine, load_routine
+    from wearsync.sim.clock import ManualClock
+    from wearsync.sim.hci_server import HciServer
+    from wearsync.sim.link import VirtualLink
+
+    home = tmp_path / "home"
+    link, clock = VirtualLink(), ManualClock()
+    watch = await HostileWatch.start(link, flash_dir=tmp_path / "flash", clock=clock, utc=utc_now())
+    assert isinstance(watch, HostileWatch)
+    try:
+        async with HciServer(link, port=0) as server:
+            code, _, err = await run(home, "sync", "--hci", server.hci_spec)
+            assert code == 0, err
+            await watch.press_start()
+            await clock.advance(compile_routine(load_routine("foot-care")).total_ms + 1000)
+            await watch.drain()
+            backlog = len(watch.events)
+            watch.hostility = Hostility(replay=Replay(hostile_replay))
+            code, _, err = await run(home, "sync", "--hci", server.hci_spec)
+    finally:
+        await watch.close()
+    with sqlite3.connect(home / "wearsync.db") as conn:
+        stored = conn.execute("SELECT count(*) FROM events").fetchone()[0]
+    if hostile_replay == "more-forever":
+        assert code == 1, err
+        _assert_one_error_line(err)
+        assert "the event replay went on past" in err
+        assert stored == 0
+    else:
+        assert code == 0, err
+        assert stored == backlog
+        # Each dropped value is logged once, on one line naming the watch; nothing else.
+        lines = err.splitlines()
+        assert len(lines) == len(GARBAGE), err
+        assert all(ln.startswith("warning: ") and watch.address in ln for ln in lines), err

@@ -112,6 +112,10 @@ def quiet_stack_loggers() -> None:
     Called once for every command by the root callback, so ``sync``, ``session`` and ``sim``
     behave like ``serve``. Idempotent.
     """
+    # wearsync's own warnings (no handler configured, except under 'serve') reach stderr
+    # through logging's last-resort handler: give it the same one-line form.
+    if not isinstance(logging.lastResort, _OneLineHandler):
+        logging.lastResort = _OneLineHandler(logging.WARNING)
     for name in STACK_LOGGERS:
         logger = logging.getLogger(name)
         logger.setLevel(logging.WARNING)

@@ -136,11 +136,16 @@ def test_a_cue_missing_from_the_table_is_refused() -> None:
 
 
 def test_more_than_255_exercises_is_refused() -> None:
+    """The compiler refuses first (routine/limits.py), and the wire format on its own too."""
+    from wearsync.errors import RoutineError
+
     routine = load_routine("foot-care")
     many = tuple(routine.exercises[1].model_copy(update={"id": f"walk-{i}"}) for i in range(256))
-    program = compile_routine(routine.model_copy(update={"exercises": many}))
+    with pytest.raises(RoutineError, match="256 exercises; a program has at most 255"):
+        compile_routine(routine.model_copy(update={"exercises": many}))
+    ex = WireExercise(name="x", effort=Timed(StepKind.WORK, 1000))
     with pytest.raises(EncodeError, match=r"1\.\.255 exercises"):
-        encode_program(program)
+        WireProgram("t", (WireCue("work_start", (100,)),), (ex,) * 256)
 
 
 def test_too_many_steps_is_refused() -> None:
