@@ -47,7 +47,6 @@ from wearsync.watches.registry import driver_for, load_profiles
 ROUTINE = "foot-care"
 
 
-@dataclass
 async def sync_watch(
     *, store: Store, routine: Routine, routine_text: str, watch: FoundWatch, hci: VirtualLink
 ) -> SyncReport:
@@ -71,6 +70,7 @@ async def run_session(
     return await driver_for(watch.profile).session(ctx, options)
 
 
+@dataclass
 class Row:
     """One driver's figures."""
 

@@ -108,6 +108,8 @@ class StoredEvent(BaseModel):
     time_known: bool = True
     """False when the watch's clock was never set for the event's boot: ``at`` is then when
     the companion received it, not when it happened (docs/protocol.md §10.3)."""
+    entry: str = "routine"
+    """What ran (or, for a reminder, what was reminded of): ``routine`` or an exercise id."""
 
 
 class DeviceRecord(BaseModel):

@@ -133,6 +133,18 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     UPDATE OR IGNORE calendar_events SET uid = wearsync_uid_v2(uid)
     WHERE uid LIKE '%@wearsync.invalid';
     """,
+    # 5: the entry an event belongs to (docs/protocol.md §9.1, feature ENTRIES), for events of
+    # an entry other than the whole routine. A table of its own rather than a column, so the
+    # migration is idempotent, as 3 is (a database re-run from an older version keeps working).
+    """
+    CREATE TABLE IF NOT EXISTS event_entries (
+        device TEXT NOT NULL,
+        boot_id INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        entry TEXT NOT NULL,
+        PRIMARY KEY (device, boot_id, seq)
+    ) WITHOUT ROWID;
+    """,
 )
 
 # SQLite builds before 3.32 allow 999 bound parameters per statement; stay below that.
@@ -530,6 +542,7 @@ class Store:
             return None
         return str(row[0]), str(row[1])
 
+    @_guarded
     def routine_pushes(self, routine: str) -> list[tuple[datetime, str]]:
         """``(pushed at, routine text)`` of every logged push of ``routine``, oldest first."""
         rows = self.conn.execute(
@@ -566,6 +579,7 @@ class Store:
             )
             for e in events
         ]
+        entries = [(e.device, e.boot_id, e.seq, e.entry) for e in events if e.entry != "routine"]
         with self.transaction() as conn:
             before = conn.total_changes
             conn.executemany(
@@ -574,20 +588,28 @@ class Store:
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
-            return conn.total_changes - before
+            new = conn.total_changes - before
+            conn.executemany(
+                "INSERT OR IGNORE INTO event_entries(device, boot_id, seq, entry) "
+                "VALUES (?, ?, ?, ?)",
+                entries,
+            )
+            return new
 
     @_guarded
     def events(self, device: str | None = None) -> list[StoredEvent]:
         """Stored events in (device, boot id, seq) order, optionally of one device."""
         query = (
-            "SELECT device, boot_id, seq, at, kind, exercise, set_no, rep, side, duration_ms, "
-            "program_hash, step, direction, time_known FROM events"
+            "SELECT e.device, e.boot_id, e.seq, e.at, e.kind, e.exercise, e.set_no, e.rep, "
+            "e.side, e.duration_ms, e.program_hash, e.step, e.direction, e.time_known, "
+            "COALESCE(x.entry, 'routine') FROM events AS e LEFT JOIN event_entries AS x "
+            "ON x.device = e.device AND x.boot_id = e.boot_id AND x.seq = e.seq"
         )
         args: tuple[str, ...] = ()
         if device is not None:
-            query += " WHERE device = ?"
+            query += " WHERE e.device = ?"
             args = (device,)
-        rows = self.conn.execute(query + " ORDER BY device, boot_id, seq", args).fetchall()
+        rows = self.conn.execute(query + " ORDER BY e.device, e.boot_id, e.seq", args).fetchall()
         return self._decoded(rows, _event)
 
     @_guarded
@@ -776,6 +798,7 @@ def _event(r: tuple[Any, ...]) -> StoredEvent:
         step=r[11],
         direction=r[12],
         time_known=bool(r[13]),
+        entry=r[14],
     )
 
 

@@ -141,7 +141,12 @@ async def test_a_sync_killed_while_storing_loses_nothing(tmp_path: Path) -> None
         assert code == 0, err
         duration = asyncio.get_running_loop().time() - started
         kills = 0
-        for step in range(1, 13):
+        # Moments spread over the run (twelfths of a clean sync's time); on a loaded machine a
+        # sync may finish before its moment, so go round the twelfths again until six landed.
+        for attempt in range(24):
+            if attempt >= 12 and kills >= 6:
+                break
+            step = attempt % 12 + 1
             await backlog()
             process = await wearsync(
                 home,

@@ -244,6 +244,41 @@ def _render_fit(result: FitExportResult) -> None:
     typer.echo("load it: copy to GARMIN/NewFiles on the watch, or send it with Gadgetbridge")
 
 
+class BangleAppResult(BaseModel):
+    """The result of ``wearsync export bangle-app``."""
+
+    directory: str
+    files: list[str]
+
+
+@app.command("bangle-app")
+def bangle_app(
+    directory: Annotated[Path, typer.Argument(help="The folder to write the app into.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Write the wearsync Bangle.js app as an App Loader folder (metadata.json, code, icon).
+
+    Install it from the App Loader (or upload it once); 'wearsync sync' then sends each routine
+    to it as data.
+    """
+    from wearsync.errors import InputError
+    from wearsync.watches.bangle.app_loader import export_app
+
+    if directory.exists() and not directory.is_dir():
+        raise InputError(f"{directory}: exists and is not a folder")
+    try:
+        written = export_app(directory)
+    except OSError as exc:
+        raise InputError(f"{directory}: cannot write the app ({exc.strerror or exc})") from exc
+    result = BangleAppResult(directory=str(directory), files=[p.name for p in written])
+    emit(result, as_json, _render_bangle_app)
+
+
+def _render_bangle_app(result: BangleAppResult) -> None:
+    typer.echo(f"wrote the wearsync Bangle.js app to {result.directory}: {', '.join(result.files)}")
+    typer.echo("install it from the App Loader, or let 'wearsync sync' upload it")
+
+
 def _options(
     history: HistoryChoice,
     view: ViewChoice,

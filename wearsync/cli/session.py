@@ -134,6 +134,14 @@ def session(
         typer.Option("--wait", help="Wait for the wearer to start on the watch instead."),
     ] = False,
     speed: SpeedOption = 1.0,
+    entry: Annotated[
+        str | None,
+        typer.Option(
+            "--entry",
+            "-e",
+            help="Start one exercise done several times a day on its own (e.g. toe-presses).",
+        ),
+    ] = None,
     hci: HciOption = None,
     scan_seconds: ScanSecondsOption = 10.0,
     as_json: JsonOption = False,
@@ -147,7 +155,7 @@ def session(
     parsed, text = load_routine_and_text(routine)
     profiles = load_profiles()
     view = SessionView(parsed.name, speed)
-    options = SessionOptions(on_update=view.update, start=not wait, speed=speed)
+    options = SessionOptions(on_update=view.update, start=not wait, speed=speed, entry=entry)
 
     async def run(progress: Callable[[str], None]) -> SessionReport:
         with Store.open() as store:

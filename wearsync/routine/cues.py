@@ -63,6 +63,8 @@ DEFAULT_CUES: Final[dict[str, Cue]] = {
     "transition": Cue(pattern=(900,)),
     "countdown": Cue(pattern=(60,), strength=60),
     "session_end": Cue(pattern=(1000, 200, 1000)),
+    # not a step's cue: what a watch that knows the schedule buzzes at a planned time
+    "reminder": Cue(pattern=(500, 250, 500)),
 }
 
 #: How many seconds before the end of a hold the countdown ticks start (one tick a second).

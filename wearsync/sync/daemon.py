@@ -5,6 +5,12 @@ the link drops), it looks again sooner, backing off from ``retry`` up to ``every
 that comes back in range is synced within one retry interval. Errors that retrying cannot fix
 (a bad routine file, an unsupported watch) are logged and tried again at the next regular sync,
 so the daemon never dies of them. It stops when its ``stop`` event is set.
+
+Beside the syncs it keeps the schedule for watches that cannot: at each planned occurrence
+(:mod:`wearsync.routine.occurrences`) it finds the watch and asks its driver to remind the
+wearer (:meth:`~wearsync.sync.driver.Driver.remind`); a host-timed watch gets one alert, a
+watch that reminds itself (the timer service with ENTRIES) nothing. A watch out of range then
+misses that reminder.
 """
 
 from __future__ import annotations
@@ -13,16 +19,21 @@ import asyncio
 import logging
 import re
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from wearsync.ble.errors import BleError, DeviceNotFoundError
 from wearsync.errors import InputError, WearSyncError
 from wearsync.profiles import DeviceProfile
+from wearsync.records import utc_now
 from wearsync.routine.loader import load_routine_and_text
+from wearsync.routine.model import Routine
+from wearsync.routine.occurrences import Occurrence, occurrences
 from wearsync.store import Store
 from wearsync.sync.driver import Driver, SyncContext, locate_watch
+from wearsync.sync.first_day import fix_first_day
 from wearsync.sync.reports import SyncReport
 
 if TYPE_CHECKING:
@@ -90,9 +101,21 @@ class SyncDaemon:
     watch_at: Callable[[str, Sequence[DeviceProfile]], FoundWatch | None] | None = None
     syncs: int = 0
     failures: int = 0
+    remind: bool = True
+    reminders_sent: int = 0
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Sync until ``stop`` is set; returns promptly when it is."""
+        """Sync (and remind) until ``stop`` is set; returns promptly when it is."""
+        reminding = asyncio.create_task(self._remind_forever(stop)) if self.remind else None
+        try:
+            await self._sync_forever(stop)
+        finally:
+            if reminding is not None:
+                reminding.cancel()
+                with suppress(asyncio.CancelledError):
+                    await reminding
+
+    async def _sync_forever(self, stop: asyncio.Event) -> None:
         backoff = self.retry
         while not stop.is_set():
             wait = self.every
@@ -113,6 +136,55 @@ class SyncDaemon:
             except TimeoutError:
                 pass
         log.info("stopped after %d syncs", self.syncs)
+
+    async def _remind_forever(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                routine, _text = load_routine_and_text(self.routine)
+            except InputError as exc:
+                log.error("reminders paused: %s", exc.message)
+                routine = None
+            now = utc_now()
+            due = [] if routine is None else self.next_due(routine, now)
+            wait = (due[0].at - now).total_seconds() if due else 86400.0
+            try:
+                async with asyncio.timeout(max(wait, 0.0)):
+                    await stop.wait()
+                return
+            except TimeoutError:
+                pass
+            for occurrence in due:
+                await self.remind_once(occurrence)
+
+    def next_due(self, routine: Routine, now: datetime) -> list[Occurrence]:
+        """The occurrences at the next planned time after ``now`` (several may share it)."""
+        first = fix_first_day(self.store, routine, now)
+        ahead = occurrences(
+            routine,
+            first_day=first,
+            start=now + timedelta(microseconds=1),
+            end=now + timedelta(days=int(routine.schedule.every_days.max) + 2),
+        )
+        return [o for o in ahead if o.at == ahead[0].at] if ahead else []
+
+    async def remind_once(self, occurrence: Occurrence) -> bool:
+        """Find the watch and have its driver remind the wearer of ``occurrence`` now."""
+        try:
+            routine, text = load_routine_and_text(self.routine)
+            watch = await locate_watch(
+                self.store,
+                self.profiles,
+                device=self.device,
+                hci=self.hci,
+                seconds=self.scan_seconds,
+            )
+            ctx = SyncContext.of(self.store, watch, routine, text, hci=self.hci)
+            sent = await self.drivers(watch.profile).send_reminder(ctx, occurrence)
+        except WearSyncError as exc:
+            log.warning("no reminder for %s: %s", occurrence.entry, exc.message)
+            return False
+        self.reminders_sent += sent
+        return sent
 
     async def sync_once(self) -> SyncReport:
         """Find the watch and sync it once; returns the driver's report."""

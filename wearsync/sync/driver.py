@@ -31,6 +31,7 @@ from wearsync.profiles import DeviceProfile
 from wearsync.records import SessionRecord, SessionStatus, utc_now
 from wearsync.routine.compiler import TimerProgram, compile_routine
 from wearsync.routine.model import Routine
+from wearsync.routine.occurrences import Occurrence
 from wearsync.store import Store
 from wearsync.sync.live import SILENCE_TIMEOUT_S, UpdateListener
 from wearsync.sync.lock import watch_lock
@@ -143,10 +144,13 @@ class SessionOptions:
         start: start it from the companion; otherwise wait for the wearer to start it.
         speed: time scale (host-timed cues run this many times faster; 1 for a real session).
         silence_timeout: stop listening when the watch has said nothing for this long.
+        entry: what to start: None for the whole routine, else the id of an exercise done
+            several times a day (an entry of :mod:`wearsync.routine.occurrences`).
     """
 
     on_update: UpdateListener
     start: bool = True
+    entry: str | None = None
     speed: float = 1.0
     silence_timeout: float = SILENCE_TIMEOUT_S
 
@@ -366,6 +370,21 @@ class Driver(ABC):
                 "this watch cannot start a session by itself: the companion times it",
                 hint="run 'wearsync session' without --wait",
             )
+
+    async def remind(self, ctx: SyncContext, occurrence: Occurrence) -> bool:
+        """Alert the wearer now of ``occurrence`` (a planned start of an entry), if this family
+        needs the companion for it; returns whether an alert was sent.
+
+        The default sends nothing: a watch that knows the schedule reminds the wearer itself
+        (the timer service, docs/protocol.md §5.9). Host-timed families override it.
+        """
+        del ctx, occurrence
+        return False
+
+    async def send_reminder(self, ctx: SyncContext, occurrence: Occurrence) -> bool:
+        """:meth:`remind` with the watch held (lock), as ``wearsync serve`` calls it."""
+        async with hold_watch(ctx):
+            return await self.remind(ctx, occurrence)
 
     @abstractmethod
     async def exchange(self, ctx: SyncContext, held: HeldWatch) -> SyncOutcome:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from contextlib import suppress
 from datetime import UTC, date, datetime, time, timedelta
 
 from pydantic import BaseModel
@@ -42,11 +41,9 @@ from wearsync.routine.occurrences import (
     planned,
 )
 from wearsync.store import Store
+from wearsync.sync.first_day import kept_first_day
 
 DONE_STATUSES = frozenset({SessionStatus.COMPLETED, SessionStatus.PARTIAL})
-
-FIRST_DAY_KEY = "calendar.start.{routine}"
-"""The store setting that keeps a routine's first day (the calendar's ``schedule_start``)."""
 
 
 class DaySessions(BaseModel):
@@ -212,8 +209,8 @@ def _name(routine: Routine, entry: str) -> str:
 def plans_in_store(store: Store, current: Routine, *, now: datetime) -> tuple[date, list[Plan]]:
     """The schedule's first day and the routine's plans over time, as the store knows them.
 
-    The first day is the calendar's (setting :data:`FIRST_DAY_KEY`), else the local day of the
-    routine's first push, else today. Each push of a changed routine starts a plan; a routine
+    The first day is the calendar's (:mod:`wearsync.sync.first_day`), else the local day of
+    the routine's first push, else today. Each push of a changed routine starts a plan; a routine
     never pushed plans from ``now`` on with ``current``.
 
     Args:
@@ -235,9 +232,5 @@ def plans_in_store(store: Store, current: Routine, *, now: datetime) -> tuple[da
     zone = plans[0].routine.schedule.zone
     first_since = plans[0].since
     assert first_since is not None
-    kept = store.get_setting(FIRST_DAY_KEY.format(routine=current.name))
-    first_day = first_since.astimezone(zone).date()
-    if kept is not None:
-        with suppress(ValueError):  # a damaged setting: the first push's day stands
-            first_day = date.fromisoformat(kept)
-    return first_day, plans
+    kept = kept_first_day(store, current.name)
+    return kept or first_since.astimezone(zone).date(), plans

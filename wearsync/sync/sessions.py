@@ -3,7 +3,9 @@
 The watch reports what happened as a stream of events per boot (``step_started``,
 ``exercise_completed``, ``exercise_skipped``, ``paused``, ``resumed``, ``session_completed``,
 ``session_aborted``). A session is the run of events from the first one after the previous
-session's end up to ``session_completed`` or ``session_aborted``. A session still open when the
+session's end up to ``session_completed`` or ``session_aborted``; ``reminder`` events, which a
+watch records between sessions, belong to none. A session of an entry (one exercise started on
+its own) lists that exercise only and carries the entry. A session still open when the
 watch reboots, or when the stream has newer sessions after it, was *interrupted*; the last open
 session of the newest boot is *in progress*.
 
@@ -67,6 +69,8 @@ def _sessions_of_boot(
     found: list[_Open] = []
     current: _Open | None = None
     for event in events:
+        if event.kind == "reminder":
+            continue  # a reminder happens between sessions, and is not part of one
         if current is None or current.end_kind is not None:
             current = _Open(first=event, last=event)
             found.append(current)
@@ -100,7 +104,11 @@ def _record(
         status = SessionStatus.INTERRUPTED
     count = len(program.exercises) if program is not None else max(session.outcomes, default=-1) + 1
     exercises = []
-    for index in range(count):
+    indices: list[int] = list(range(count))
+    if first.entry != "routine" and program is not None:
+        # an entry runs one exercise (docs/protocol.md §5.8): the others were never planned
+        indices = [i for i, ex in enumerate(program.exercises) if ex.id == first.entry] or indices
+    for index in indices:
         done, duration = session.outcomes.get(index, (ExerciseStatus.NOT_REACHED, 0))
         ident, name = (
             (program.exercises[index].id, program.exercises[index].name)
@@ -123,4 +131,5 @@ def _record(
         status=status,
         exercises=tuple(exercises),
         updated_at=now,
+        entry=first.entry,
     )

@@ -21,6 +21,7 @@ from tests.watches.bangle.espruino.test_runner import planned_buzzes
 from tests.watches.conftest import RoutineCase, Updates, find, needs_node, run_session, sync_watch
 from wearsync.ble.errors import BleError, LinkLostError
 from wearsync.records import SessionStatus
+from wearsync.routine import compile_routine
 from wearsync.sim.att_tap import AttTap
 from wearsync.sim.link import VirtualLink
 from wearsync.store import Store
@@ -31,9 +32,11 @@ from wearsync.watches.bangle.client import GarbledReplyError
 from wearsync.watches.bangle.codec import (
     BOOT_FILE,
     EVENTS_FILE,
+    MAX_STEPS,
     POINTER_FILE,
     RUNNER_FILE,
     ProgrammableOffError,
+    ProgramTooLargeError,
     RunnerBusyError,
 )
 from wearsync.watches.bangle.sim import SimBangle
@@ -123,7 +126,8 @@ class TestSync:
         flash = await bangle.vm.storage()
         assert flash[RUNNER_FILE].endswith(b"\n") and BOOT_FILE in flash
         first_writes = tap.current.count(opcode=WRITE_REQUEST, direction="rx")
-        assert first_writes > 100  # the runner is about 8 KB at MTU 131
+        # The runtime (about 7 KB) and the program (under 1 KB) at MTU 131, a line a write.
+        assert first_writes > 70
         assert store.pushed_routine(program_key(foot.program)) == ("foot-care", foot.text)
 
         rx_before = bangle.rx_bytes
@@ -180,6 +184,23 @@ class TestSync:
         assert report.events_received == waiting and await unacked(bangle) == 0
         with pytest.raises(ProgrammableOffError):  # another routine needs an upload
             await sync(link, bangle, store, foot, requires_programmable=False)
+
+    async def test_a_routine_too_large_for_the_watch_is_refused_before_any_upload(
+        self, link: VirtualLink, bangle: SimBangle, store: Store, foot: RoutineCase
+    ) -> None:
+        first = foot.routine.exercises[0]
+        big = foot.routine.model_copy(
+            update={"exercises": (first.model_copy(update={"reps": 200}),)}
+        )
+        case = RoutineCase(big, foot.text, compile_routine(big))
+        assert len(case.program.steps) > MAX_STEPS
+        tap = AttTap(link, subject=bangle.address)
+        with pytest.raises(ProgramTooLargeError) as caught:
+            await sync(link, bangle, store, case)
+        assert str(caught.value).endswith(f"a Bangle.js 2 holds at most {MAX_STEPS}")
+        assert caught.value.hint
+        assert tap.connections == []  # refused before connecting, so nothing was written
+        assert RUNNER_FILE not in await bangle.vm.storage()
 
 
 class TestSession:

@@ -137,6 +137,8 @@ HELLO_PROBE: Final = (
 #: A Storage-write line is never longer than this, even when the MTU is tiny.
 MIN_LINE_BUDGET: Final = 128
 _ATT_HEADER: Final = 3
+#: The global the runtime upload's first line defines to write the rest in short lines.
+_WRITER: Final = "WSw"
 #: The boot file runs the runner only if its last byte was written: an interrupted upload
 #: leaves erased flash (0xFF) at the end, and a half-written runner must not run at boot.
 BOOT_SOURCE: Final = (
@@ -426,9 +428,11 @@ def chunk_for_mtu(data: bytes, mtu: int) -> list[bytes]:
 def upload_commands(source: str, mtu: int) -> list[bytes]:
     """The lines that install ``source`` as the runner: Storage writes, verify, install.
 
-    Each write line carries one piece of the source at its offset
-    (``require("Storage").write(file, piece, offset, total)``; the first, at offset 0, creates
-    the file) and fits one ATT write when ``mtu - 3`` is at least :data:`MIN_LINE_BUDGET`. The
+    Each write line carries one piece of the source at its offset, as
+    ``WSw("piece", offset)``: the first line defines ``WSw`` as
+    ``require("Storage").write(file, piece, offset, total)`` and, at offset 0 with the total,
+    creates the file. Each fits one ATT write when ``mtu - 3`` is at least
+    :data:`MIN_LINE_BUDGET`. The
     verify line answers with a :class:`VerifyResult`; the install line, if the stored file's
     CRC-32 is right, removes the boot file, loads the runner, and only once it loaded writes
     the boot file again, so a runner that fails to load (``OUT OF MEMORY`` stops the line) is
@@ -448,9 +452,16 @@ def upload_commands(source: str, mtu: int) -> list[bytes]:
     lines: list[bytes] = []
     offset = 0
     while offset < total:
-        head = f'\x10require("Storage").write({name},'
-        tail = f",{offset},{total})\n"
+        # A short helper, defined by the first line, leaves more of each line to the source.
+        head = (
+            f'\x10global.{_WRITER}=function(d,o,t){{require("Storage").write({name},d,o,t)}};'
+            f"{_WRITER}("
+            if offset == 0
+            else f"\x10{_WRITER}("
+        )
+        tail = f",{offset})\n" if offset else f",0,{total})\n"
         room = budget - len(head) - len(tail)
+        # A JSON string is a JS literal, and the runtime's own quotes are single: cheap.
         piece_len = _fitting_piece(source, offset, room)
         piece = json.dumps(source[offset : offset + piece_len])
         lines.append((head + piece + tail).encode("ascii"))
@@ -470,6 +481,7 @@ def upload_commands(source: str, mtu: int) -> list[bytes]:
             f'\x10(function(){{var s=require("Storage"),c=s.read({name}),b={boot};'
             f"if(!c||E.CRC32(c)!={crc})return Bluetooth.println(JSON.stringify("
             f'{{t:"wearsync",k:"err",c:"install",e:"crc"}}));'
+            f"delete global.{_WRITER};"
             f"s.erase({json.dumps(BOOT_FILE)});eval(c);s.write({json.dumps(BOOT_FILE)},b);"
             f'WS.cmd({{c:"id"}});}})()\n'
         ).encode("ascii")

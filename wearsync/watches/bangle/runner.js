@@ -7,7 +7,7 @@
 // conformance tests run this on Espruino's own interpreter).
 (function(){
 /*@DATA@*/
-var st=require('Storage'),EVF='wearsync.ev',STF='wearsync.st',PTF='wearsync.cur';
+var st=require('Storage'),EVF='wearsync.ev',STF='wearsync.st',PTF='wearsync.cur',RUF='wearsync.run';
 // The program: names, exercise ranges, cues, end cue, steps; empty until one is committed.
 var H='',P='',X=[],F=[],C=[],Z=0,LD=3000,S=[],O=[],TOT=0;
 // Rows of fixed-width base-36 fields (widths w; a width of 0 is a field that is always 0).
@@ -47,8 +47,15 @@ if(o&&o.off)o.off();
 var W={v:V,gb0:o?o.gb0:global.GB,st0:o?o.st0:global.setTime};
 // run: 0 idle, 1 running, 2 paused. base: wall-clock ms of program time 0; pausing, skipping
 // and clock changes move base, so every cue is computed from it and drift never accumulates.
-var T={},run=0,base=0,t0=0,pa=0,xs=0,cur=0,bw=0,pt=0,lt=0;
-var sv=st.readJSON(STF,1)||{},seq=sv.s|0,boot=Math.floor(Math.random()*2147483647);
+// fg: the session owns the screen and the button (not when it carried on under another app).
+// ff: during a catch-up after an app change, the program time already past (else -1).
+var T={},run=0,base=0,t0=0,pa=0,xs=0,cur=0,bw=0,pt=0,lt=0,fg=0,ff=-1;
+// A session left running when the wearer changed app (see W.kill) carries on in this lifetime,
+// under the same boot id, so the companion sees one session.
+var rs=st.readJSON(RUF,1);
+if(rs)st.erase(RUF);
+if(!(rs&&rs.h==H&&S.length))rs=0;
+var sv=st.readJSON(STF,1)||{},seq=sv.s|0,boot=rs?rs.k:Math.floor(Math.random()*2147483647);
 function eachEv(f){
   var fl=st.open(EVF,'r'),l;
   while((l=fl.readLine())!==undefined){
@@ -98,7 +105,7 @@ function step(i){
   var s=S[i];
   cur=i;
   if(F[s[0]][0]==i)xs=Date.now();
-  sched(i,O[i]-1);
+  sched(i,ff>=0?Math.max(O[i]-1,ff):O[i]-1);
   if(i==0)ev('session_started',0,TOT);
   ev('step_started',i,s[6]);
 }
@@ -113,7 +120,7 @@ function fin(i){
   done('Done');
 }
 function draw(){
-  if(!run)return;
+  if(!run||!fg)return;
   var s=S[cur],c=g.getWidth()/2,n=run==2?pa:Date.now(),r=Math.ceil((base+O[cur]+s[6]-n)/1000);
   g.clear();
   g.setFontAlign(0,0);
@@ -130,6 +137,9 @@ function done(m){
   if(bw)clearWatch(bw);
   if(pt)clearTimeout(pt);
   bw=pt=0;
+  // Under another app the screen is not ours: that app stays as it is.
+  if(!fg)return;
+  fg=0;
   g.clear();
   g.setFontAlign(0,0);
   g.setFont('Vector',30);
@@ -138,15 +148,20 @@ function done(m){
   // Back to the clock once the end cue has played: load() restores the UI the session took.
   lt=setTimeout(function(){lt=0;if(!run)load();},LD);
 }
+// Take the screen and BTN1. The clock's own button handler would open the launcher and end
+// the session: drop it.
+function front(){
+  fg=1;
+  if(Bangle.setUI)Bangle.setUI();
+  if(!bw)bw=setWatch(btn,BTN1,{repeat:true,edge:'both',debounce:25});
+}
 function start(){
   clr();
   if(lt)clearTimeout(lt);
   lt=0;
   t0=base=Date.now();
   run=1;
-  // The clock's own button handler would open the launcher and end the session: drop it.
-  if(Bangle.setUI)Bangle.setUI();
-  bw=setWatch(btn,BTN1,{repeat:true,edge:'both',debounce:25});
+  front();
   step(0);
 }
 function stop(){
@@ -251,7 +266,20 @@ W.c=function(crc){
 };
 // For the app's screen and its settings entry.
 W.info=function(){return {prog:P,steps:S.length,unacked:count(),state:run};};
+// The app takes over a session that carried on under another app.
+W.fg=function(){
+  if(!run)return;
+  front();
+  draw();
+};
+// An app change (load(), a long press) restarts JavaScript: the session's anchors go to
+// Storage, and the runtime of the next app carries on from them (times come from base).
+W.kill=function(){
+  if(run)st.writeJSON(RUF,{h:H,k:boot,r:run,b:base,t:t0,x:xs,c:cur,p:pa});
+};
+E.on('kill',W.kill);
 W.off=function(){
+  E.removeListener('kill',W.kill);
   if(run){clr();ev('session_aborted',cur,Date.now()-t0);}
   run=0;
   if(bw)clearWatch(bw);
@@ -275,4 +303,18 @@ if(W.st0)global.setTime=function(s){
   pa+=d;
 };
 global.WS=W;
+// Carry on with the session the last app left: cues already past are not played again.
+if(rs){
+  base=rs.b;
+  t0=rs.t;
+  xs=rs.x;
+  cur=rs.c;
+  pa=rs.p;
+  run=rs.r;
+  if(run==1){
+    ff=Date.now()-base;
+    sched(cur,ff);
+    ff=-1;
+  }
+}
 })();

@@ -48,6 +48,7 @@ from wearsync.profiles import DriverSettings
 from wearsync.records import StoredEvent, utc_now
 from wearsync.routine.compiler import Step, StepKind, TimerProgram
 from wearsync.routine.model import Direction, Routine, Side
+from wearsync.routine.occurrences import ROUTINE_ENTRY, Occurrence
 from wearsync.store import Store
 from wearsync.sync.driver import (
     Capabilities,
@@ -337,6 +338,28 @@ class HostTimedDriver(Driver):
 
     def __init__(self, settings: HostTimedSettings) -> None:
         self.settings = settings
+
+    async def remind(self, ctx: SyncContext, occurrence: Occurrence) -> bool:
+        """Buzz the watch for a planned occurrence: one alert naming what is due.
+
+        A host-timed watch knows no schedule, so ``wearsync serve`` sends this at each
+        occurrence while the watch is in range.
+        """
+        if occurrence.entry == ROUTINE_ENTRY:
+            title, body = ctx.routine.title, "time for the whole routine"
+        else:
+            title, body = ctx.routine.exercise(occurrence.entry).name, "time for this exercise"
+        async with connect(ctx.watch, hci=ctx.hci) as client:
+            alerts = AlertClient(client, address=ctx.address)
+            if uses_new_alert(alerts, self.settings):
+                await alerts.new_alert(
+                    NewAlert.titled(title, body, category=AlertCategory.SCHEDULE)
+                )
+            else:
+                await alerts.alert_level(AlertLevel.HIGH)
+            await alerts.flush()
+        log.info("%s: reminded of %s at %s", ctx.address, title, occurrence.local)
+        return True
 
     async def exchange(self, ctx: SyncContext, held: HeldWatch) -> SyncOutcome:
         """Check a host-timed watch and set its clock; nothing is stored on it.

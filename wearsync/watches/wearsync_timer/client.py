@@ -36,6 +36,7 @@ from wearsync.watches.wearsync_timer.codec import (
     Feature,
     ReplayEvents,
     SessionStatusValue,
+    StartEntry,
     StartSession,
     StopSession,
     TimerInfo,
@@ -193,6 +194,20 @@ class TimerClient:
                 str(U.LOCAL_TIME_INFORMATION), bytes(local), response=not ahead
             )
         await self._write(U.CURRENT_TIME, bytes(current), operation="set clock")
+
+    async def set_local_time(self, now: datetime) -> None:
+        """Write Local Time Information alone for aware local ``now`` (§5.9, §12.8).
+
+        A Write Command where the watch allows it (no round trip: the next request's response
+        confirms it, ATT serving the bearer in order), else a Write Request.
+        """
+        local, _current = clock_values(now)
+        char = self.client.services.get_characteristic(str(U.LOCAL_TIME_INFORMATION))
+        ahead = char is not None and "write-without-response" in char.properties
+        with self._errors("set time zone"):
+            await self.client.write_gatt_char(
+                str(U.LOCAL_TIME_INFORMATION), bytes(local), response=not ahead
+            )
 
     # §9, §12.3, §12.4 -------------------------------------------------------------------------
 
@@ -394,9 +409,11 @@ class TimerClient:
 
     # §12.5 ------------------------------------------------------------------------------------
 
-    async def start_session(self, identity: bytes) -> None:
-        """Start the committed program, which must have ``identity``."""
-        await self._write(U.CONTROL_POINT, bytes(StartSession(identity)), operation="start session")
+    async def start_session(self, identity: bytes, entry: int = 0) -> None:
+        """Start the committed program, which must have ``identity``, or its entry ``entry``
+        (START_ENTRY, §7.7; only on a watch with feature ENTRIES)."""
+        request = StartEntry(identity, entry) if entry else StartSession(identity)
+        await self._write(U.CONTROL_POINT, bytes(request), operation="start session")
 
     async def stop_session(self) -> None:
         """End a running or paused session (§7.5); succeeds when idle too."""

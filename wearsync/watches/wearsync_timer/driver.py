@@ -5,12 +5,15 @@
 2. Read Timer Info (one round trip): protocol version, features, program identity, clock,
    backlog. A feature whose bit is clear is never used (docs/protocol.md §3.2).
 3. Set the clock if it is unset or off by more than 2 s (feature CURRENT_TIME_SERVICE, and the
-   profile's ``set_clock``).
+   profile's ``set_clock``). A watch with ENTRIES reminds the wearer on local time, so it gets
+   Local Time Information at every sync (a Write Command: no round trip), and a DST change
+   reaches it at the next sync (docs/protocol.md §5.9, §12.8).
 4. Read back every unacknowledged event, store them (one transaction, exactly once), and only
    then acknowledge them, up to the first gap. Events are read *before* a new program is
    pushed, so they belong to the program the watch reported.
 5. Push the compiled program only if the watch's identity differs; an unchanged program costs
-   no writes.
+   no writes. A watch with ENTRIES gets format 2: the program with its entries and schedule
+   from the schedule's first day (:func:`wanted_program`); any other, format 1.
 
 No bytes and no bleak here: the watch is reached through :class:`~.client.TimerClient`.
 """
@@ -19,15 +22,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, Literal, TypeVar
 
 from wearsync.ble.connection import connect, pair
 from wearsync.ble.errors import GattError
+from wearsync.errors import RoutineError
 from wearsync.profiles import DriverSettings
 from wearsync.records import StoredEvent, utc_now
+from wearsync.routine.loader import parse_routine
+from wearsync.routine.occurrences import ROUTINE_ENTRY, entry_ids
 from wearsync.sync.driver import (
     Capabilities,
     Driver,
@@ -39,6 +45,7 @@ from wearsync.sync.driver import (
     SyncOutcome,
     hold_watch,
 )
+from wearsync.sync.first_day import fix_first_day
 from wearsync.sync.reports import SyncError
 from wearsync.watches.wearsync_timer.client import TimerClient
 from wearsync.watches.wearsync_timer.codec import (
@@ -52,6 +59,7 @@ from wearsync.watches.wearsync_timer.codec import (
     encode_program,
     program_identity,
 )
+from wearsync.watches.wearsync_timer.codec.encode import wire_plan
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +148,10 @@ class TimerLink:
             return Collected()
         received = utc_now()
         identity = info.program_identity.hex()
-        stored = [to_stored(e, self.address, identity, info, received) for e in replay.events]
+        names = entry_names(self.ctx, identity)
+        stored = [
+            to_stored(e, self.address, identity, info, received, names) for e in replay.events
+        ]
         new = self.ctx.store.add_events(stored)  # committed when this returns
         last = contiguous_end(replay.events)
         if last is not replay.events[-1]:
@@ -167,10 +178,13 @@ class TimerLink:
         """
         say = self.ctx.progress
         clock_set = False
+        zone = self.ctx.routine.schedule.zone
         if self.wants_clock(info):
             say("setting the watch's clock")
-            await self.client.set_clock(utc_now().astimezone(self.ctx.routine.schedule.zone))
+            await self.client.set_clock(utc_now().astimezone(zone))
             clock_set = True
+        elif self.settings.set_clock and info.features & Feature.ENTRIES:
+            await self.client.set_local_time(utc_now().astimezone(zone))
         say(f"reading back events ({info.unacked_events} waiting)")
         if info.flags & InfoFlags.EVENTS_LOST:
             log.warning(
@@ -205,8 +219,38 @@ class TimerLink:
         return pushed
 
 
+def wanted_program(ctx: SyncContext, info: TimerInfo) -> bytes:
+    """The program bytes for this watch: format 2 with entries and schedule if it has
+    ENTRIES (and a clock), else format 1 (docs/protocol.md §3.4)."""
+    if not _has_entries(info):
+        return encode_program(ctx.program)
+    first = fix_first_day(ctx.store, ctx.routine, utc_now())
+    return encode_program(ctx.program, wire_plan(ctx.routine, ctx.program, first))
+
+
+def _has_entries(info: TimerInfo) -> bool:
+    wanted = Feature.ENTRIES | Feature.CURRENT_TIME_SERVICE
+    return info.features & wanted == wanted
+
+
+def entry_names(ctx: SyncContext, identity: str) -> tuple[str, ...]:
+    """Entry ids by wire number (0 the routine) of the program with ``identity``: the routine
+    pushed with it, else the routine being synced."""
+    routine = ctx.routine
+    pushed = ctx.store.pushed_routine(identity)
+    if pushed is not None:
+        with suppress(RoutineError):
+            routine = parse_routine(pushed[1], source="pushed routine")
+    return entry_ids(routine)
+
+
 def to_stored(
-    event: EventRecord, address: str, identity: str, info: TimerInfo, received: datetime
+    event: EventRecord,
+    address: str,
+    identity: str,
+    info: TimerInfo,
+    received: datetime,
+    entries: tuple[str, ...] = (ROUTINE_ENTRY,),
 ) -> StoredEvent:
     """Map a wire event to the stored record, placing its time per docs/protocol.md §10.3."""
     boot_time = info.boot_time if info.boot_id == event.boot_id else None
@@ -226,6 +270,7 @@ def to_stored(
         step=event.step,
         duration_ms=event.duration_ms,
         program_hash=identity,
+        entry=entries[event.entry] if event.entry < len(entries) else f"entry-{event.entry}",
     )
 
 
@@ -244,6 +289,29 @@ def contiguous_end(events: tuple[EventRecord, ...]) -> EventRecord:
             break
         last = event
     return last
+
+
+def _entry_number(ctx: SyncContext, info: TimerInfo, entry: str | None) -> int:
+    """The wire number of ``entry`` (None: the routine, 0).
+
+    Raises:
+        SessionStartError: the watch has no entries, or the routine has no such entry.
+    """
+    if entry is None or entry == ROUTINE_ENTRY:
+        return 0
+    names = entry_ids(ctx.routine)
+    if entry not in names:
+        raise SessionStartError(
+            f"{ctx.routine.name} has no entry {entry!r}",
+            hint=f"entries: {', '.join(names)} (exercises done several times a day)",
+        )
+    if not _has_entries(info):
+        raise SessionStartError(
+            f"{ctx.watch.name or ctx.address} cannot start an exercise on its own "
+            "(its Timer Info lacks ENTRIES)",
+            hint="start the whole routine, or update the watch's firmware",
+        )
+    return names.index(entry)
 
 
 def needs_clock(info: TimerInfo, now: datetime) -> bool:
@@ -306,8 +374,8 @@ class TimerDriver(Driver):
 
     async def exchange(self, ctx: SyncContext, held: HeldWatch) -> SyncOutcome:
         """One sync (see the module docstring)."""
-        wire = encode_program(ctx.program)
         async with self.connected(ctx, held) as (link, info, paired):
+            wire = wanted_program(ctx, info)
             clock_set, collected, pushed = await link.bonded(lambda: link.prepare(info, wire))
             return SyncOutcome(
                 program_identity=program_identity(wire).hex(),
@@ -333,8 +401,6 @@ class TimerDriver(Driver):
         """
         from wearsync.watches.wearsync_timer.live import mirror_session
 
-        wire = encode_program(ctx.program)
-        identity = program_identity(wire)
         async with self.connected(ctx, held) as (link, info, _paired):
             if options.start and not info.features & Feature.SESSION_CONTROL:
                 raise SessionStartError(
@@ -342,13 +408,18 @@ class TimerDriver(Driver):
                     "(its Timer Info lacks SESSION_CONTROL)",
                     hint="run 'wearsync session --wait' and start the routine on the watch",
                 )
+            entry = _entry_number(ctx, info, options.entry)
+            wire = wanted_program(ctx, info)
+            identity = program_identity(wire)
             _clock, _collected, pushed = await link.bonded(lambda: link.prepare(info, wire))
             ctx.progress(
                 "starting the session on the watch"
                 if options.start
                 else "waiting for the wearer to start"
             )
-            outcome = await mirror_session(link, info=info, identity=identity, options=options)
+            outcome = await mirror_session(
+                link, info=info, identity=identity, options=options, entry=entry
+            )
             ctx.progress("reading back the session's events")
             collected = await link.collect_events(await link.read_info())
         return SessionOutcome(

@@ -34,7 +34,12 @@ class LiveOutcome:
 
 
 async def mirror_session(
-    link: TimerLink, *, info: TimerInfo, identity: bytes, options: SessionOptions
+    link: TimerLink,
+    *,
+    info: TimerInfo,
+    identity: bytes,
+    options: SessionOptions,
+    entry: int = 0,
 ) -> LiveOutcome:
     """Start (or wait for) a session on the watch and report it until it ends.
 
@@ -44,6 +49,7 @@ async def mirror_session(
         info: the Timer Info read on connecting (places events in time, §10.3).
         identity: the program identity, for START_SESSION.
         options: start it (START_SESSION) or wait for the wearer; where updates go.
+        entry: the wire entry to start (START_ENTRY, §7.7); 0 the whole routine.
     """
     client = link.client
     program = link.ctx.program
@@ -54,7 +60,7 @@ async def mirror_session(
         if status.state != SessionState.IDLE:
             log.info("a session is already running on the watch; mirroring it")
         else:
-            await client.start_session(identity)
+            await client.start_session(identity, entry)
     steps_seen = 0
     events_seen = 0
     while True:

@@ -17,6 +17,7 @@ from wearsync.protocol.errors import DecodeError, EncodeError
 from wearsync.routine import CompileOptions, TimerProgram, compile_routine, load_routine
 from wearsync.watches.bangle.codec import (
     HELLO_PROBE,
+    MAX_STEPS,
     MIN_LINE_BUDGET,
     RUNNER_FILE,
     RUNNER_VERSION,
@@ -27,6 +28,7 @@ from wearsync.watches.bangle.codec import (
     Identity,
     LineAssembler,
     ProgrammableOffError,
+    ProgramTooLargeError,
     Reply,
     RunnerBusyError,
     UploadVerifyError,
@@ -51,7 +53,9 @@ from wearsync.watches.bangle.codec import (
 )
 
 WRITE_LINE = re.compile(
-    rb'^\x10require\("Storage"\)\.write\("wearsync\.js",(".*"),(\d+),(\d+)\)\n$'
+    rb"^\x10(?:global\.WSw=function\(d,o,t\)\{"
+    rb'require\("Storage"\)\.write\("wearsync\.js",d,o,t\)\};)?'
+    rb'WSw\((".*"),(\d+)(?:,(\d+))?\)\n$'
 )
 
 EVENT_LINE = (
@@ -75,13 +79,14 @@ def identity(program_hash: str, *, state: str = "idle", version: int = RUNNER_VE
     )
 
 
-def pieces(lines: list[bytes]) -> list[tuple[str, int, int]]:
-    """(data, offset, total) of every Storage write line."""
+def pieces(lines: list[bytes]) -> list[tuple[str, int, int | None]]:
+    """(data, offset, total if given) of every Storage write line."""
     found = []
     for line in lines:
         match = WRITE_LINE.match(line)
         if match:
-            found.append((json.loads(match[1]), int(match[2]), int(match[3])))
+            total = int(match[3]) if match[3] else None
+            found.append((json.loads(match[1]), int(match[2]), total))
     return found
 
 
@@ -182,6 +187,20 @@ class TestProgramData:
         assert text.isascii()
         assert json.loads(text)["x"][0] == "Zehen 'drücken' \u2192"
 
+    def test_more_steps_than_the_watch_holds_are_refused(self, program: TimerProgram) -> None:
+        first = program.steps[0]
+        many = tuple(
+            first.model_copy(update={"index": i, "start_ms": i * first.duration_ms})
+            for i in range(MAX_STEPS + 1)
+        )
+        with pytest.raises(ProgramTooLargeError) as caught:
+            program_data(program.model_copy(update={"steps": many}))
+        assert str(caught.value) == (
+            f"the routine has {MAX_STEPS + 1} timed steps; a Bangle.js 2 holds at most {MAX_STEPS}"
+        )
+        assert caught.value.hint
+        assert program_data(program.model_copy(update={"steps": many[:MAX_STEPS]}))
+
     def test_gaps_between_steps_are_refused(self, program: TimerProgram) -> None:
         late = program.steps[1].model_copy(update={"start_ms": program.steps[1].start_ms + 1})
         broken = program.model_copy(update={"steps": (program.steps[0], late)})
@@ -240,12 +259,17 @@ class TestDataUpload:
         assert [u.what for u in plan_uploads(identity(h), h, source, 131)] == []
 
 
+def lines_define_the_writer_once(lines: list[bytes]) -> bool:
+    return [b"global.WSw=" in line for line in lines[:-2]] == [True] + [False] * (len(lines) - 3)
+
+
 class TestUpload:
     @pytest.mark.parametrize("mtu", [23, 131, 247, 517])
     def test_pieces_rebuild_the_source(self, source: str, mtu: int) -> None:
         found = pieces(upload_commands(source, mtu))
         assert found[0][1] == 0
-        assert all(total == len(source) for _, _, total in found)
+        assert [total for _, _, total in found] == [len(source)] + [None] * (len(found) - 1)
+        assert lines_define_the_writer_once(upload_commands(source, mtu))
         rebuilt = "".join(data for data, _, _ in found)
         assert rebuilt == source
         offsets = [offset for _, offset, _ in found]

@@ -6,6 +6,7 @@ session's start, so on the virtual clock each one must land exactly where the pr
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from datetime import UTC, datetime
@@ -30,6 +31,7 @@ from wearsync.routine import (
     compile_routine,
     load_routine,
 )
+from wearsync.watches.bangle.app_loader import app_files
 from wearsync.watches.bangle.codec import (
     BOOT_FILE,
     DATA_FILE,
@@ -344,6 +346,46 @@ class TestSession:
             f"Set 1 Rep 1 {circle.side.value}",
             str(circle.duration_ms // 1000),
         ]
+
+    async def test_session_carries_on_after_an_app_change(
+        self, installed: EspruinoVM, program: TimerProgram
+    ) -> None:
+        t0, found = await start_session(installed)
+        await installed.advance(30_000)
+        await send(installed, b"\x10load()\n")  # the wearer went back to the clock face
+        assert installed.boots[-1] == "load"
+        await installed.advance(program.total_ms - 30_000 + AFTER_END_MS)
+        assert await installed.buzzes() == planned_buzzes(program, t0)
+        found += events(messages(installed))
+        assert [e.kind for e in found if e.kind.startswith("session")] == [
+            "session_started",
+            "session_completed",
+        ]
+        assert {e.boot for e in found} == {found[0].boot}  # one session for the companion
+        assert [e.step for e in found if e.kind == "step_started"] == [
+            s.index for s in program.steps
+        ]
+        assert installed.boots[-1] == "load"  # the clock stayed; nothing reloaded it
+        await no_js_errors(installed)
+
+    async def test_opening_the_app_takes_the_session_back(
+        self, installed: EspruinoVM, program: TimerProgram
+    ) -> None:
+        app = app_files()["app.js"].decode()
+        await send(
+            installed,
+            f"\x10require('Storage').write('wearsync.app.js',{json.dumps(app)})\n".encode(),
+        )
+        await start_session(installed)
+        await installed.advance(10_000)
+        await send(installed, b"\x10load()\n")
+        await installed.advance(2_000)
+        assert await installed.screen() == []  # the session does not draw over the clock
+        await send(installed, b"\x10eval(require('Storage').read('wearsync.app.js'))\n")
+        assert (await installed.screen())[0] == program.exercises[0].name
+        await installed.press_button(200)
+        assert [e.kind for e in events(messages(installed))][-1] == "paused"
+        await no_js_errors(installed)
 
     async def test_stop_aborts(self, installed: EspruinoVM, program: TimerProgram) -> None:
         t0, _ = await start_session(installed)

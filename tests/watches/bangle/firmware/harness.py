@@ -107,11 +107,15 @@ class RealEspruino:
         assert self._proc.stdout is not None
         self._reader = threading.Thread(target=self._read, args=(self._proc.stdout,), daemon=True)
         self._reader.start()
+        self.install_stubs()
+        # The Linux port's own start-up complaints (no serial device path) are not ours.
+        self._boot_lines = len(self.console)
+
+    def install_stubs(self) -> None:
+        """(Re)define the stubs; ``load()`` clears the JS state, the stubs with it."""
         for line in self._stubs:
             self.send(line.encode("ascii"))
         self.sync()
-        # The Linux port's own start-up complaints (no serial device path) are not ours.
-        self._boot_lines = len(self.console)
 
     def close(self) -> None:
         """Stop the interpreter (Ctrl-D); the flash file stays in ``workdir``."""

@@ -3,7 +3,8 @@ wire values built directly."""
 
 from __future__ import annotations
 
-from datetime import time
+from dataclasses import replace
+from datetime import date, time
 
 from hypothesis import strategies as st
 
@@ -39,8 +40,11 @@ from wearsync.watches.wearsync_timer.codec.control import (
     PauseSession,
     ReplayEvents,
     ResumeSession,
+    StartEntry,
     StopSession,
 )
+from wearsync.watches.wearsync_timer.codec.plan import WireEntry, WirePlan, WireSlot
+from wearsync.watches.wearsync_timer.codec.program import REMINDER_CUE
 
 u8 = st.integers(0, 0xFF)
 u16 = st.integers(0, 0xFFFF)
@@ -192,11 +196,36 @@ def wire_programs(draw: st.DrawFn) -> WireProgram:
     custom = draw(st.lists(cue_names.filter(lambda n: n not in CUE_SLOTS), unique=True, max_size=3))
     table += [WireCue(name, draw(wire_patterns())) for name in custom]
     count = draw(st.integers(1, 4))
+    plan = draw(st.one_of(st.none(), wire_plans(count)))
+    if plan is not None:
+        table.append(WireCue(REMINDER_CUE, draw(wire_patterns())))
     return WireProgram(
         title=draw(st.text(max_size=8)),
         cues=tuple(table),
         exercises=tuple(draw(wire_exercises(len(table))) for _ in range(count)),
         end_cue=draw(st.one_of(st.none(), st.integers(0, len(table) - 1))),
+        plan=plan,
+    )
+
+
+minutes = st.integers(0, 24 * 60 - 1)
+
+
+@st.composite
+def wire_plans(draw: st.DrawFn, exercise_count: int) -> WirePlan:
+    """A plan section (§5.8) for a program of ``exercise_count`` exercises."""
+    which = draw(st.lists(st.integers(0, exercise_count - 1), unique=True, max_size=4))
+    entries = []
+    for exercise in sorted(which):
+        slot_minutes = sorted(draw(st.lists(minutes, unique=True, min_size=1, max_size=12)))
+        entries.append(
+            WireEntry(exercise, tuple(WireSlot(m, draw(st.booleans())) for m in slot_minutes))
+        )
+    return WirePlan(
+        every_days=draw(st.integers(1, 255)),
+        first_day=draw(st.dates(date(1970, 1, 1), date(2149, 6, 1))),
+        times=tuple(sorted(draw(st.lists(minutes, unique=True, min_size=1, max_size=8)))),
+        entries=tuple(entries),
     )
 
 
@@ -223,6 +252,7 @@ control_requests: st.SearchStrategy[ControlRequest] = st.one_of(
     st.just(ResumeSession()),
     st.builds(AckEvents, u32, u32),
     st.just(ReplayEvents()),
+    st.builds(StartEntry, st.binary(min_size=16, max_size=16), u8),
 )
 
 
@@ -262,10 +292,18 @@ event_records = st.builds(
     direction=st.sampled_from(list(Direction)),
     duration_ms=u32,
 )
-event_batches = st.builds(
-    EventBatch,
-    st.integers(0, 7).map(BatchFlags),
-    st.lists(event_records, max_size=18).map(tuple),
+event_records_with_entry = st.builds(lambda e, entry: replace(e, entry=entry), event_records, u8)
+event_batches = st.one_of(
+    st.builds(
+        EventBatch,
+        st.integers(0, 7).map(BatchFlags),
+        st.lists(event_records, max_size=18).map(tuple),
+    ),
+    st.builds(
+        lambda flags, events: EventBatch(flags, events, record_size=29),
+        st.integers(0, 7).map(BatchFlags),
+        st.lists(event_records_with_entry, max_size=17).map(tuple),
+    ),
 )
 
 current_times = st.builds(

@@ -22,6 +22,7 @@ from wearsync.watches.wearsync_timer.codec.control import (
     PauseSession,
     ReplayEvents,
     ResumeSession,
+    StartEntry,
     StopSession,
 )
 from wearsync.watches.wearsync_timer.codec.errors import ATT_ERROR_MEANINGS
@@ -37,6 +38,7 @@ from wearsync.watches.wearsync_timer.codec.errors import ATT_ERROR_MEANINGS
         (b"\x08", ReplayEvents()),
         (b"\x01\x78\x56\x34\x12", Commit(0x12345678)),
         (b"\x07\x01\x00\x00\x00\xff\xff\xff\xff", AckEvents(1, 0xFFFFFFFF)),
+        (b"\x09" + bytes(range(16)) + b"\x02", StartEntry(bytes(range(16)), 2)),
     ],
 )
 def test_requests(data: bytes, expected: object) -> None:
@@ -47,11 +49,11 @@ def test_requests(data: bytes, expected: object) -> None:
 
 def test_every_opcode_has_a_request() -> None:
     for opcode in ControlOpcode:
-        length = {0x01: 5, 0x03: 17, 0x07: 9}.get(opcode, 1)
+        length = {0x01: 5, 0x03: 17, 0x07: 9, 0x09: 18}.get(opcode, 1)
         assert parse_control(bytes([opcode]) + bytes(length - 1)).opcode is opcode
 
 
-@pytest.mark.parametrize("opcode", [0x00, 0x09, 0x80, 0xFF])
+@pytest.mark.parametrize("opcode", [0x00, 0x0A, 0x80, 0xFF])
 def test_unknown_opcode(opcode: int) -> None:
     with pytest.raises(UnknownOpcodeError) as caught:
         parse_control(bytes([opcode, 1, 2]))
@@ -59,7 +61,16 @@ def test_unknown_opcode(opcode: int) -> None:
 
 
 @pytest.mark.parametrize(
-    "data", [b"", b"\x01\x00", b"\x02\x00", b"\x03" + bytes(15), b"\x07" + bytes(9)]
+    "data",
+    [
+        b"",
+        b"\x01\x00",
+        b"\x02\x00",
+        b"\x03" + bytes(15),
+        b"\x07" + bytes(9),
+        b"\x09" + bytes(16),
+        b"\x09" + bytes(18),
+    ],
 )
 def test_wrong_lengths(data: bytes) -> None:
     """§7.1: a length other than the table's is INVALID_PARAMETER, not an unknown opcode."""
@@ -90,5 +101,5 @@ def test_att_errors_carry_their_code() -> None:
 
 def test_every_application_code_is_in_range_and_explained() -> None:
     app = [c for c in AttErrorCode if 0x80 <= c <= 0x9F]
-    assert len(app) == 14
+    assert len(app) == 15
     assert all(c in ATT_ERROR_MEANINGS for c in AttErrorCode)

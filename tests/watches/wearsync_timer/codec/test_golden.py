@@ -7,7 +7,7 @@ the document and these fixtures agree.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -30,6 +30,7 @@ from wearsync.watches.wearsync_timer.codec import (
     SessionStatusValue,
     StartSession,
     TimerInfo,
+    WireCue,
     WireProgram,
     clock_values,
     cts_to_utc,
@@ -38,6 +39,8 @@ from wearsync.watches.wearsync_timer.codec import (
     program_crc,
     program_identity,
 )
+from wearsync.watches.wearsync_timer.codec.control import StartEntry
+from wearsync.watches.wearsync_timer.codec.plan import WireEntry, WirePlan, WireSlot
 
 SPEC = Path(__file__).resolve().parents[4] / "docs" / "protocol.md"
 
@@ -201,6 +204,58 @@ def test_clock_values_for_london_summer_time() -> None:
     assert cts_to_utc(decoded, local) == now  # the same instant, seen from London
 
 
+PROGRAM_PLAN = golden(
+    "02 00 05 01 03 04 44 65 6d 6f 09 21 3c 06 02 03 0f 0a 0f 01 01 3c 89 62 75 7a 7a 5f 6c"
+    " 6f 6e 67 01 78 0b 03 32 19 32 0a 01 01 01 0a 02 0b 07 05 01 00 03 0b 54 6f 65 20 50 72"
+    " 65 73 73 65 73 02 22 50 01 38 04 01 00 03 e0 01 0c 03 38 84"
+)
+START_ENTRY = golden("09 00 dc 42 7d 39 db a4 64 eb 10 91 a8 b5 00 e9 1b 01")
+REMINDER = golden(
+    "04 1d 07 00 00 00 2a 00 00 00 80 43 a5 69 00 00 09 01 00 00 00 01 00 00 00 00 00 00 00 00 01"
+)
+
+
+def test_program_with_a_plan() -> None:
+    """§13.7: 02 format 2 · cue 4 ``0b 03 32 19 32`` reminder 500/250/500 ms · plan ``02``
+    every 2 days · ``22 50`` day 20514 = 2026-03-02 · ``01 38 04`` one time, 1080 = 18:00 ·
+    ``01`` one entry · ``00 03`` exercise 0, three slots · ``e0 01`` 08:00 · ``0c 03`` 13:00 ·
+    ``38 84`` 18:00 with bit 15, not on routine days."""
+    program = WireProgram.from_bytes(PROGRAM_PLAN)
+    assert program.format == 2 and len(PROGRAM_PLAN) == 78
+    assert program.cues[4] == WireCue("reminder", (500, 250, 500))
+    assert program.reminder_cue == 4
+    assert program.plan == WirePlan(
+        every_days=2,
+        first_day=date(2026, 3, 2),
+        times=(18 * 60,),
+        entries=(WireEntry(0, (WireSlot(480), WireSlot(780), WireSlot(1080, True))),),
+    )
+    # the exercise records and so the steps are those of the format-1 program of §13.1
+    assert program.exercises == WireProgram.from_bytes(PROGRAM).exercises
+    assert expand(program) == expand(WireProgram.from_bytes(PROGRAM))
+    assert program_crc(PROGRAM_PLAN) == 0x8F4460A3
+    assert program_identity(PROGRAM_PLAN).hex() == "00dc427d39dba464eb1091a8b500e91b"
+    assert bytes(program) == PROGRAM_PLAN
+
+
+def test_start_entry() -> None:
+    """§13.7: 09 START_ENTRY · 16 identity bytes · 01 entry 1."""
+    request = parse_control(START_ENTRY)
+    assert request == StartEntry(program_identity(PROGRAM_PLAN), 1)
+    assert bytes(request) == START_ENTRY
+
+
+def test_reminder_event() -> None:
+    """§13.7: 04 LIVE · 1d 29-byte records · boot 7 seq 42 · 80 43 a5 69 = 1772438400 ·
+    09 REMINDER · 01 CLOCK_SET · step 0, exercise 0, set 1, rep 0 · 01 entry 1."""
+    batch = EventBatch.from_bytes(REMINDER)
+    assert batch.record_size == 29
+    (event,) = batch.events
+    assert (event.kind, event.entry, event.step, event.exercise) == (EventKind.REMINDER, 1, 0, 0)
+    assert event.utc() == datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+    assert bytes(batch) == REMINDER
+
+
 def test_the_specification_shows_these_fixtures() -> None:
     """Every ``<!-- golden: name -->`` block of docs/protocol.md equals the fixture here."""
     fixtures = {
@@ -214,6 +269,9 @@ def test_the_specification_shows_these_fixtures() -> None:
         "ack": ACK,
         "local-time": LOCAL_TIME,
         "current-time": CURRENT_TIME,
+        "program-plan": PROGRAM_PLAN,
+        "start-entry": START_ENTRY,
+        "reminder": REMINDER,
     }
     blocks = dict(
         re.findall(r"<!-- golden: ([\w-]+) -->\s*```\s*\n([0-9a-f ]+)\n```", SPEC.read_text())

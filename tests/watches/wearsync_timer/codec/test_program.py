@@ -171,8 +171,8 @@ def test_an_unresolved_slot_is_refused() -> None:
 
 def test_unknown_format_is_a_version_error() -> None:
     with pytest.raises(UnsupportedVersionError) as caught:
-        decode_program(bytes([2]) + FOOT_CARE_BYTES[1:])
-    assert caught.value.version == 2 and caught.value.supported == (1,)
+        decode_program(bytes([3]) + FOOT_CARE_BYTES[1:])
+    assert caught.value.version == 3 and caught.value.supported == (1, 2)
 
 
 @pytest.mark.parametrize(

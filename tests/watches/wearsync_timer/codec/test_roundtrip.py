@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Protocol, Self
 
 import pytest
@@ -39,7 +40,11 @@ from wearsync.watches.wearsync_timer.codec import (
     parse_control,
 )
 from wearsync.watches.wearsync_timer.codec.control import ControlRequest
-from wearsync.watches.wearsync_timer.codec.events import EVENT_RECORD_SIZE
+from wearsync.watches.wearsync_timer.codec.events import (
+    EVENT_RECORD_SIZE,
+    EVENT_RECORD_SIZE_ENTRIES,
+    BatchFlags,
+)
 from wearsync.watches.wearsync_timer.codec.info import TIMER_INFO_SIZE
 from wearsync.watches.wearsync_timer.codec.program import MAX_DURATION_MS
 from wearsync.watches.wearsync_timer.codec.status import SESSION_STATUS_SIZE
@@ -100,10 +105,21 @@ def test_session_status_ignores_appended_fields(status: SessionStatusValue, extr
 def test_batches_with_longer_records_keep_the_known_fields(
     events: list[EventRecord], extra: int
 ) -> None:
-    """§9.2: record_size may exceed 28; readers use the first 28 bytes of each record."""
-    size = EVENT_RECORD_SIZE + extra
-    data = bytes([0, size]) + b"".join(bytes(e) + b"\xee" * extra for e in events)
+    """§9.2: record_size may exceed 29; readers use the fields they know (entry at 28)."""
+    size = EVENT_RECORD_SIZE_ENTRIES + extra
+    data = bytes([0, size]) + b"".join(e.encode(29) + b"\xee" * extra for e in events)
     assert EventBatch.from_bytes(data).events == tuple(events)
+
+
+@given(st.lists(event_records, min_size=1, max_size=5), st.integers(0, 255))
+def test_entry_field_round_trips(events: list[EventRecord], entry: int) -> None:
+    """§9.1: a 29-byte record carries the entry; a 28-byte one is entry 0."""
+    with_entry = tuple(replace(e, entry=entry) for e in events)
+    batch = EventBatch(BatchFlags.LIVE, with_entry, record_size=EVENT_RECORD_SIZE_ENTRIES)
+    assert EventBatch.from_bytes(bytes(batch)) == batch
+    old = EventBatch(BatchFlags.LIVE, tuple(events))
+    assert bytes(old)[1] == EVENT_RECORD_SIZE
+    assert EventBatch.from_bytes(bytes(old)).events == tuple(events)
 
 
 def test_unknown_enum_values_are_kept() -> None:

@@ -105,10 +105,19 @@ def test_crc_mismatch() -> None:
 
 
 def test_commit_maps_format_and_validity_errors() -> None:
-    future = bytes([2]) + FOOT[1:]
+    future = bytes([3]) + FOOT[1:]
     with pytest.raises(AttError) as caught:
         stage(program_chunks(future, 247)).commit(program_crc(future))
     assert caught.value.code is AttErrorCode.PROGRAM_VERSION_UNSUPPORTED
+    # a watch without feature ENTRIES runs format 1 only (§3.4)
+    planned = bytes([2]) + FOOT[1:]
+    with pytest.raises(AttError) as caught:
+        stage(program_chunks(planned, 247)).commit(program_crc(planned), formats=(1,))
+    assert caught.value.code is AttErrorCode.PROGRAM_VERSION_UNSUPPORTED
+    # format 2 without its plan section is invalid where format 2 is spoken
+    with pytest.raises(AttError) as caught:
+        stage(program_chunks(planned, 247)).commit(program_crc(planned))
+    assert caught.value.code is AttErrorCode.PROGRAM_INVALID
     broken = FOOT + b"\x00"
     with pytest.raises(AttError) as caught:
         stage(program_chunks(broken, 247)).commit(program_crc(broken))

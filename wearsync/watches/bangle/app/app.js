@@ -3,6 +3,8 @@
 // only shows which routine the phone sent and starts it with the button.
 (function(){
 var w=global.WS,c=g.getWidth()/2,i=w?w.info():{prog:''};
+// A session that carried on under another app: show it again and give it the button.
+if(w&&i.state)return w.fg();
 Bangle.loadWidgets();
 g.clear();
 Bangle.drawWidgets();

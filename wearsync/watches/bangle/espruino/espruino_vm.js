@@ -58,6 +58,7 @@ function newJsState() {
     ui: null,
     inputLine: '',
     pendingLoad: false,
+    eListeners: {}, // E.on(name, fn)
     context: null,
   };
 }
@@ -138,7 +139,19 @@ async function runJs(fn) {
     reportError(err);
   }
   await settle();
-  if (js.pendingLoad) await boot('load');
+  if (js.pendingLoad) {
+    // As Espruino does before load() clears the JS state: E.on('kill') handlers run first.
+    const state = js;
+    js.pendingLoad = false;
+    for (const f of state.eListeners.kill || []) {
+      try {
+        f();
+      } catch (err) {
+        reportError(err);
+      }
+    }
+    await boot('load');
+  }
 }
 
 async function advance(ms) {
@@ -224,6 +237,8 @@ function makeBangle() {
     setUI(mode) {
       js.ui = mode || null;
     },
+    loadWidgets() {},
+    drawWidgets() {},
     setOptions() {},
     setLCDPower() {},
     setLCDTimeout() {},
@@ -268,6 +283,12 @@ function makeGlobals() {
     },
     E: {
       CRC32: crc32,
+      on(name, fn) {
+        (js.eListeners[name] = js.eListeners[name] || []).push(fn);
+      },
+      removeListener(name, fn) {
+        js.eListeners[name] = (js.eListeners[name] || []).filter((f) => f !== fn);
+      },
       setTimeZone(hours) {
         hw.timeZone = Number(hours);
       },

@@ -24,6 +24,7 @@ from wearsync.watches.wearsync_timer.codec.control import (
     PauseSession,
     ReplayEvents,
     ResumeSession,
+    StartEntry,
     StartSession,
     StopSession,
     parse_control,
@@ -49,8 +50,10 @@ from wearsync.watches.wearsync_timer.codec.info import (
     InfoFlags,
     TimerInfo,
 )
+from wearsync.watches.wearsync_timer.codec.plan import WireEntry, WirePlan, WireSlot
 from wearsync.watches.wearsync_timer.codec.program import (
     PROGRAM_FORMAT,
+    PROGRAM_FORMAT_PLAN,
     CueSlot,
     Timed,
     WireCue,
@@ -69,6 +72,7 @@ from wearsync.watches.wearsync_timer.codec.transfer import (
 
 __all__ = [
     "PROGRAM_FORMAT",
+    "PROGRAM_FORMAT_PLAN",
     "PROTOCOL_VERSION",
     "AbortStaged",
     "AckEvents",
@@ -99,6 +103,7 @@ __all__ = [
     "SessionState",
     "SessionStatusValue",
     "Staging",
+    "StartEntry",
     "StartSession",
     "StopSession",
     "Timed",
@@ -106,8 +111,11 @@ __all__ = [
     "UnknownOpcodeError",
     "UnsupportedVersionError",
     "WireCue",
+    "WireEntry",
     "WireExercise",
+    "WirePlan",
     "WireProgram",
+    "WireSlot",
     "chunk_capacity",
     "clock_values",
     "cts_to_utc",

@@ -27,6 +27,7 @@ class ControlOpcode(OpenIntEnum):
     RESUME_SESSION = 0x06
     ACK_EVENTS = 0x07
     REPLAY_EVENTS = 0x08
+    START_ENTRY = 0x09
 
 
 def _expect(r: Reader, opcode: ControlOpcode, size: int) -> None:
@@ -128,6 +129,43 @@ class StartSession:
 
 
 @dataclass(frozen=True)
+class StartEntry:
+    """START_ENTRY (§7.7, feature ENTRIES): run one entry of the committed program.
+
+    Attributes:
+        identity: the 16-byte identity of the committed program (as START_SESSION).
+        entry: 0 for the whole routine (START_SESSION's effect), else entry 1..15 of the
+            program's plan section (§5.8); an entry the program lacks fails UNKNOWN_ENTRY.
+    """
+
+    identity: bytes
+    entry: int
+    opcode: ClassVar[ControlOpcode] = ControlOpcode.START_ENTRY
+
+    def __post_init__(self) -> None:
+        check(
+            isinstance(self.identity, bytes) and len(self.identity) == IDENTITY_SIZE,
+            f"a program identity is {IDENTITY_SIZE} bytes",
+        )
+        check_uint("entry", self.entry, 255)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Self:
+        """Decode an 18-byte START_ENTRY.
+
+        Raises:
+            DecodeError: wrong opcode or length.
+        """
+        r = Reader(data, "control request")
+        _expect(r, cls.opcode, 2 + IDENTITY_SIZE)
+        identity, entry = r.take(IDENTITY_SIZE), r.u8()
+        return build(r, lambda: cls(identity, entry))
+
+    def __bytes__(self) -> bytes:
+        return bytes([self.opcode]) + self.identity + bytes([self.entry])
+
+
+@dataclass(frozen=True)
 class StopSession(_Bare):
     """STOP_SESSION (§7.5): end a running or paused session (a no-op when idle)."""
 
@@ -197,6 +235,7 @@ ControlRequest = (
     | ResumeSession
     | AckEvents
     | ReplayEvents
+    | StartEntry
 )
 
 _BY_OPCODE: Final[dict[int, type[ControlRequest]]] = {
@@ -210,6 +249,7 @@ _BY_OPCODE: Final[dict[int, type[ControlRequest]]] = {
         ResumeSession,
         AckEvents,
         ReplayEvents,
+        StartEntry,
     )
 }
 

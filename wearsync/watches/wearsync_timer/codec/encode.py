@@ -10,21 +10,26 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
+from datetime import date
 from itertools import groupby
 from typing import Final, TypeVar
 
 from wearsync.protocol.errors import EncodeError
 from wearsync.protocol.wire import U16_MAX, utf8_prefix
 from wearsync.routine.compiler import Step, StepKind, TimerProgram
-from wearsync.routine.model import Direction, Side
+from wearsync.routine.cues import DEFAULT_CUES
+from wearsync.routine.model import Direction, Routine, Side
+from wearsync.routine.occurrences import interval_days, repeat_slots
 from wearsync.watches.wearsync_timer.codec.expand import (
     LocalStep,
     countdown_ms,
     exercise_steps,
     expand,
 )
+from wearsync.watches.wearsync_timer.codec.plan import WireEntry, WirePlan, WireSlot, minute_of
 from wearsync.watches.wearsync_timer.codec.program import (
     MAX_NAME_BYTES,
+    REMINDER_CUE,
     CueSlot,
     Timed,
     WireCue,
@@ -40,8 +45,11 @@ _LEAD_KINDS: Final = (StepKind.PREPARE, StepKind.TRANSITION)
 _AFTER_RULES: Final = ((False, False), (False, True), (True, False), (True, True))
 
 
-def encode_program(program: TimerProgram) -> bytes:
+def encode_program(program: TimerProgram, plan: WirePlan | None = None) -> bytes:
     """Encode a compiled program as the bytes the watch stages (§5).
+
+    With a ``plan`` (:func:`wire_plan`) the program is format 2 (§5.8), for watches with
+    feature ENTRIES; without, format 1.
 
     Titles and exercise names longer than 32 UTF-8 bytes are cut at a character boundary
     (§5.1.3); everything a step carries travels exactly.
@@ -50,7 +58,7 @@ def encode_program(program: TimerProgram) -> bytes:
         EncodeError: the program cannot be represented: more than 255 exercises or cues, a
             step sequence no exercise record reproduces, or more than 65535 bytes.
     """
-    data = bytes(wire_program(program))
+    data = bytes(wire_program(program, plan))
     if len(data) > U16_MAX:
         raise EncodeError(f"the program encodes to {len(data)} bytes, over {U16_MAX}")
     return data
@@ -66,16 +74,20 @@ def decode_program(data: bytes) -> WireProgram:
     return WireProgram.from_bytes(data)
 
 
-def wire_program(program: TimerProgram) -> WireProgram:
+def wire_program(program: TimerProgram, plan: WirePlan | None = None) -> WireProgram:
     """The structural form of ``program``, verified to unroll into exactly its steps.
+
+    A ``plan`` adds the plan section and the ``reminder`` cue (in name order, as the others).
 
     Raises:
         EncodeError: as :func:`encode_program`.
     """
-    cue_names = list(program.cues)
-    cues = tuple(
-        WireCue(name, tuple(cue.pattern), cue.strength) for name, cue in program.cues.items()
-    )
+    table = dict(program.cues)
+    if plan is not None:
+        table.setdefault(REMINDER_CUE, DEFAULT_CUES[REMINDER_CUE])
+        table = dict(sorted(table.items()))
+    cue_names = list(table)
+    cues = tuple(WireCue(name, tuple(cue.pattern), cue.strength) for name, cue in table.items())
     groups = [list(g) for _, g in groupby(program.steps, key=lambda s: s.exercise)]
     if [g[0].exercise for g in groups] != list(range(len(program.exercises))):
         raise EncodeError("steps must run exercise by exercise, in order, each exercise once")
@@ -84,7 +96,7 @@ def wire_program(program: TimerProgram) -> WireProgram:
         for ex, steps in zip(program.exercises, groups, strict=True)
     )
     end_cue = cue_names.index(program.end_cue) if program.end_cue in cue_names else None
-    wire = WireProgram(_cut(program.title), cues, exercises, end_cue)
+    wire = WireProgram(_cut(program.title), cues, exercises, end_cue, plan)
     got = expand(wire)
     if got != program.steps:
         first = next(
@@ -93,6 +105,37 @@ def wire_program(program: TimerProgram) -> WireProgram:
         )
         raise EncodeError(f"the program's step {first} follows no loop the wire format can express")
     return wire
+
+
+def wire_plan(routine: Routine, program: TimerProgram, first_day: date) -> WirePlan:
+    """The plan section for ``routine`` compiled as ``program``, from ``first_day`` (§5.8).
+
+    The same schedule as :mod:`wearsync.routine.occurrences`: the routine every
+    ``every_days.min`` days at its times; each exercise done several times a day is an entry
+    with the first N daily times, the one nearest each routine time marked not on routine days.
+
+    Raises:
+        EncodeError: the schedule does not fit the plan section (too many times or entries).
+    """
+    schedule = routine.schedule
+    index = {ex.id: number for number, ex in enumerate(program.exercises)}
+    entries = []
+    for ex in routine.exercises:
+        if ex.times_per_day <= 1 or ex.id not in index:
+            continue
+        kept = set(repeat_slots(routine, ex.times_per_day, routine_day=True))
+        slots = sorted(
+            {
+                minute_of(schedule.daily_times[i]): WireSlot(
+                    minute_of(schedule.daily_times[i]), not_on_routine_days=i not in kept
+                )
+                for i in range(min(ex.times_per_day, len(schedule.daily_times)))
+            }.values(),
+            key=lambda s: s.minute,
+        )
+        entries.append(WireEntry(index[ex.id], tuple(slots)))
+    times = tuple(sorted({minute_of(t) for t in schedule.times}))
+    return WirePlan(interval_days(schedule), first_day, times, tuple(entries))
 
 
 def _cut(text: str) -> str:

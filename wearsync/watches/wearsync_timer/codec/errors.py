@@ -52,6 +52,7 @@ class AttErrorCode(OpenIntEnum):
     PROGRAM_MISMATCH = 0x8B
     NOT_RUNNING = 0x8C
     ACK_OUT_OF_RANGE = 0x8D
+    UNKNOWN_ENTRY = 0x8E
     CCCD_IMPROPERLY_CONFIGURED = 0xFD
 
 
@@ -74,6 +75,7 @@ ATT_ERROR_MEANINGS: Final[dict[int, str]] = {
     AttErrorCode.PROGRAM_MISMATCH: "the committed program is not the one named",
     AttErrorCode.NOT_RUNNING: "the session is not in a state that allows this",
     AttErrorCode.ACK_OUT_OF_RANGE: "the acknowledged event was never recorded",
+    AttErrorCode.UNKNOWN_ENTRY: "the committed program has no such entry",
     AttErrorCode.CCCD_IMPROPERLY_CONFIGURED: "notifications are not enabled",
 }
 

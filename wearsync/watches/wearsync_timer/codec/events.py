@@ -21,9 +21,12 @@ from wearsync.watches.wearsync_timer.codec.transfer import MAX_ATTRIBUTE_SIZE
 
 #: Size of a version 1 event record (§9.1).
 EVENT_RECORD_SIZE: Final = 28
+#: Size of a record with the entry field, from watches with feature ENTRIES (§9.1).
+EVENT_RECORD_SIZE_ENTRIES: Final = 29
 #: Bytes before the records in a batch: flags, record size (§9.2).
 BATCH_HEADER_SIZE: Final = 2
 _CLOCK_SET: Final = 0x01
+_RECORD_SIZES: Final = (EVENT_RECORD_SIZE, EVENT_RECORD_SIZE_ENTRIES)
 _SIDES: Final = {v: k for k, v in SIDE_CODES.items()}
 _DIRECTIONS: Final = {v: k for k, v in DIRECTION_CODES.items()}
 
@@ -39,6 +42,7 @@ class EventKind(OpenIntEnum):
     SESSION_ABORTED = 0x06
     PAUSED = 0x07
     RESUMED = 0x08
+    REMINDER = 0x09
 
 
 @dataclass(frozen=True, order=True)
@@ -67,6 +71,8 @@ class EventRecord:
         side: that step's side.
         direction: that step's direction.
         duration_ms: the measured duration the kind defines (§9.3), pauses excluded.
+        entry: what ran (§7.7): 0 the whole routine, n entry n of the plan; 0 in 28-byte
+            records, which predate entries.
     """
 
     boot_id: int
@@ -82,6 +88,7 @@ class EventRecord:
     side: Side
     direction: Direction
     duration_ms: int
+    entry: int = 0
 
     @property
     def kind_name(self) -> str:
@@ -104,6 +111,7 @@ class EventRecord:
             self.direction in DIRECTION_CODES,
             f"direction must be a Direction, got {self.direction!r}",
         )
+        check_uint("entry", self.entry, 0xFF)
 
     @property
     def id(self) -> EventId:
@@ -128,7 +136,7 @@ class EventRecord:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Self:
-        """Decode one record; bytes after the first 28 are ignored (§9.2).
+        """Decode one record; byte 28 is the entry if present, later bytes are ignored (§9.2).
 
         Raises:
             DecodeError: shorter than 28 bytes, or a field out of range.
@@ -140,6 +148,7 @@ class EventRecord:
         side_code, direction_code, duration_ms = r.u8(), r.u8(), r.u32()
         if side_code not in _SIDES or direction_code not in _DIRECTIONS:
             raise r.error(f"unknown side {side_code} or direction {direction_code}")
+        entry = r.u8() if r.remaining else 0
         return build(
             r,
             lambda: cls(
@@ -156,15 +165,30 @@ class EventRecord:
                 _SIDES[side_code],
                 _DIRECTIONS[direction_code],
                 duration_ms,
+                entry,
             ),
         )
 
     def __bytes__(self) -> bytes:
+        """The record in its shortest form: 28 bytes for entry 0, else 29."""
+        return self.encode(EVENT_RECORD_SIZE if self.entry == 0 else EVENT_RECORD_SIZE_ENTRIES)
+
+    def encode(self, size: int) -> bytes:
+        """The record as ``size`` bytes (28, or 29 with the entry).
+
+        Raises:
+            EncodeError: a 28-byte record cannot carry an entry other than 0.
+        """
+        check(size in _RECORD_SIZES, f"a record is 28 or 29 bytes, not {size}")
+        check(size > EVENT_RECORD_SIZE or self.entry == 0, "a 28-byte record has no entry")
         w = Writer().u32(self.boot_id).u32(self.seq).u32(self.time_s).u16(self.time_ms)
         w.u8(int(self.kind)).u8(_CLOCK_SET if self.clock_set else 0)
         w.u16(self.step).u8(self.exercise).u8(self.set).u16(self.rep)
         w.u8(SIDE_CODES[self.side]).u8(DIRECTION_CODES[self.direction])
-        return bytes(w.u32(self.duration_ms))
+        w.u32(self.duration_ms)
+        if size > EVENT_RECORD_SIZE:
+            w.u8(self.entry)
+        return bytes(w)
 
 
 class BatchFlags(IntFlag):
@@ -187,15 +211,22 @@ class EventBatch:
     Attributes:
         flags: :class:`BatchFlags`; unknown bits are dropped.
         events: the records, oldest first.
+        record_size: bytes per record, 28 or 29 (with the entry, feature ENTRIES).
     """
 
     flags: BatchFlags = _NO_FLAGS
     events: tuple[EventRecord, ...] = ()
+    record_size: int = EVENT_RECORD_SIZE
 
     def __post_init__(self) -> None:
         check(isinstance(self.flags, BatchFlags), "flags are BatchFlags")
         check(isinstance(self.events, tuple), "events are a tuple")
-        size = BATCH_HEADER_SIZE + EVENT_RECORD_SIZE * len(self.events)
+        check(self.record_size in _RECORD_SIZES, "records are 28 or 29 bytes")
+        check(
+            self.record_size > EVENT_RECORD_SIZE or all(e.entry == 0 for e in self.events),
+            "28-byte records carry no entry",
+        )
+        size = BATCH_HEADER_SIZE + self.record_size * len(self.events)
         check(size <= MAX_ATTRIBUTE_SIZE, f"a batch of {size} bytes exceeds an attribute value")
 
     @classmethod
@@ -215,19 +246,20 @@ class EventBatch:
         events = tuple(
             EventRecord.from_bytes(r.take(record_size)) for _ in range(r.remaining // record_size)
         )
-        return build(r, lambda: cls(flags, events))
+        kept = min(record_size, EVENT_RECORD_SIZE_ENTRIES)  # later appended fields are dropped
+        return build(r, lambda: cls(flags, events, kept))
 
     def __bytes__(self) -> bytes:
-        w = Writer().u8(int(self.flags)).u8(EVENT_RECORD_SIZE)
+        w = Writer().u8(int(self.flags)).u8(self.record_size)
         for event in self.events:
-            w.raw(bytes(event))
+            w.raw(event.encode(self.record_size))
         return bytes(w)
 
 
-def events_per_batch(value_size: int) -> int:
-    """How many records fit a batch of at most ``value_size`` bytes (§9.5).
+def events_per_batch(value_size: int, record_size: int = EVENT_RECORD_SIZE) -> int:
+    """How many records of ``record_size`` fit a batch of at most ``value_size`` bytes (§9.5).
 
     A Read carries ``ATT_MTU - 1`` bytes, a notification ``ATT_MTU - 3``; both at most 512.
     """
     usable = min(value_size, MAX_ATTRIBUTE_SIZE) - BATCH_HEADER_SIZE
-    return max(0, usable // EVENT_RECORD_SIZE)
+    return max(0, usable // record_size)

@@ -108,3 +108,23 @@ def _cue_name(program: WireProgram, exercise: int, slot: CueSlot) -> str:
     # WireProgram's own checks guarantee every slot its steps use resolves.
     assert index is not None
     return program.cues[index].name
+
+
+def entry_steps(program: WireProgram, entry: int) -> range:
+    """The step indices entry ``entry`` runs (§5.8 "Running an entry"), without unrolling.
+
+    Entry 0 is the whole program; entry *n* runs its exercise's steps only, numbered as in the
+    whole program's expansion, so Session Status and events name the same steps.
+
+    Raises:
+        ValueError: the program has no entry ``entry`` (a watch answers UNKNOWN_ENTRY).
+    """
+    total = program.step_count
+    if entry == 0:
+        return range(total)
+    plan = program.plan
+    if plan is None or not 1 <= entry <= len(plan.entries):
+        raise ValueError(f"no entry {entry}")
+    exercise = plan.entries[entry - 1].exercise
+    first = sum(ex.step_count for ex in program.exercises[:exercise])
+    return range(first, first + program.exercises[exercise].step_count)

@@ -32,6 +32,8 @@ class Feature(IntFlag):
     PAUSE_RESUME = 0x0002
     EVENT_REPLAY = 0x0004
     CURRENT_TIME_SERVICE = 0x0008
+    ENTRIES = 0x0010
+    """Program format 2 (entries and schedule, §5.8), START_ENTRY, reminders (§5.9)."""
 
 
 class InfoFlags(IntFlag):

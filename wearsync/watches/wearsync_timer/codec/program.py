@@ -23,9 +23,16 @@ from wearsync.protocol.errors import UnsupportedVersionError
 from wearsync.protocol.wire import U16_MAX, U32_MAX, Reader, Writer, build, check, check_uint
 from wearsync.routine.compiler import StepKind
 from wearsync.routine.model import Direction, Side
+from wearsync.watches.wearsync_timer.codec.plan import WirePlan
 
-#: The program format this module reads and writes (§5.2).
+#: The program format without a plan section (§5.2).
 PROGRAM_FORMAT: Final = 1
+#: The program format with a plan section: entries and schedule (§3.4, §5.8).
+PROGRAM_FORMAT_PLAN: Final = 2
+PROGRAM_FORMATS: Final = (PROGRAM_FORMAT, PROGRAM_FORMAT_PLAN)
+#: The cue reminders play (§5.9); from format 2 on a well-known name (table 5-2).
+REMINDER_CUE: Final = "reminder"
+_REMINDER_REF: Final = 0x0B
 #: Longest title or exercise name, in UTF-8 bytes (§5.1.3).
 MAX_NAME_BYTES: Final = 32
 #: Length of a program identity (§5.7).
@@ -310,12 +317,15 @@ class WireProgram:
         cues: the cue table, at most 255 entries with distinct names.
         exercises: 1..255 exercise records, in the order they run.
         end_cue: index of the cue played when the session completes, or ``None``.
+        plan: the entries and the schedule (§5.8); a program with a plan is format 2 and
+            has a cue named ``reminder``.
     """
 
     title: str
     cues: tuple[WireCue, ...]
     exercises: tuple[WireExercise, ...]
     end_cue: int | None = None
+    plan: WirePlan | None = None
 
     def __post_init__(self) -> None:
         _check_name("title", self.title)
@@ -338,6 +348,24 @@ class WireProgram:
                 )
         total = sum(ex.step_count for ex in self.exercises)
         check(total <= MAX_STEPS, f"the program unrolls into {total} steps, over {MAX_STEPS}")
+        if self.plan is not None:
+            check(isinstance(self.plan, WirePlan), "plan must be a WirePlan")
+            check(REMINDER_CUE in names, "a program with a plan needs a 'reminder' cue")
+            for entry in self.plan.entries:
+                check(entry.exercise < len(self.exercises), "entry exercise out of range")
+
+    @property
+    def format(self) -> int:
+        """The program's format byte (§3.4): 2 with a plan section, else 1."""
+        return PROGRAM_FORMAT if self.plan is None else PROGRAM_FORMAT_PLAN
+
+    @property
+    def reminder_cue(self) -> int | None:
+        """Index of the cue reminders play (§5.9), or None."""
+        for index, cue_entry in enumerate(self.cues):
+            if cue_entry.name == REMINDER_CUE:
+                return index
+        return None
 
     def cue_index(self, exercise: int, slot: CueSlot) -> int | None:
         """The cue an exercise plays in ``slot``: its override, else the cue named as the slot."""
@@ -369,27 +397,31 @@ class WireProgram:
         """
         r = Reader(data, "program")
         fmt = r.u8()
-        if fmt != PROGRAM_FORMAT:
-            raise UnsupportedVersionError("program", fmt, (PROGRAM_FORMAT,))
+        if fmt not in PROGRAM_FORMATS:
+            raise UnsupportedVersionError("program", fmt, PROGRAM_FORMATS)
         if r.u8() != 0:
             raise r.error("reserved flags byte must be 0")
         cue_count, exercise_count, end_cue = r.u8(), r.u8(), r.u8()
         title = r.utf8(_name_length(r), "title")
-        cues = tuple(_read_cue(r) for _ in range(cue_count))
+        cues = tuple(_read_cue(r, fmt) for _ in range(cue_count))
         exercises = tuple(_read_exercise(r) for _ in range(exercise_count))
+        plan = WirePlan.read(r) if fmt == PROGRAM_FORMAT_PLAN else None
         r.end()
         return build(
-            r, lambda: cls(title, cues, exercises, None if end_cue == _NO_CUE else end_cue)
+            r,
+            lambda: cls(title, cues, exercises, None if end_cue == _NO_CUE else end_cue, plan),
         )
 
     def __bytes__(self) -> bytes:
-        w = Writer().u8(PROGRAM_FORMAT).u8(0).u8(len(self.cues)).u8(len(self.exercises))
+        w = Writer().u8(self.format).u8(0).u8(len(self.cues)).u8(len(self.exercises))
         w.u8(_NO_CUE if self.end_cue is None else self.end_cue)
         _write_name(w, self.title)
         for cue in self.cues:
-            _write_cue(w, cue)
+            _write_cue(w, cue, self.format)
         for ex in self.exercises:
             _write_exercise(w, ex)
+        if self.plan is not None:
+            self.plan.write(w)
         return bytes(w)
 
 
@@ -430,14 +462,16 @@ def _write_duration(w: Writer, ms: int) -> None:
     w.varint((ms // 1000) << 1 | 1 if ms % 1000 == 0 else ms << 1)
 
 
-def _read_cue(r: Reader) -> WireCue:
+def _read_cue(r: Reader, fmt: int) -> WireCue:
     ref = r.u8()
     if ref < len(CueSlot):
         name = CueSlot(ref).cue_name
+    elif ref == _REMINDER_REF and fmt >= PROGRAM_FORMAT_PLAN:
+        name = REMINDER_CUE
     elif ref & 0x80 and 1 <= ref & 0x7F <= 32:
         name = r.utf8(ref & 0x7F, "cue name")
-        if name in _SLOT_BY_NAME:
-            raise r.error(f"cue name {name!r} must use its slot number")
+        if name in _SLOT_BY_NAME or (name == REMINDER_CUE and fmt >= PROGRAM_FORMAT_PLAN):
+            raise r.error(f"cue name {name!r} must use its well-known number")
     else:
         raise r.error(f"bad cue name byte 0x{ref:02X}")
     shape = r.u8()
@@ -457,10 +491,12 @@ def _read_cue(r: Reader) -> WireCue:
     return cue
 
 
-def _write_cue(w: Writer, cue: WireCue) -> None:
+def _write_cue(w: Writer, cue: WireCue, fmt: int) -> None:
     slot = _SLOT_BY_NAME.get(cue.name)
     if slot is not None:
         w.u8(slot)
+    elif cue.name == REMINDER_CUE and fmt >= PROGRAM_FORMAT_PLAN:
+        w.u8(_REMINDER_REF)
     else:
         raw = cue.name.encode("ascii")
         w.u8(0x80 | len(raw)).raw(raw)

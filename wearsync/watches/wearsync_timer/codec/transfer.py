@@ -15,7 +15,7 @@ from typing import Final, Self
 from wearsync.protocol.errors import DecodeError, UnsupportedVersionError
 from wearsync.protocol.wire import U16_MAX, Reader, Writer, build, check, check_uint
 from wearsync.watches.wearsync_timer.codec.errors import AttError, AttErrorCode
-from wearsync.watches.wearsync_timer.codec.program import WireProgram, program_crc
+from wearsync.watches.wearsync_timer.codec.program import PROGRAM_FORMATS, WireProgram, program_crc
 
 #: Bytes of a chunk before its data: total length u16, offset u16 (§6.1).
 CHUNK_HEADER_SIZE: Final = 4
@@ -125,13 +125,16 @@ class Staging:
             )
         return Staging(self.total_length, self.data + chunk.data)
 
-    def commit(self, crc32: int) -> tuple[bytes, WireProgram]:
+    def commit(
+        self, crc32: int, formats: tuple[int, ...] = PROGRAM_FORMATS
+    ) -> tuple[bytes, WireProgram]:
         """Check the staged program for COMMIT (§6.3) and return its bytes and decoded form.
 
         This covers checks 2-6 of §6.3; the caller checks first that no session is active
         (``SESSION_ACTIVE``). Whatever the outcome the caller then discards the staging
         (§6.2), and on success makes the returned program its committed one, durably, before
-        it answers the write (§6.4).
+        it answers the write (§6.4). ``formats`` are the program formats the watch runs
+        (format 2 only with feature ENTRIES, §3.4).
 
         Raises:
             AttError: ``NOTHING_STAGED``, ``STAGING_INCOMPLETE``, ``CRC_MISMATCH``,
@@ -147,6 +150,10 @@ class Staging:
         if actual != crc32:
             raise AttError(
                 AttErrorCode.CRC_MISMATCH, f"staged 0x{actual:08X}, COMMIT 0x{crc32:08X}"
+            )
+        if self.data[0] not in formats:
+            raise AttError(
+                AttErrorCode.PROGRAM_VERSION_UNSUPPORTED, f"program format {self.data[0]}"
             )
         try:
             program = WireProgram.from_bytes(self.data)

@@ -26,6 +26,7 @@ from wearsync.watches.wearsync_timer.codec import (
     SessionStatusValue,
     events_per_batch,
 )
+from wearsync.watches.wearsync_timer.codec.events import EVENT_RECORD_SIZE
 
 logger = logging.getLogger(__name__)
 
@@ -62,10 +63,12 @@ class Notifier:
         device: Device,
         session_status: gatt.Characteristic[bytes],
         event_log: gatt.Characteristic[bytes],
+        record_size: int = EVENT_RECORD_SIZE,
     ) -> None:
         self.device = device
         self.session_status = session_status
         self.event_log = event_log
+        self.record_size = record_size
         self._jobs: deque[_Job] = deque()
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
@@ -128,7 +131,7 @@ class Notifier:
             await self._notify_all(self.session_status, lambda _c: [status])
         elif job.event is not None:
             live = [job.event, *self._take_live()]
-            await self._notify_all(self.event_log, lambda c: _batches(c, live))
+            await self._notify_all(self.event_log, lambda c: _batches(c, live, self.record_size))
         elif job.replay_to is not None:
             await self._send_replay(job.replay_to, job.replay)
 
@@ -151,24 +154,26 @@ class Notifier:
                     await self.device.notify_subscriber(connection, characteristic, value)
 
     async def _send_replay(self, connection: Connection, events: tuple[EventRecord, ...]) -> None:
-        room = events_per_batch(connection.att_mtu - 3)
+        room = events_per_batch(connection.att_mtu - 3, self.record_size)
         if room == 0:
             logger.warning("ATT_MTU %d is too small to replay events", connection.att_mtu)
             return
         chunks = [events[i : i + room] for i in range(0, len(events), room)] or [()]
         for n, chunk in enumerate(chunks):
             flags = BatchFlags.REPLAY_END if n == len(chunks) - 1 else BatchFlags.MORE
-            value = bytes(EventBatch(flags, chunk))
+            value = bytes(EventBatch(flags, chunk, self.record_size))
             await self.device.notify_subscriber(connection, self.event_log, value)
 
 
-def _batches(connection: Connection, events: Sequence[EventRecord]) -> list[bytes]:
+def _batches(
+    connection: Connection, events: Sequence[EventRecord], record_size: int
+) -> list[bytes]:
     """LIVE batches of ``events`` that each fit one notification on ``connection``."""
-    room = events_per_batch(connection.att_mtu - 3)
+    room = events_per_batch(connection.att_mtu - 3, record_size)
     if room == 0:
         logger.warning("ATT_MTU %d is too small to notify an event", connection.att_mtu)
         return []
     return [
-        bytes(EventBatch(BatchFlags.LIVE, tuple(events[i : i + room])))
+        bytes(EventBatch(BatchFlags.LIVE, tuple(events[i : i + room]), record_size))
         for i in range(0, len(events), room)
     ]

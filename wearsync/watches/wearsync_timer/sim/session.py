@@ -38,6 +38,7 @@ from wearsync.watches.wearsync_timer.codec import (
     WireProgram,
     expand,
 )
+from wearsync.watches.wearsync_timer.codec.expand import entry_steps
 from wearsync.watches.wearsync_timer.sim.flash import SessionMarker
 
 
@@ -101,6 +102,8 @@ class SessionRunner:
         self.wearer = wearer
         self.state = SessionState.IDLE
         self.steps: tuple[Step, ...] = ()
+        self.entry = 0  # what runs: 0 the whole program, n entry n of the plan (§7.7)
+        self._end = 0  # one past the last step the session runs
         self._cues: dict[str, WireCue] = {}
         self._end_cue: WireCue | None = None
         self._index = 0
@@ -140,24 +143,32 @@ class SessionRunner:
 
     # -- what starts and steers a session -------------------------------------------------
 
-    def start(self, program: WireProgram) -> None:
-        """Start ``program`` from step 0 (START_SESSION or the watch's start button, §7.4).
+    def start(self, program: WireProgram, entry: int = 0) -> None:
+        """Start ``program`` from step 0, or one entry of it (START_SESSION, START_ENTRY or
+        the watch's menu, §7.4, §7.7): an entry runs its exercise's steps only, with the step
+        indices they have in the whole program (§5.8).
 
         Raises:
-            AttError: ``SESSION_ACTIVE`` if a session is running or paused.
+            AttError: ``SESSION_ACTIVE`` if a session is running or paused, ``UNKNOWN_ENTRY``
+                if the program has no entry ``entry``.
         """
         if self.state is not SessionState.IDLE:
             raise AttError(AttErrorCode.SESSION_ACTIVE)
-        self.steps = expand(program)
+        try:
+            runs = entry_steps(program, entry)
+        except ValueError as exc:
+            raise AttError(AttErrorCode.UNKNOWN_ENTRY, str(exc)) from exc
+        begin, self._end = runs.start, runs.stop
+        self.steps, self.entry = expand(program), entry
         self._cues = {cue.name: cue for cue in program.cues}
         self._end_cue = None if program.end_cue is None else program.cues[program.end_cue]
         self._agenda.clear()
         self.motor.begin_session()
         self._origin = self.clock.now_ms()
         self.state = SessionState.RUNNING
-        self.host.on_session_status(SessionStatusValue(SessionState.RUNNING, 0, 0))
-        self._event(EventKind.SESSION_STARTED, self.steps[0], 0, self._origin)
-        self._enter(0, 0, first=True)
+        self.host.on_session_status(SessionStatusValue(SessionState.RUNNING, begin, 0))
+        self._event(EventKind.SESSION_STARTED, self.steps[begin], 0, self._origin)
+        self._enter(begin, 0, first=True)
         self._arm()
 
     def stop(self) -> None:
@@ -258,7 +269,7 @@ class SessionRunner:
     def _step_ended(self, at: int) -> None:
         index = self._index
         step = self.steps[index]
-        last = index + 1 == len(self.steps)
+        last = index + 1 == self._end
         if last or self.steps[index + 1].exercise != step.exercise:
             duration = at - self._exercise_start
             self._event(EventKind.EXERCISE_COMPLETED, step, duration, self._origin + at)
@@ -274,7 +285,7 @@ class SessionRunner:
         following = next(
             (
                 i
-                for i in range(self._index + 1, len(self.steps))
+                for i in range(self._index + 1, self._end)
                 if self.steps[i].exercise > step.exercise
             ),
             None,
@@ -285,7 +296,7 @@ class SessionRunner:
             self._enter(following, at)
 
     def _complete(self, at: int) -> None:
-        self._event(EventKind.SESSION_COMPLETED, self.steps[-1], at, self._origin + at)
+        self._event(EventKind.SESSION_COMPLETED, self.steps[self._end - 1], at, self._origin + at)
         if self._end_cue is not None:
             self._play_cue(self._end_cue, at, None)
         self._finish()

@@ -51,6 +51,7 @@ from wearsync.watches.wearsync_timer.codec import (
     ReplayEvents,
     ResumeSession,
     SessionStatusValue,
+    StartEntry,
     StartSession,
     StopSession,
     TimerInfo,
@@ -60,6 +61,10 @@ from wearsync.watches.wearsync_timer.codec import (
     parse_control,
 )
 from wearsync.watches.wearsync_timer.codec import uuids as U
+from wearsync.watches.wearsync_timer.codec.events import (
+    EVENT_RECORD_SIZE,
+    EVENT_RECORD_SIZE_ENTRIES,
+)
 from wearsync.watches.wearsync_timer.sim.flash import Flash
 from wearsync.watches.wearsync_timer.sim.notifier import Notifier, notifying
 
@@ -81,6 +86,7 @@ _FEATURE_OF: Final[dict[type, Feature]] = {
     PauseSession: Feature.PAUSE_RESUME,
     ResumeSession: Feature.PAUSE_RESUME,
     ReplayEvents: Feature.EVENT_REPLAY,
+    StartEntry: Feature.ENTRIES,
 }
 
 
@@ -129,6 +135,17 @@ class TimerBackend(Protocol):
     def connection_closed(self, connection: Connection) -> None:
         """Forget what belonged to ``connection`` (its staging, §6.2)."""
         ...
+
+
+_FEATURE_OF_OPCODE: Final[dict[int, Feature]] = {
+    int(getattr(cls, "opcode")): feature  # noqa: B009 - every request class has one
+    for cls, feature in _FEATURE_OF.items()
+}
+
+
+def record_size_of(features: Feature) -> int:
+    """Bytes per event record a watch with ``features`` sends: 29 with ENTRIES (§9.1)."""
+    return EVENT_RECORD_SIZE_ENTRIES if features & Feature.ENTRIES else EVENT_RECORD_SIZE
 
 
 def _refuse(code: int) -> att.ATT_Error:
@@ -233,7 +250,9 @@ class TimerService:
     def attach(self, device: Device, connections: Sequence[Connection] = ()) -> None:
         """Start serving on ``device`` (its services already added) and sending notifications."""
         self.device = device
-        self.notifier = Notifier(device, self.session_status, self.event_log)
+        self.notifier = Notifier(
+            device, self.session_status, self.event_log, record_size_of(self.backend.features)
+        )
         device.on(Device.EVENT_CONNECTION, self._on_connection)
         for connection in connections:
             self._on_connection(connection)
@@ -326,6 +345,10 @@ class TimerService:
 
     async def _write_control(self, connection: Connection, value: bytes) -> None:
         await self._require_bond(connection)
+        needed_op = _FEATURE_OF_OPCODE.get(value[0]) if value else None
+        if needed_op is not None and not self.backend.features & needed_op:
+            # an opcode whose feature is clear is unknown, whatever its length (§7.1)
+            raise _refuse(AttErrorCode.OPCODE_NOT_SUPPORTED)
         try:
             request = parse_control(value)
         except UnknownOpcodeError as exc:
@@ -350,11 +373,12 @@ class TimerService:
 
     async def _read_events(self, connection: Connection) -> bytes:
         await self._require_bond(connection)
-        room = events_per_batch(connection.att_mtu - 1)
+        size = record_size_of(self.backend.features)
+        room = events_per_batch(connection.att_mtu - 1, size)
         events = tuple(self.backend.backlog())
         more = len(events) > room
         flags = BatchFlags.MORE if more else BatchFlags(0)
-        return bytes(EventBatch(flags, events[:room]))
+        return bytes(EventBatch(flags, events[:room], size))
 
     @staticmethod
     def _call(action: Callable[[], None]) -> None:

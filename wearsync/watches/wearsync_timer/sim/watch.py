@@ -24,8 +24,12 @@ Public attributes and properties: ``address``, ``tap`` (an :class:`AttTap` count
 PDU the watch sends and receives, with ``cut_after(k)``), ``motor`` (``pulses``,
 ``vibrations``), ``events`` (unacknowledged), ``boot_id``, ``committed_program``,
 ``committed_identity``, ``state``, ``status``, ``clock``, ``flash``, ``peripheral``.
-The watch's own buttons: :meth:`press_start`, :meth:`press_pause`, :meth:`press_resume`,
-:meth:`press_stop`, :meth:`press_skip`.
+The watch's own buttons: :meth:`press_start` (``entry=n`` picks an entry from the menu,
+§7.7), :meth:`press_pause`, :meth:`press_resume`, :meth:`press_stop`, :meth:`press_skip`.
+
+With feature ENTRIES and a format-2 program the watch reminds the wearer on its own clock
+(§5.9): at each planned time it plays the ``reminder`` cue, records REMINDER and appends a
+:class:`ReminderShown` to :attr:`SimWatch.reminders` (what the screen shows).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Final
@@ -67,16 +72,19 @@ from wearsync.watches.wearsync_timer.codec import (
     SessionState,
     SessionStatusValue,
     Staging,
+    StartEntry,
     StartSession,
     StopSession,
     TimerInfo,
     WireProgram,
     decode_program,
+    expand,
     program_identity,
 )
 from wearsync.watches.wearsync_timer.codec import uuids as U
 from wearsync.watches.wearsync_timer.sim.event_log import EventLog
 from wearsync.watches.wearsync_timer.sim.flash import Flash, SessionMarker, WatchRecord
+from wearsync.watches.wearsync_timer.sim.reminders import PlannedTime, next_after, window_start
 from wearsync.watches.wearsync_timer.sim.session import SessionRunner
 from wearsync.watches.wearsync_timer.sim.timer_service import TimerService
 
@@ -85,17 +93,36 @@ logger = logging.getLogger(__name__)
 DEFAULT_NAME: Final = "WearSync Sim"
 #: The longest the event log waits in memory before it is written to flash.
 LOG_FLUSH_S: Final = 0.02
-#: Every feature of table 3-1.
+#: Every feature of protocol revision 1 (table 3-1), what a watch before entries offers.
 ALL_FEATURES: Final = (
     Feature.SESSION_CONTROL
     | Feature.PAUSE_RESUME
     | Feature.EVENT_REPLAY
     | Feature.CURRENT_TIME_SERVICE
 )
+#: ALL_FEATURES and ENTRIES: program format 2, START_ENTRY, reminders (§5.8, §5.9).
+ENTRY_FEATURES: Final = ALL_FEATURES | Feature.ENTRIES
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _U32: Final = 0xFFFF_FFFF
 
 EventListener = Callable[[EventRecord], None]
+
+
+@dataclass(frozen=True)
+class ReminderShown:
+    """A reminder as the watch's screen shows it (§5.9).
+
+    Attributes:
+        entry: the wire entry number (0 the whole routine).
+        title: what the screen shows: the routine's title or the exercise's name.
+        local: the planned local wall time (naive, on the watch's offset).
+        utc: the watch's UTC clock when it buzzed.
+    """
+
+    entry: int
+    title: str
+    local: datetime
+    utc: datetime
 
 
 class SimWatch:
@@ -165,6 +192,9 @@ class SimWatch:
         self._wearer_start: Timer | None = None
         self._log_flush: asyncio.TimerHandle | None = None
         self._wearer_started = False
+        self.reminders: list[ReminderShown] = []
+        self._reminder: Timer | None = None
+        self._started: dict[int, datetime] = {}  # entry -> local time of its last session start
 
     @classmethod
     async def start(
@@ -273,15 +303,16 @@ class SimWatch:
 
     # -- the watch's buttons --------------------------------------------------------------
 
-    async def press_start(self) -> None:
-        """The wearer starts the committed program on the watch.
+    async def press_start(self, entry: int = 0) -> None:
+        """The wearer starts the committed program, or entry ``entry`` from the menu (§7.7).
 
         Raises:
-            AttError: ``NO_PROGRAM`` or ``SESSION_ACTIVE``, as START_SESSION would.
+            AttError: ``NO_PROGRAM``, ``SESSION_ACTIVE`` or ``UNKNOWN_ENTRY``, as START_ENTRY
+                would.
         """
         if self._wire is None:
             raise AttError(AttErrorCode.NO_PROGRAM)
-        self.runner.start(self._wire)
+        self._start(entry)
 
     async def press_pause(self) -> None:
         """The wearer pauses (``NOT_RUNNING`` unless running)."""
@@ -319,6 +350,7 @@ class SimWatch:
 
     async def _shut_down(self, *, link_loss: bool) -> None:
         self.runner.halt()
+        self._cancel_reminder()
         self.flush_log()
         if self._wearer_start is not None:
             self._wearer_start.cancel()
@@ -359,6 +391,7 @@ class SimWatch:
             keystore=self.flash.keystore(),
         )
         self.service.attach(self.peripheral.device, self.peripheral.connections)
+        self._plan_reminder()
         logger.info("%s booted: boot %d, address %s", self.name, self.boot_id, self.address)
         start_after = self.wearer.start_after_ms
         if start_after is not None and not self._wearer_started:
@@ -371,7 +404,7 @@ class SimWatch:
             return  # tried again when a program is committed
         self._wearer_started = True
         logger.info("the wearer presses start")
-        self.runner.start(self._wire)
+        self._start(0)
 
     # -- TimerBackend: what the GATT service asks ------------------------------------------
 
@@ -412,11 +445,9 @@ class SimWatch:
             case AbortStaged():
                 self._staging.pop(connection, None)
             case StartSession(identity=identity):
-                if self._wire is None:
-                    raise AttError(AttErrorCode.NO_PROGRAM)
-                if identity != self.committed_identity:
-                    raise AttError(AttErrorCode.PROGRAM_MISMATCH)
-                self.runner.start(self._wire)
+                self._start_named(identity, 0)
+            case StartEntry(identity=identity, entry=entry):
+                self._start_named(identity, entry)
             case StopSession():
                 self.runner.stop()
             case PauseSession():
@@ -431,16 +462,33 @@ class SimWatch:
             case _:
                 raise AttError(AttErrorCode.OPCODE_NOT_SUPPORTED)
 
+    def _start_named(self, identity: bytes, entry: int) -> None:
+        # The order of the checks is §7.7's.
+        if self._wire is None:
+            raise AttError(AttErrorCode.NO_PROGRAM)
+        if identity != self.committed_identity:
+            raise AttError(AttErrorCode.PROGRAM_MISMATCH)
+        self._start(entry)
+
+    def _start(self, entry: int) -> None:
+        assert self._wire is not None
+        self.runner.start(self._wire, entry)
+        local = self._local_now()
+        if local is not None:
+            self._started[entry] = local
+
     def _commit(self, connection: Connection, crc: int) -> None:
         # Every COMMIT discards the staging, whatever the outcome (§6.2).
         staging = self._staging.pop(connection, Staging())
         if self.runner.state is not SessionState.IDLE:
             raise AttError(AttErrorCode.SESSION_ACTIVE)
-        program, wire = staging.commit(crc)
+        formats = (1, 2) if self.features & Feature.ENTRIES else (1,)
+        program, wire = staging.commit(crc, formats)
         if program != self._program:
             # Durable before the Write Response goes out (§6.3, §6.4).
             self.flash.save_program(program)
             self._program, self._wire = program, wire
+            self._plan_reminder()
         logger.info("committed program %s", program_identity(program).hex())
         if self._wearer_start is None and self._wants_to_start():
             self._wearer_start = self.clock.call_at(self.clock.now_ms(), self._wearer_presses_start)
@@ -478,12 +526,15 @@ class SimWatch:
         """Keep the time zone for the next Current Time write (§10.2)."""
         self.record = WatchRecord(self.record.address, self.record.boot_id, value)
         self.flash.save_watch(self.record)
+        self._plan_reminder()  # the local offset moved: so do the planned times (§5.9)
 
     def set_utc(self, utc: datetime) -> None:
         """Set the watch's UTC clock to aware ``utc`` (what a Current Time write does)."""
         epoch_ms = (utc - _EPOCH) // timedelta(milliseconds=1)
         self._utc_offset_ms = epoch_ms - self.clock.now_ms()
         logger.info("clock set to %s", utc.isoformat())
+        if self.service is not None:
+            self._plan_reminder()
 
     def connection_closed(self, connection: Connection) -> None:
         """A link went down: its staging is discarded (§6.2)."""
@@ -511,8 +562,78 @@ class SimWatch:
 
     # -- events and time ------------------------------------------------------------------
 
+    # -- reminders (§5.9) -----------------------------------------------------------------
+
+    def _local_now(self) -> datetime | None:
+        """Local wall time on the watch's offset (naive), or None while the clock is unset."""
+        utc = self.utc
+        if utc is None:
+            return None
+        offset = self.record.local_time.utc_offset or timedelta(0)
+        return (utc + offset).replace(tzinfo=None)
+
+    def _cancel_reminder(self) -> None:
+        if self._reminder is not None:
+            self._reminder.cancel()
+            self._reminder = None
+
+    def _plan_reminder(self) -> None:
+        """Arm the clock for the next planned time of the committed plan, if any."""
+        self._cancel_reminder()
+        plan = None if self._wire is None else self._wire.plan
+        local = self._local_now()
+        if plan is None or local is None or not self.features & Feature.ENTRIES:
+            return
+        due = next_after(plan, local)
+        if not due:
+            return
+        delay_ms = (due[0].local - local) // timedelta(milliseconds=1)
+        self._reminder = self.clock.call_at(
+            self.clock.now_ms() + delay_ms, lambda: self._remind(due)
+        )
+
+    def _remind(self, due: list[PlannedTime]) -> None:
+        self._reminder = None
+        wire = self._wire
+        utc = self.utc
+        if wire is None or wire.plan is None or utc is None:
+            return
+        for planned in due:
+            started = self._started.get(planned.entry)
+            done_early = started is not None and started >= window_start(wire.plan, planned)
+            if self.runner.state is SessionState.IDLE and not done_early:
+                self._show_reminder(wire, planned, utc)
+        self._plan_reminder()
+
+    def _show_reminder(self, wire: WireProgram, planned: PlannedTime, utc: datetime) -> None:
+        assert wire.plan is not None
+        if planned.entry:
+            exercise = wire.plan.entries[planned.entry - 1].exercise
+            title = wire.exercises[exercise].name
+        else:
+            exercise, title = 0, wire.title
+        first = next(s for s in expand(wire) if s.exercise == exercise)
+        cue_index = wire.reminder_cue
+        if cue_index is not None:
+            self.motor.begin_session()
+            now = self.clock.now_ms()
+            self.motor.play(
+                wire.cues[cue_index], session_ms=0, step=None, at_ms=now - self._boot_at, utc=utc
+            )
+        self.reminders.append(ReminderShown(planned.entry, title, planned.local, utc))
+        logger.info("reminder: %s (planned %s)", title, planned.local.isoformat(" "))
+        self._record_at(EventKind.REMINDER, first, 0, self.clock.now_ms(), entry=planned.entry)
+
+    # -- events -----------------------------------------------------------------------------
+
     def _record_at(
-        self, kind: EventKind, where: Step | SessionMarker, duration_ms: int, at_ms: int
+        self,
+        kind: EventKind,
+        where: Step | SessionMarker,
+        duration_ms: int,
+        at_ms: int,
+        *,
+        entry: int | None = None,
     ) -> None:
         utc = self._utc_at(at_ms)
         if utc is None:
@@ -535,6 +656,9 @@ class SimWatch:
             side=where.side,
             direction=where.direction,
             duration_ms=duration_ms,
+            entry=(self.runner.entry if entry is None else entry)
+            if self.features & Feature.ENTRIES
+            else 0,
         )
         self._seq += 1
         self.log.append(record)
