@@ -135,6 +135,7 @@ async def test_the_csv_download_has_every_session(site: Site, synced: list[Sessi
     assert len(rows) == len(synced)
     assert sorted(r["status"] for r in rows) == sorted(s.status.value for s in synced)
     assert {r["watch"] for r in rows} == {FIRST_WATCH, SECOND_WATCH}
+    assert {r["entry"] for r in rows} == {s.entry for s in synced} == {"routine"}
     newest = max(synced, key=lambda s: s.started_at)
     assert rows[0]["watch_address"] == newest.device
     assert rows[0]["started"].startswith(

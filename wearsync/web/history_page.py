@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from wearsync.records import ExerciseStatus, SessionRecord
+from wearsync.routine.occurrences import ROUTINE_ENTRY
 from wearsync.web.data import PageData
 from wearsync.web.markup import duration_text, esc, page
 
@@ -17,6 +18,7 @@ PAGE_DAYS = 90
 
 CSV_COLUMNS = (
     "started",
+    "entry",
     "ended",
     "status",
     "duration_s",
@@ -57,6 +59,7 @@ def render_history(data: PageData) -> bytes:
             rows.append(
                 f'<tr><td data-label="Started"><time datetime="{esc(local.isoformat())}">'
                 f"{esc(local.strftime('%a %d %b %Y %H:%M'))}</time></td>"
+                f'<td data-label="What">{esc(_entry_name(data, s))}</td>'
                 f'<td data-label="Status" class="{esc(s.status.value)}">{esc(status)}</td>'
                 f'<td data-label="Duration" class="n">{length}</td>'
                 f'<td data-label="Exercises done" class="n">{done} of {len(s.exercises)}</td>'
@@ -65,7 +68,7 @@ def render_history(data: PageData) -> bytes:
             )
         parts.append(
             '<div class="table"><table class="stack"><caption>Sessions</caption><thead><tr>'
-            "<th scope=col>Started</th><th scope=col>Status</th>"
+            "<th scope=col>Started</th><th scope=col>What</th><th scope=col>Status</th>"
             '<th scope=col class="n">Duration</th><th scope=col class="n">Exercises done</th>'
             "<th scope=col>Skipped</th><th scope=col>Watch</th></tr>"
             f"</thead><tbody>{''.join(rows)}</tbody></table></div>"
@@ -91,6 +94,7 @@ def render_csv(data: PageData) -> bytes:
             _cells(
                 (
                     s.started_at.astimezone(zone).isoformat(),
+                    s.entry,
                     s.ended_at.astimezone(zone).isoformat() if s.ended_at else "",
                     s.status.value,
                     f"{s.duration_s:.0f}" if s.duration_s is not None else "",
@@ -103,6 +107,16 @@ def render_csv(data: PageData) -> bytes:
             )
         )
     return out.getvalue().encode()
+
+
+def _entry_name(data: PageData, s: SessionRecord) -> str:
+    """``Whole routine``, or the name of the exercise started on its own (a daily repeat)."""
+    if s.entry == ROUTINE_ENTRY:
+        return "Whole routine"
+    try:
+        return data.routine.exercise(s.entry).name
+    except KeyError:  # an exercise the routine no longer has
+        return s.entry
 
 
 def _done_and_skipped(s: SessionRecord) -> tuple[int, list[str]]:

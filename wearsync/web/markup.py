@@ -57,6 +57,7 @@ td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 .qr svg{display:block}
 .qr path{stroke:#000}
 code{overflow-wrap:anywhere;font-size:.9rem}
+td time{white-space:nowrap}
 ul.clients li{margin:4px 0}
 summary{cursor:pointer;color:var(--accent);padding:4px 0}
 @media (max-width:40rem){body{font-size:17px}h1{font-size:1.4rem}th,td{padding:4px}
