@@ -40,9 +40,9 @@ from wearsync.sim.att_tap import AttCounts, AttTap
 from wearsync.sim.link import VirtualLink
 from wearsync.store import Store
 from wearsync.sync.driver import SessionOptions, SyncContext
-from wearsync.sync.live import LiveUpdate
 from wearsync.sync.reports import SessionReport, SyncReport
 from wearsync.watches.registry import driver_for, load_profiles
+from wearsync.watches.wearsync_timer.live import LiveUpdate
 
 ROUTINE = "foot-care"
 

@@ -29,7 +29,6 @@ from pathlib import Path
 from wearsync.ble.bumble_backend import close_centrals
 from wearsync.ble.connection import FoundWatch, connect, find_watch
 from wearsync.profiles import load_profiles
-from wearsync.protocol import encode_program, program_identity
 from wearsync.routine import compile_routine
 from wearsync.routine.loader import parse_routine, read_routine_text
 from wearsync.sim.att_tap import AttCounts, AttTap
@@ -38,6 +37,7 @@ from wearsync.sim.link import VirtualLink
 from wearsync.store import Store
 from wearsync.sync.driver import SyncContext
 from wearsync.watches.registry import driver_for
+from wearsync.watches.wearsync_timer.codec import encode_program, program_identity
 from wearsync.watches.wearsync_timer.driver import open_watch
 
 ROUTINE = "foot-care"
@@ -87,7 +87,7 @@ async def nimble_watch(link: VirtualLink, directory: Path) -> AsyncIterator[str]
 
 @contextlib.asynccontextmanager
 async def simulated_watch(link: VirtualLink, directory: Path) -> AsyncIterator[str]:
-    from wearsync.sim.watch import SimWatch
+    from wearsync.watches.wearsync_timer.sim.watch import SimWatch
 
     sim = await SimWatch.start(link, flash_dir=directory)
     try:
