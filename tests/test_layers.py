@@ -70,6 +70,8 @@ ALLOWED: dict[str, set[str]] = {
     "sim": {"errors", "ble", "protocol", "routine"},
     "sync": SHARED | {"ble"},
     "calendar": SHARED,
+    # The web pages: records to HTML over the calendar's server; never the CLI or a watch.
+    "web": {"calendar", "store", "routine", "records", "sync", "errors", "paths"},
     # The record a family fills in for the registry; families may import it, nothing else here.
     "watches.family": SHARED | {"sync", "sim"},
 }
@@ -143,3 +145,13 @@ def test_the_checks_see_the_package() -> None:
     assert len(ALL) >= 10
     assert any(p.parent.name == "routine" for p in PURE)
     assert any(layer_of(p).startswith("watches.") for p in ALL)
+
+
+def test_web_takes_only_the_history_report_from_sync() -> None:
+    pages = modules_under("web")
+    assert pages, "the web pages are checked"
+    for path in pages:
+        wrong = {
+            m for m in imported_modules(path) if layer(m) == "sync" and m != "wearsync.sync.history"
+        }
+        assert not wrong, f"{ids(path)} imports {wrong}: the pages read only the history report"

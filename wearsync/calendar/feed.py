@@ -104,6 +104,10 @@ class _ClientErrors(logging.Filter):
 _HTTP_LOG = logging.getLogger("wearsync.calendar.feed.http")
 _HTTP_LOG.addFilter(_ClientErrors())
 
+PageHandler = Callable[[str, str, str, Mapping[str, str]], Answer]
+"""Answers the requests under a mounted prefix: ``(method, path after the prefix, query,
+headers) -> Answer``. It returns :data:`NOT_FOUND` for anything it does not know."""
+
 
 @dataclass(frozen=True, slots=True)
 class _Variant:
@@ -181,6 +185,7 @@ class FeedServer:
         self._listener: asyncio.Server | None = None
         self._web: web.Server | None = None
         self._base: tuple[int, str] | None = None
+        self._mounts: tuple[tuple[str, PageHandler], ...] = ()
 
     # lifecycle --------------------------------------------------------------------------------
 
@@ -247,6 +252,14 @@ class FeedServer:
         """The secret feed URL (``http://.../feeds/<token>.ics``); makes the token if needed."""
         return f"{self.url}feeds/{self._tokens.current()}.ics"
 
+    def mount(self, prefix: str, handler: PageHandler) -> None:
+        """Answer requests whose path starts with ``prefix`` (e.g. ``/web/``) with ``handler``.
+
+        The limits on the target apply first; the handler sees the path as sent, after the
+        prefix (so it, too, never sees a percent-decoded path).
+        """
+        self._mounts = (*self._mounts, (prefix, handler))
+
     def invalidate(self) -> None:
         """Drop the built calendars: the next request rebuilds from the source."""
         self._generation += 1
@@ -278,6 +291,9 @@ class FeedServer:
         if len(target) > MAX_TARGET:
             return NOT_FOUND
         path, _, query = target.partition("?")
+        for prefix, handler in self._mounts:
+            if path.startswith(prefix):
+                return handler(method, path[len(prefix) :], query, headers)
         if path == "/":
             return self._index(remote) if method in ("GET", "HEAD") else NOT_FOUND
         match = _FEED_PATH.fullmatch(path)

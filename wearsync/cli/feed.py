@@ -420,9 +420,18 @@ async def start_feed(
         port=DEFAULT_PORT if port is None else port,
         public_url=public_url,
     )
+    _mount_pages(server, source, store)
     await server.start()
     store.set_setting(BASE_URL_KEY, server.url)
     return server, source, tokens
+
+
+def _mount_pages(server: FeedServer, source: RoutineFeedSource, store: Store) -> None:
+    from wearsync.web.data import StorePageSource
+    from wearsync.web.pages import WebPages
+    from wearsync.web.tokens import page_tokens
+
+    WebPages(server, StorePageSource(source, store), tokens=page_tokens(store)).mount()
 
 
 def redact(url: str, token: str) -> str:
@@ -462,3 +471,38 @@ async def _serve(
 def _render_serving(links: FeedLinks) -> None:
     typer.echo(f"serving the calendar feed at {links.page} (Ctrl-C to stop)")
     _render_links(links)
+
+
+class PageLink(BaseModel):
+    """The result of ``feed page-url``: the secret link to the web pages."""
+
+    page: str
+    rotated: bool = False
+
+
+@app.command("page-url")
+def page_url(
+    rotate: Annotated[
+        bool, typer.Option("--rotate", help="Replace the pages' token; the old link stops.")
+    ] = False,
+    host: HostOption = None,
+    port: PortOption = None,
+    public_url: PublicUrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Print the secret link to the web pages (routine, adherence, history, subscribe)."""
+    from wearsync.store import Store
+    from wearsync.web.tokens import page_tokens
+
+    with Store.open() as store:
+        tokens = page_tokens(store)
+        token = tokens.rotate() if rotate else tokens.current()
+        base = stored_base(store, host, port, public_url)
+    emit(PageLink(page=f"{base}web/{token}/", rotated=rotate), as_json, _render_page_link)
+
+
+def _render_page_link(link: PageLink) -> None:
+    if link.rotated:
+        typer.echo("New page token; the old link no longer works.")
+    typer.echo(f"pages: {link.page}")
+    typer.echo("Anyone with this link can read the routine and history; --rotate revokes it.")
