@@ -149,8 +149,8 @@ def session(
     """Start the routine on the watch and mirror it live: exercise, countdown, each cue."""
     from wearsync.routine.loader import load_routine_and_text
     from wearsync.store import Store
-    from wearsync.sync.driver import SessionOptions, SyncContext, locate_watch
-    from wearsync.watches.registry import driver_for, load_profiles, watch_at
+    from wearsync.sync.driver import SessionOptions, SyncContext
+    from wearsync.watches.registry import driver_for, find_watch, load_profiles
 
     parsed, text = load_routine_and_text(routine)
     profiles = load_profiles()
@@ -159,16 +159,9 @@ def session(
 
     async def run(progress: Callable[[str], None]) -> SessionReport:
         with Store.open() as store:
-            watch = watch_at(device, profiles) if device else None  # a folder: its driver says
-            if watch is None:
-                watch = await locate_watch(
-                    store,
-                    profiles,
-                    device=device,
-                    hci=hci,
-                    seconds=scan_seconds,
-                    progress=progress,
-                )
+            watch = await find_watch(
+                store, profiles, device=device, hci=hci, seconds=scan_seconds, progress=progress
+            )
             ctx = SyncContext.of(store, watch, parsed, text, hci=hci, progress=progress)
             return await driver_for(watch.profile).session(ctx, options)
 

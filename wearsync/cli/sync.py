@@ -39,27 +39,17 @@ def sync(
     """
     from wearsync.routine.loader import load_routine_and_text
     from wearsync.store import Store
-    from wearsync.sync.driver import SyncContext, locate_watch
-    from wearsync.watches.registry import driver_for, load_profiles, watch_at
+    from wearsync.sync.driver import SyncContext
+    from wearsync.watches.registry import driver_for, find_watch, load_profiles
 
     parsed, text = load_routine_and_text(routine)
     profiles = load_profiles()
 
     async def run(progress: Progress) -> SyncReport:
         with Store.open() as store:
-            # A watch reached as a folder (a Garmin's USB drive) needs no scan.
-            known = store.devices()
-            target = device or (known[0].address if known else None)
-            watch = watch_at(target, profiles) if target else None
-            if watch is None:
-                watch = await locate_watch(
-                    store,
-                    profiles,
-                    device=device,
-                    hci=hci,
-                    seconds=scan_seconds,
-                    progress=progress,
-                )
+            watch = await find_watch(
+                store, profiles, device=device, hci=hci, seconds=scan_seconds, progress=progress
+            )
             ctx = SyncContext.of(store, watch, parsed, text, hci=hci, progress=progress)
             return await driver_for(watch.profile).sync(ctx)
 
