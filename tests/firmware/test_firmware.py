@@ -15,11 +15,12 @@ from bleak.exc import BleakGATTProtocolError
 
 from tests.firmware.conftest import Firmware, found, start_firmware
 from tests.watches.conftest import sync_watch
+from tests.watches.wearsync_timer.driver.test_sync import sync_round_trips
 from wearsync.ble.bumble_backend import BumbleBleakClient, close_centrals
 from wearsync.profiles import DeviceProfile
 from wearsync.routine import compile_routine, load_routine
 from wearsync.routine.loader import builtin_text, parse_routine
-from wearsync.sim.att_tap import AttCounts, AttKind, AttTap
+from wearsync.sim.att_tap import AttTap
 from wearsync.sim.hci_server import HciServer
 from wearsync.sim.link import VirtualLink
 from wearsync.store import Store
@@ -35,16 +36,6 @@ ROUTINE = load_routine("foot-care")
 TEXT = builtin_text("foot-care")
 WIRE = encode_program(compile_routine(ROUTINE))
 IDENTITY = program_identity(WIRE)
-DISCOVERY = {0x02, 0x04, 0x06, 0x08, 0x10}  # MTU exchange, find info/by type, read by (group) type
-
-
-def sync_round_trips(counts: AttCounts) -> int:
-    """Requests the client sent after connecting and discovering."""
-    return sum(
-        1
-        for pdu in counts.pdus
-        if pdu.kind is AttKind.REQUEST and pdu.direction == "rx" and pdu.opcode not in DISCOVERY
-    )
 
 
 async def sync(

@@ -149,8 +149,8 @@ def session(
     """Start the routine on the watch and mirror it live: exercise, countdown, each cue."""
     from wearsync.routine.loader import load_routine_and_text
     from wearsync.store import Store
-    from wearsync.sync.driver import SessionOptions, SyncContext
-    from wearsync.watches.registry import driver_for, find_watch, load_profiles
+    from wearsync.sync.driver import SessionOptions, SyncContext, locate_watch
+    from wearsync.watches.registry import driver_for, load_profiles, watch_at
 
     parsed, text = load_routine_and_text(routine)
     profiles = load_profiles()
@@ -159,8 +159,14 @@ def session(
 
     async def run(progress: Callable[[str], None]) -> SessionReport:
         with Store.open() as store:
-            watch = await find_watch(
-                store, profiles, device=device, hci=hci, seconds=scan_seconds, progress=progress
+            watch = await locate_watch(
+                store,
+                profiles,
+                device=device,
+                hci=hci,
+                seconds=scan_seconds,
+                progress=progress,
+                watch_at=watch_at,
             )
             ctx = SyncContext.of(store, watch, parsed, text, hci=hci, progress=progress)
             return await driver_for(watch.profile).session(ctx, options)

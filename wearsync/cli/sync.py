@@ -39,16 +39,22 @@ def sync(
     """
     from wearsync.routine.loader import load_routine_and_text
     from wearsync.store import Store
-    from wearsync.sync.driver import SyncContext
-    from wearsync.watches.registry import driver_for, find_watch, load_profiles
+    from wearsync.sync.driver import SyncContext, locate_watch
+    from wearsync.watches.registry import driver_for, load_profiles, watch_at
 
     parsed, text = load_routine_and_text(routine)
     profiles = load_profiles()
 
     async def run(progress: Progress) -> SyncReport:
         with Store.open() as store:
-            watch = await find_watch(
-                store, profiles, device=device, hci=hci, seconds=scan_seconds, progress=progress
+            watch = await locate_watch(
+                store,
+                profiles,
+                device=device,
+                hci=hci,
+                seconds=scan_seconds,
+                progress=progress,
+                watch_at=watch_at,
             )
             ctx = SyncContext.of(store, watch, parsed, text, hci=hci, progress=progress)
             return await driver_for(watch.profile).sync(ctx)

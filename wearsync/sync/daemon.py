@@ -37,7 +37,7 @@ from wearsync.routine.loader import load_routine_and_text
 from wearsync.routine.model import Routine
 from wearsync.routine.occurrences import Occurrence, occurrences
 from wearsync.store import Store
-from wearsync.sync.driver import Driver, SyncContext, locate_watch
+from wearsync.sync.driver import Driver, SyncContext, WatchAt, locate_watch
 from wearsync.sync.first_day import fix_first_day
 from wearsync.sync.reports import SyncReport
 
@@ -104,7 +104,7 @@ class SyncDaemon:
     hci: HciSpec | None = None
     scan_seconds: float = 10.0
     on_synced: Callable[[SyncReport], None] | None = None
-    watch_at: Callable[[str, Sequence[DeviceProfile]], FoundWatch | None] | None = None
+    watch_at: WatchAt | None = None
     full_every: timedelta = timedelta(hours=24)
     syncs: int = 0
     failures: int = 0
@@ -180,13 +180,7 @@ class SyncDaemon:
         """Find the watch and have its driver remind the wearer of ``occurrence`` now."""
         try:
             routine, text = load_routine_and_text(self.routine)
-            watch = await locate_watch(
-                self.store,
-                self.profiles,
-                device=self.device,
-                hci=self.hci,
-                seconds=self.scan_seconds,
-            )
+            watch = await self.locate()
             ctx = SyncContext.of(self.store, watch, routine, text, hci=self.hci)
             sent = await self.drivers(watch.profile).send_reminder(ctx, occurrence)
         except WearSyncError as exc:
@@ -194,6 +188,17 @@ class SyncDaemon:
             return False
         self.reminders_sent += sent
         return sent
+
+    async def locate(self) -> FoundWatch:
+        """The watch: where its family reaches it without a scan, else by scanning."""
+        return await locate_watch(
+            self.store,
+            self.profiles,
+            device=self.device,
+            hci=self.hci,
+            seconds=self.scan_seconds,
+            watch_at=self.watch_at,
+        )
 
     async def sync_once(self) -> SyncReport:
         """Find the watch and sync it once; returns the driver's report."""
@@ -208,19 +213,7 @@ class SyncDaemon:
         was made.
         """
         routine, text = load_routine_and_text(self.routine)
-        watch = None
-        if self.watch_at is not None:
-            known = self.store.devices()
-            target = self.device or (known[0].address if known else None)
-            watch = self.watch_at(target, self.profiles) if target else None
-        if watch is None:
-            watch = await locate_watch(
-                self.store,
-                self.profiles,
-                device=self.device,
-                hci=self.hci,
-                seconds=self.scan_seconds,
-            )
+        watch = await self.locate()
         ctx = SyncContext.of(self.store, watch, routine, text, hci=self.hci)
         driver = self.drivers(watch.profile)
         reason = "forced" if force else await self._reason(ctx, driver)

@@ -206,6 +206,10 @@ class HeldWatch:
             listener()
 
 
+#: Finds a watch reached without a scan (a Garmin's folder) by a device name, path or address.
+WatchAt = Callable[[str, Sequence[DeviceProfile]], FoundWatch | None]
+
+
 async def locate_watch(
     store: Store,
     profiles: Sequence[DeviceProfile],
@@ -214,8 +218,10 @@ async def locate_watch(
     hci: HciSpec | None,
     seconds: float,
     progress: Progress = quiet,
+    watch_at: WatchAt | None = None,
 ) -> FoundWatch:
-    """Find ``device`` (name or address), else the watch synced last, else any compatible one.
+    """Find ``device`` (name, address or path), else the watch synced last, else any compatible
+    one: first where a family reaches it without a scan (``watch_at``), else by scanning.
 
     Raises:
         DeviceNotFoundError: it did not advertise within ``seconds``.
@@ -223,6 +229,10 @@ async def locate_watch(
     target = device
     if target is None and (known := store.devices()):
         target = known[0].address
+    if watch_at is not None and target is not None:
+        found = watch_at(target, profiles)
+        if found is not None:
+            return found
     progress(f"looking for {target or 'a compatible watch'}")
     return await find_watch(profiles, name_or_address=target, hci=hci, seconds=seconds)
 

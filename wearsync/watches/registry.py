@@ -10,20 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from wearsync.ble.connection import FoundWatch
 from wearsync.profiles import DeviceProfile, ProfileError
 from wearsync.profiles import load_profiles as load_profile_files
 from wearsync.sim.simulated import Simulator
-from wearsync.store import Store
-from wearsync.sync.driver import Driver, locate_watch
-from wearsync.sync.reports import Progress, quiet
+from wearsync.sync.driver import Driver
 from wearsync.watches import bangle, garmin_fit, host_timed, wearsync_timer
 from wearsync.watches.family import WatchFamily
-
-if TYPE_CHECKING:
-    from wearsync.ble.hci import HciSpec
 
 FAMILIES: Final[tuple[WatchFamily, ...]] = (
     wearsync_timer.FAMILY,
@@ -77,31 +72,6 @@ def watch_at(device: str, profiles: Sequence[DeviceProfile]) -> FoundWatch | Non
             address, name = found
             return FoundWatch.unscanned(address, name, own[0])
     return None
-
-
-async def find_watch(
-    store: Store,
-    profiles: Sequence[DeviceProfile],
-    *,
-    device: str | None,
-    hci: HciSpec | None,
-    seconds: float,
-    progress: Progress = quiet,
-) -> FoundWatch:
-    """The watch a command works with: ``device`` (else the one synced last) where a family
-    reaches it without a scan (a Garmin's folder), else found by scanning.
-
-    Raises:
-        DeviceNotFoundError: nothing matched within ``seconds`` of scanning.
-    """
-    known = store.devices()
-    target = device or (known[0].address if known else None)
-    watch = watch_at(target, profiles) if target else None
-    if watch is not None:
-        return watch
-    return await locate_watch(
-        store, profiles, device=device, hci=hci, seconds=seconds, progress=progress
-    )
 
 
 def load_profiles(directory: Path | str | None = None) -> list[DeviceProfile]:
