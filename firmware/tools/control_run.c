@@ -111,10 +111,10 @@ int main(void)
             }
         } else if (strncmp(line, "local ", 6) == 0) {
             size_t n = unhex(line + 6, value, sizeof value);
-            printf("code %u\n", cts_write_local_time(&g_watch.clock, value, n));
+            printf("code %u\n", watch_write_local_time(&g_watch, 0, value, n));
         } else if (strncmp(line, "current ", 8) == 0) {
             size_t n = unhex(line + 8, value, sizeof value);
-            uint8_t code = cts_write_current_time(&g_watch.clock, 0, value, n);
+            uint8_t code = watch_write_current_time(&g_watch, 0, value, n);
             int64_t utc;
             if (watch_clock_utc(&g_watch.clock, 0, &utc)) {
                 printf("code %u utc %lld\n", code, (long long)utc);
