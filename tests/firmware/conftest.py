@@ -86,15 +86,17 @@ class Firmware:
                 await self._got_line.wait()
 
     async def press(self, button: str) -> dict[str, Any]:
-        """Press a button on the watch (start, pause, resume, skip, stop); its result line."""
+        """Press a button on the watch (start, start N, pause, resume, skip, stop) or step its
+        clock (advance MS); its result line."""
         assert self.process is not None and self.process.stdin is not None
         before = len(self.of_type("button"))
         self.process.stdin.write(f"{button}\n".encode())
         await self.process.stdin.drain()
-        return await self.wait_for(
+        await self.wait_for(
             lambda line: line["type"] == "button" and len(self.of_type("button")) > before,
             READY_TIMEOUT_S,
         )
+        return self.of_type("button")[before]  # this press's line, not the first ever
 
     def of_type(self, kind: str) -> list[dict[str, Any]]:
         """Every line of type ``kind`` so far."""

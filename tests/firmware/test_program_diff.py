@@ -20,7 +20,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.firmware.build import validate_binary
-from wearsync.watches.wearsync_timer.codec.plan import EPOCH
 from tests.watches.wearsync_timer.codec.strategies import wire_programs
 from wearsync.protocol import DecodeError, UnsupportedVersionError
 from wearsync.watches.wearsync_timer.codec import (
@@ -31,6 +30,7 @@ from wearsync.watches.wearsync_timer.codec import (
     program_identity,
 )
 from wearsync.watches.wearsync_timer.codec.expand import entry_steps
+from wearsync.watches.wearsync_timer.codec.plan import EPOCH
 
 #: §13.1, the golden program.
 GOLDEN = bytes.fromhex(
