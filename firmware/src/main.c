@@ -611,6 +611,12 @@ static void parse_options(int argc, char **argv)
             if (*end || mask > 0xFFFF) {
                 usage(argv[0]);
             }
+            if ((mask & FEATURE_ENTRIES) && !(mask & FEATURE_CURRENT_TIME_SERVICE)) {
+                /* Table 3-1: ENTRIES requires CURRENT_TIME_SERVICE (reminders need a clock). */
+                fprintf(stderr, "%s: --features: ENTRIES (0x10) needs CURRENT_TIME_SERVICE (0x08)\n",
+                        argv[0]);
+                exit(2);
+            }
             g_opt.features = (uint16_t)mask;
             break;
         }
