@@ -25,12 +25,15 @@ from wearsync.records import utc_now
 from wearsync.routine import compile_routine, load_routine
 from wearsync.routine.loader import builtin_text
 from wearsync.routine.occurrences import ROUTINE_ENTRY, Occurrence, occurrences
+from wearsync.sim.clock import ManualClock
 from wearsync.sim.hci_server import HciServer
 from wearsync.sim.link import VirtualLink
+from wearsync.sim.motor import Vibration
 from wearsync.store import Store
 from wearsync.sync.driver import SyncContext
 from wearsync.sync.first_day import kept_first_day
 from wearsync.watches.wearsync_timer.codec import (
+    EventRecord,
     decode_program,
     encode_program,
     program_identity,
@@ -39,7 +42,9 @@ from wearsync.watches.wearsync_timer.codec.encode import wire_plan
 from wearsync.watches.wearsync_timer.codec.expand import entry_steps
 from wearsync.watches.wearsync_timer.codec.plan import WirePlan
 from wearsync.watches.wearsync_timer.driver import open_watch
+from wearsync.watches.wearsync_timer.sim.flash import Flash
 from wearsync.watches.wearsync_timer.sim.reminders import PlannedTime, window_start
+from wearsync.watches.wearsync_timer.sim.watch import ENTRY_FEATURES, SimWatch
 
 pytestmark = pytest.mark.slow
 
@@ -99,6 +104,38 @@ async def synced(
     return encode_program(PROGRAM, plan), plan
 
 
+Cue = tuple[str, tuple[int, ...], int, int | None, int]
+Event = tuple[str, int, int, int, int, int, int]
+
+
+async def simulated_entry(
+    program: bytes, entry: int, tmp_path: Path
+) -> tuple[list[Cue], list[Event]]:
+    """The cues and events of entry ``entry`` of ``program`` on the Python simulator."""
+    Flash(tmp_path / "sim").save_program(program)
+    clock = ManualClock()
+    vibrations: list[Vibration] = []
+    events: list[EventRecord] = []
+    watch = await SimWatch.start(
+        VirtualLink(),
+        flash_dir=tmp_path / "sim",
+        clock=clock,
+        features=ENTRY_FEATURES,
+        on_vibration=vibrations.append,
+        on_event=events.append,
+    )
+    try:
+        await watch.press_start(entry=entry)
+        await clock.advance(int(session_length(program, entry) / MS) + 1000)
+        await watch.drain()
+    finally:
+        await watch.close()
+    cues = [(v.cue, v.pattern, v.strength, v.step, v.session_ms) for v in vibrations]
+    return cues, [
+        (e.kind_name, e.step, e.exercise, e.set, e.rep, e.duration_ms, e.entry) for e in events
+    ]
+
+
 def of_kind(fw: Firmware, kind: str) -> list[dict[str, Any]]:
     return [e for e in fw.of_type("event") if e["kind"] == kind]
 
@@ -131,6 +168,17 @@ async def test_format_2_program_and_entries_from_the_menu_and_from_the_companion
         assert ran[0]["kind"] == "session_started" and ran[0]["step"] == first.start
         assert {e["exercise"] for e in ran} == {plan.entries[0].exercise}
         assert ran[-1]["kind"] == "session_completed" and ran[-1]["step"] == first.stop - 1
+        # The same cue timeline and events as the simulator's for the same program and entry.
+        sim_cues, sim_events = await simulated_entry(program, 1, tmp_path)
+        fw_cues = [
+            (v["cue"], tuple(v["pattern"]), v["strength"], v["step"], v["session_ms"])
+            for v in fw.of_type("vibration")
+            if v["cue"] != "reminder"
+        ]
+        assert len(sim_cues) > len(first) and fw_cues == sim_cues
+        keys = ("kind", "step", "exercise", "set", "rep", "duration_ms")
+        assert [tuple(e[k] for k in keys) for e in ran] == [e[:-1] for e in sim_events]
+        assert {e[-1] for e in sim_events} == {1}
         assert (await fw.press(f"start {len(plan.entries) + 1}"))["code"] == UNKNOWN_ENTRY
         # START_ENTRY from the companion (§7.7), and an entry the program lacks.
         async with open_watch(ctx) as (session, info, _paired):
