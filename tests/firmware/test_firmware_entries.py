@@ -310,3 +310,37 @@ async def test_a_reminder_at_each_planned_time_of_a_week_with_their_events_read_
         assert [(e.entry, e.at) for e in stored] == [(o.entry, o.at) for o in expected]
     finally:
         await fw.stop()
+
+
+async def test_a_reminder_falls_on_its_own_timer_at_the_planned_instant(
+    store: Store,
+    link: VirtualLink,
+    profiles: list[DeviceProfile],
+    hci_server: HciServer,
+    tmp_path: Path,
+) -> None:
+    """Without the clock step: the firmware's reminder timer (a callout re-armed after the
+    clock writes and the commit) fires on its own. At 3,000x the night's gap is under 20 s;
+    one ms of real time is 3 s of watch time, hence the tolerance for a loaded machine."""
+    fw = await start_firmware(hci_server, tmp_path / "fw", time_scale=3_000)
+    try:
+        _program, plan = await synced(store, link, profiles, fw)
+        line = await fw.wait_for(lambda line: line["type"] == "reminder", 40)
+        numbers = {name: number for number, name in entry_names(plan).items()}
+        now = utc_now()
+        planned = occurrences(
+            ROUTINE, first_day=plan.first_day, start=now - timedelta(days=2), end=now + WEEK
+        )
+        [due] = [
+            o
+            for o in planned
+            if o.local.replace(tzinfo=None).isoformat() == line["local"]
+            and numbers[o.entry] == line["entry"]
+        ]
+        buzz = await fw.wait_for(lambda v: v["type"] == "vibration" and v["cue"] == "reminder", 5)
+        late = datetime.fromisoformat(buzz["utc"]) - due.at
+        assert timedelta(0) <= late < timedelta(seconds=90)
+        event = await fw.wait_for(lambda e: e["type"] == "event" and e["kind"] == "reminder", 5)
+        assert event["clock_set"] and 0 <= event["time_s"] - int(due.at.timestamp()) < 90
+    finally:
+        await fw.stop()
