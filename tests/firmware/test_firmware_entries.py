@@ -240,8 +240,8 @@ async def test_a_reminder_at_each_planned_time_of_a_week_with_their_events_read_
     tmp_path: Path,
 ) -> None:
     """A simulated week on the firmware's own clock: a buzz, a screen and a REMINDER event at
-    every planned occurrence, except one whose entry was done 15 minutes early (cancelled) and
-    one that fell while the routine ran (skipped)."""
+    every planned occurrence, except one whose entry was done 15 minutes early (cancelled), one
+    that fell while the routine ran and one while a session was paused (skipped)."""
     fw = await start_firmware(hci_server, tmp_path / "fw")
     clock = Clock(fw)
     try:
@@ -261,18 +261,30 @@ async def test_a_reminder_at_each_planned_time_of_a_week_with_their_events_read_
         busy = next(
             o for o in planned if o.entry != ROUTINE_ENTRY and o.at - early.at > timedelta(hours=2)
         )
+        # And once, a day later, starts entry 2 a minute before one of its occurrences and
+        # pauses at once: that one falls while the session is PAUSED (skipped), then it stops.
+        paused = next(
+            o for o in planned if o.entry == names[2] and o.at - busy.at > timedelta(days=1)
+        )
         sessions = [
             (1, early.at - timedelta(minutes=15), session_length(program, 1)),
             (0, busy.at - timedelta(minutes=1), session_length(program, 0)),
+            (2, paused.at - timedelta(minutes=1), timedelta(minutes=3)),
         ]
         for entry, start, length in sessions:
             await clock.advance_to(start)
             assert (await fw.press("start" if entry == 0 else f"start {entry}"))["code"] == 0
-            await clock.advance(length + timedelta(seconds=1))
-            assert fw.of_type("event")[-1]["kind"] == "session_completed"
+            if entry == 2:
+                assert (await fw.press("pause"))["code"] == 0
+                await clock.advance(length)
+                assert (await fw.press("stop"))["code"] == 0
+                assert fw.of_type("event")[-1]["kind"] == "session_aborted"
+            else:
+                await clock.advance(length + timedelta(seconds=1))
+                assert fw.of_type("event")[-1]["kind"] == "session_completed"
         await clock.advance_to(t0 + WEEK - timedelta(seconds=1))
         expected = expected_reminders(planned, plan, sessions, offset)
-        assert early not in expected and busy not in expected
+        assert early not in expected and busy not in expected and paused not in expected
         assert len(expected) >= 7 * len(ROUTINE.schedule.times)
         # The screen: entry, title, planned local time (§5.9 step 1).
         wire = decode_program(program)
