@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import zlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ from wearsync.profiles import DriverSettings
 from wearsync.records import StoredEvent, utc_now
 from wearsync.routine.compiler import TimerProgram
 from wearsync.routine.model import Routine
+from wearsync.routine.occurrences import ROUTINE_ENTRY, entry_ids
 from wearsync.store import Store
 from wearsync.sync.driver import (
     Capabilities,
@@ -47,10 +49,12 @@ from wearsync.sync.driver import (
     HeldWatch,
     SessionOptions,
     SessionOutcome,
+    SessionStartError,
     SyncContext,
     SyncOutcome,
     program_key,
 )
+from wearsync.sync.first_day import fix_first_day
 from wearsync.sync.live import LiveUpdate
 from wearsync.sync.programs import ProgramLookup
 from wearsync.sync.reports import Progress, SyncError
@@ -78,6 +82,7 @@ from wearsync.watches.bangle.codec import (
     program_data,
     start_command,
 )
+from wearsync.watches.bangle.plan import BanglePlan, bangle_plan
 
 log = logging.getLogger(__name__)
 
@@ -146,12 +151,14 @@ class BangleLink:
         self.lookup = ProgramLookup(store)
         self._requests = itertools.count(1)
 
-    def runs_program(self, identity: Identity | None) -> bool:
-        """Whether the watch's runner already runs this program with this runner version."""
+    def runs_program(self, identity: Identity | None, data: str) -> bool:
+        """Whether the watch's runner already runs this program, as ``data`` (its plan and
+        first day included), with this runner version."""
         return (
             identity is not None
             and identity.program_hash == self.program.content_hash
             and identity.runner_version == RUNNER_VERSION
+            and identity.data_crc == zlib.crc32(data.encode("ascii"))
         )
 
     async def handshake(self) -> tuple[Identity | None, Hello | None]:
@@ -294,6 +301,15 @@ class BangleLink:
             if program is not None and event.step < len(program.steps)
             else None
         )
+        # An entry runs one exercise, and a reminder names the entry's exercise: its id is
+        # the entry's (wearsync.routine.occurrences).
+        entry = ROUTINE_ENTRY
+        if event.entry:
+            entry = (
+                program.exercises[event.exercise].id
+                if program is not None and event.exercise < len(program.exercises)
+                else f"entry-{event.entry}"
+            )
         return StoredEvent(
             device=self.address,
             boot_id=event.boot,
@@ -309,6 +325,7 @@ class BangleLink:
             step=event.step,
             duration_ms=event.duration_ms,
             program_hash=event.program,
+            entry=entry,
         )
 
     async def install(self, identity: Identity | None, data: str) -> Identity:
@@ -331,7 +348,7 @@ class BangleLink:
         answer: Identity | None = identity
         for upload in uploads:
             answer = await self._upload(upload)
-        if answer is None or not self.runs_program(answer):
+        if answer is None or not self.runs_program(answer, data):
             reported = answer.program_hash[:12] if answer is not None else "nothing"
             raise RunnerInstallError(f"it reports program {reported}")
         return answer
@@ -371,7 +388,7 @@ class BangleLink:
             ``(identity, collected, uploaded)``: the runner's identity after the sync.
         """
         identity, hello = await self.handshake()
-        upload = not self.runs_program(identity)
+        upload = not self.runs_program(identity, data)
         if hello is None and (upload or self.settings.requires_programmable):
             raise ProgrammableOffError()
         if hello is not None:
@@ -443,7 +460,7 @@ class BangleDriver(Driver):
             UploadVerifyError, RunnerInstallError: the upload arrived damaged (sync again).
             GarbledReplyError: the watch answered with malformed lines.
         """
-        data = program_data(ctx.program)
+        data = program_data(ctx.program, watch_plan(ctx))
         async with self.connected(ctx, held) as bangle:
             identity, collected, uploaded = await bangle.prepare(
                 ctx.routine, ctx.routine_text, data
@@ -469,12 +486,14 @@ class BangleDriver(Driver):
         events seen live are stored (not acknowledged: the next sync collects and acknowledges
         them), and the watch carries on alone.
         """
-        data = program_data(ctx.program)
+        plan = watch_plan(ctx)
+        entry = _entry_number(ctx, plan, options.entry)
+        data = program_data(ctx.program, plan)
         async with self.connected(ctx, held) as bangle:
             identity, _collected, uploaded = await bangle.prepare(
                 ctx.routine, ctx.routine_text, data
             )
-            mirror = _Mirror(bangle, options.on_update)
+            mirror = _Mirror(bangle, options.on_update, entry)
             bangle.uart.on_event(mirror.on_event)
             try:
                 ended = await mirror.run(
@@ -504,11 +523,36 @@ class BangleDriver(Driver):
         )
 
 
+def watch_plan(ctx: SyncContext) -> BanglePlan:
+    """The plan the watch reminds by: the routine's schedule from its first day (fixed on
+    first use, the one the calendar and adherence count from)."""
+    return bangle_plan(ctx.routine, ctx.program, fix_first_day(ctx.store, ctx.routine, utc_now()))
+
+
+def _entry_number(ctx: SyncContext, plan: BanglePlan, entry: str | None) -> int:
+    """The watch's number of ``entry`` (None: the whole routine, 0).
+
+    Raises:
+        SessionStartError: the routine has no such entry.
+    """
+    number = plan.number_of(entry)
+    if number is None:
+        raise SessionStartError(
+            f"{ctx.routine.name} has no entry {entry!r}",
+            hint=f"entries: {', '.join(entry_ids(ctx.routine))} (exercises done several "
+            "times a day)",
+        )
+    return number
+
+
 class _Mirror:
     """Hands every live event to the display and keeps it for the store."""
 
-    def __init__(self, bangle: BangleLink, on_update: Callable[[LiveUpdate], None]) -> None:
+    def __init__(
+        self, bangle: BangleLink, on_update: Callable[[LiveUpdate], None], entry: int = 0
+    ) -> None:
         self.bangle = bangle
+        self.entry = entry
         self.on_update = on_update
         self.records: list[StoredEvent] = []
         self.steps_seen = 0
@@ -553,7 +597,7 @@ class _Mirror:
             self.boot = identity.boot
             return
         req = self.bangle.next_request()
-        await self.bangle.uart.send([start_command(req=req)])
+        await self.bangle.uart.send([start_command(req=req, entry=self.entry)])
         answer = await self.bangle.uart.require_first(
             lambda m: isinstance(m, Reply | WatchError) and m.req == req,
             within=REPLY_TIMEOUT_S,
