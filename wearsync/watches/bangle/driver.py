@@ -263,7 +263,9 @@ class BangleLink:
         newest: dict[int, int] = {}
         for event in events:
             newest[event.boot] = max(event.seq, newest.get(event.boot, -1))
-        for boot, seq in newest.items():
+        # In the order ack_commands sends them (by boot id): the watch answers in order, and
+        # waiting for one passes over (drops) the answers before it.
+        for boot, seq in sorted(newest.items()):
             await self.uart.require(
                 Ack, _acks(boot, seq), within=REPLY_TIMEOUT_S, operation="the acknowledgement"
             )
