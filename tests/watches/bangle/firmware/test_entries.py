@@ -108,9 +108,8 @@ def test_reminder_fires_after_the_wearer_left_the_app(
     """The watch's clock two seconds before 08:00 in Kolkata (UTC+5:30) on the first day; the
     wearer leaves for the clock; at 08:00 local the reminder plays and is recorded."""
     routine, data, program_hash, plan = daily
-    bangle.send(
-        b"\x10require('Storage').writeJSON('setting.json',{timezone:0})\n"
-    )  # a watch has it
+    # Every Bangle.js has its settings file; clock_commands keeps the zone in it.
+    bangle.send(b"\x10require('Storage').writeJSON('setting.json',{timezone:0})\n")
     install(bangle, routine, data, program_hash)
     due = occurrences(
         routine,
