@@ -70,6 +70,7 @@ __all__ = [
     "REMINDER_FILE",
     "RUNNER_FILE",
     "RUNNER_VERSION",
+    "SESSION_FILE",
     "STATE_FILE",
     "Ack",
     "DumpDone",
@@ -131,6 +132,8 @@ BOOT_FILE: Final = "wearsync.boot.js"
 EVENTS_FILE: Final = "wearsync.ev"
 #: Storage file keeping the current boot id and the last sequence number.
 STATE_FILE: Final = "wearsync.st"
+#: Storage file a running session leaves for the next app's runtime when the app changes.
+SESSION_FILE: Final = "wearsync.run"
 #: Storage file keeping when a session of each entry last started (it cancels a reminder),
 #: so that the rule holds across app changes, which restart the watch's JavaScript.
 REMINDER_FILE: Final = "wearsync.rm"
