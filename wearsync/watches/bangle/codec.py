@@ -734,8 +734,8 @@ def clock_commands(now_utc: datetime, tz: ZoneInfo) -> list[bytes]:
     line has the runtime (if loaded) arm its next reminder again on the new local time.
 
     The watch has no time-zone rules, only this offset: across a daylight-saving change
-    between two syncs it keeps the old offset, so its reminders are an hour off (early after
-    the spring change, late after the autumn one) until the next sync sets the new one.
+    between two syncs it keeps the old offset, so its reminders are an hour off (late after
+    the spring change, early after the autumn one) until the next sync sets the new one.
 
     Raises:
         EncodeError: ``now_utc`` is naive.
