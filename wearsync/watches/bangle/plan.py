@@ -17,9 +17,9 @@ from wearsync.routine.cues import Cue
 from wearsync.routine.model import Routine
 from wearsync.routine.occurrences import (
     ROUTINE_ENTRY,
+    daily_slots,
     entry_ids,
     interval_days,
-    repeat_slots,
 )
 
 #: The cue a reminder plays (a routine may override it, as any cue).
@@ -110,11 +110,9 @@ def bangle_plan(routine: Routine, program: TimerProgram, first_day: date) -> Ban
     for ident in entry_ids(routine)[1:]:
         if ident not in index:
             continue
-        times_per_day = routine.exercise(ident).times_per_day
-        kept = set(repeat_slots(routine, times_per_day, routine_day=True))
         slots: dict[int, bool] = {}
-        for i in range(min(times_per_day, len(schedule.daily_times))):
-            slots.setdefault(minute_of(schedule.daily_times[i]), i not in kept)
+        for at, off in daily_slots(routine, routine.exercise(ident).times_per_day):
+            slots[minute_of(at)] = off  # as the timer service: one slot a minute
         entries.append(
             BangleEntry(
                 ident,
