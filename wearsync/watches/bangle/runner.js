@@ -257,7 +257,10 @@ function arm(){
     if(o.length)n=o[0][0];
   }
   if(n<0)return;
-  RT=setTimeout(function(){RT=0;remind(n);},n-l);
+  // A timer of days is not left to run: one at most every six hours arms again, so a slow
+  // clock or a missed clock change cannot move a reminder by more than that wait.
+  var w=n-l;
+  RT=setTimeout(function(){RT=0;if(w>216e5)arm();else remind(n);},Math.min(w,216e5));
 }
 // Plays cue c now, outside a session.
 function play(c){
