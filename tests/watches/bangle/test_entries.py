@@ -16,7 +16,7 @@ import pytest
 
 from tests.watches.bangle.espruino.test_entries import open_menu
 from tests.watches.bangle.test_driver import AFTER_END_MS, run_clock, sync, unacked, wait_for
-from tests.watches.conftest import RoutineCase, Updates, find
+from tests.watches.conftest import RoutineCase, Updates, find, routine_case
 from wearsync.records import SessionStatus
 from wearsync.routine.occurrences import ROUTINE_ENTRY, Plan, occurrences
 from wearsync.sim.link import VirtualLink
@@ -146,3 +146,28 @@ async def test_reminders_come_back_once_with_their_entry(
     again = await sync(link, bangle, store, foot)
     assert again.events_new == 0
     assert len([e for e in store.events(bangle.address) if e.kind == "reminder"]) == len(want)
+
+
+async def test_a_changed_schedule_is_sent_though_the_program_is_the_same(
+    link: VirtualLink, bangle: SimBangle, store: Store, foot: RoutineCase
+) -> None:
+    """Moving the daily times changes no step, so not the program's hash; the data the watch
+    reminds by changed, and its identity's data CRC says so: the program goes again."""
+    await sync(link, bangle, store, foot)
+    later = foot.text.replace(
+        'daily_times = ["08:00", "13:00", "18:00"]', 'daily_times = ["09:30", "13:00", "18:00"]'
+    )
+    assert later != foot.text
+    moved = routine_case(later)
+    assert moved.program.content_hash == foot.program.content_hash
+    report = await sync(link, bangle, store, moved)
+    assert report.program_pushed
+    assert not (await sync(link, bangle, store, moved)).program_pushed
+    await bangle.advance(24 * HOUR_MS)
+    await sync(link, bangle, store, moved)
+    times = {
+        e.at.astimezone(moved.routine.schedule.zone).strftime("%H:%M")
+        for e in store.events(bangle.address)
+        if e.kind == "reminder"
+    }
+    assert "09:30" in times and "08:00" not in times

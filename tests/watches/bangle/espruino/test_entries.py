@@ -211,6 +211,18 @@ class TestReminders:
         assert not set(reminder_pulses(routine, one)) & set(await watch.buzzes())
         await no_js_errors(watch)
 
+    async def test_reminders_survive_a_power_cycle(
+        self, watch: EspruinoVM, routine: Routine, plan: BanglePlan
+    ) -> None:
+        """The boot files run at power-on too: the runtime arms the next reminder again."""
+        await advance_to(watch, START + timedelta(minutes=30))
+        await watch.reset()
+        await advance_to(watch, START + timedelta(hours=2))
+        got = reminders(events(messages(watch)), plan)
+        assert got == planned(routine, START, START + timedelta(hours=2))
+        assert watch.boots[:2] == ["power-on", "reset"]
+        await no_js_errors(watch)
+
     async def test_across_a_dst_change_the_old_offset_holds_until_the_next_sync(
         self, tmp_path: Path, routine: Routine, program: TimerProgram
     ) -> None:
