@@ -61,6 +61,18 @@ async def entry_session(
     return task
 
 
+async def listening(bangle: SimBangle, quiet_s: float = 0.3) -> None:
+    """Wait until the companion wrote something and then went quiet for ``quiet_s``: its
+    handshake and clock are done and it only listens."""
+    seen, since = -1, 0.0
+    loop = asyncio.get_running_loop()
+    async with asyncio.timeout(10):
+        while bangle.rx_writes == 0 or bangle.rx_writes != seen or loop.time() - since < quiet_s:
+            if bangle.rx_writes != seen:
+                seen, since = bangle.rx_writes, loop.time()
+            await asyncio.sleep(0.02)
+
+
 def entry_length(case: RoutineCase, exercise: int) -> int:
     """How long an entry of ``exercise`` runs (its lead-in included)."""
     program = case.program
@@ -110,6 +122,31 @@ async def test_each_entry_from_the_watch_and_from_the_companion(
         "toe-presses": 1,
         "toe-walking": 1,
     }
+
+
+async def test_session_wait_mirrors_the_entry_the_wearer_picks_on_the_watch(
+    link: VirtualLink, bangle: SimBangle, store: Store, foot: RoutineCase
+) -> None:
+    """``wearsync session --wait``: nothing is started from the companion; the wearer opens
+    the app, holds BTN1 twice (Toe Walking) and presses; the session is mirrored and stored."""
+    await sync(link, bangle, store, foot)
+    watch = await find(link, bangle.address)
+    ctx = SyncContext.of(store, watch, foot.routine, foot.text, hci=link)
+    updates = Updates()
+    options = SessionOptions(on_update=updates, start=False)
+    task = asyncio.create_task(registry.driver_for(watch.profile).session(ctx, options))
+    await listening(bangle)
+    assert not task.done() and not updates.seen
+    await open_menu(bangle.vm)
+    await bangle.vm.press_button(1100)
+    await bangle.vm.press_button(1100)
+    await bangle.vm.press_button(200)
+    await run_clock(bangle, entry_length(foot, 1) + 1000)
+    report = await asyncio.wait_for(task, 10)
+    assert report.ended == "session_completed"
+    assert {u.exercise for u in updates.seen if u.kind == "step_started"} == {"Toe Walking"}
+    [session] = store.sessions()
+    assert (session.entry, session.status) == ("toe-walking", SessionStatus.COMPLETED)
 
 
 async def test_an_exercise_done_once_a_day_is_no_entry(

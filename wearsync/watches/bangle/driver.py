@@ -436,7 +436,7 @@ class BangleDriver(Driver):
     capabilities = Capabilities(
         cues="watch",
         start_from_companion=True,
-        start_on_watch=False,  # the runner starts only on command
+        start_on_watch=True,  # from the app's menu, any entry (docs/bangle.md)
         event_readback=True,
         clock=True,
     )
