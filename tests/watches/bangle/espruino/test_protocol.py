@@ -456,6 +456,45 @@ class TestParseLine:
         )
         assert event.at == datetime(2025, 1, 6, 8, 9, 20, tzinfo=UTC)
 
+    def test_reminder_of_an_entry(self) -> None:
+        """Entry 2 (Toe Walking, exercise 1, its lead-in at step 21) reminded at 2025-01-06
+        08:00 UTC: ``en`` names the entry, left out for the whole routine (entry 0)."""
+        line = (
+            b'{"t":"wearsync","k":"ev","boot":7,"seq":3,"at":1736150400000,"kind":"reminder",'
+            b'"ex":1,"set":1,"rep":0,"side":"both","step":21,"dur":0,"prog":"8d1d37c455a8",'
+            b'"en":2}'
+        )
+        event = parse_line(line)
+        assert isinstance(event, Event)
+        assert (event.kind, event.entry, event.exercise, event.step) == ("reminder", 2, 1, 21)
+        assert event.at == datetime(2025, 1, 6, 8, tzinfo=UTC)
+        routine = parse_line(line.replace(b',"en":2', b""))
+        assert isinstance(routine, Event) and routine.entry == 0
+        for bad in (b'"en":-1', b'"en":256', b'"en":"2"', b'"en":1.5'):
+            with pytest.raises(DecodeError, match="'en'"):
+                parse_line(line.replace(b'"en":2', bad))
+
+    def test_identity_reports_the_data_it_loaded(self) -> None:
+        base = {
+            "t": "wearsync",
+            "k": "id",
+            "hash": "ab",
+            "v": 3,
+            "prog": "p",
+            "boot": 1,
+            "seq": 0,
+            "unacked": 0,
+            "state": "idle",
+            "step": 0,
+            "now": 0,
+        }
+        found = parse_line(json.dumps({**base, "dc": 4294967295}).encode())
+        assert isinstance(found, Identity) and found.data_crc == 4294967295
+        older = parse_line(json.dumps(base).encode())
+        assert isinstance(older, Identity) and older.data_crc is None
+        with pytest.raises(DecodeError, match="'dc'"):
+            parse_line(json.dumps({**base, "dc": 2**32}).encode())
+
     def test_every_kind(self) -> None:
         def line(**fields: object) -> bytes:
             return json.dumps({"t": "wearsync", **fields}).encode()
