@@ -11,11 +11,18 @@ A sync, in the order that loses nothing (see :mod:`wearsync.watches.bangle.codec
 4. Replay the runner's stored events, store them (one transaction, exactly once), and only then
    acknowledge them. A dump that arrives damaged is stored as far as it is whole and not
    acknowledged, so the next sync gets it again.
-5. Upload the runner only if the watch runs another program or runner version: Storage writes,
+5. Upload the runner only if the watch runs another program or runner version, or the same
+   program with another plan (the schedule the watch reminds by, from the schedule's first day,
+   :func:`watch_plan`; the runtime reports the CRC-32 of the data it loaded): Storage writes,
    a CRC-32 check, then the install line. An upload cut midway leaves a file whose last byte is
    still erased flash, which the boot file refuses to run; the next sync uploads it again.
 6. Remember the push under :func:`~wearsync.sync.watch_link.program_key`, the key the runner's
    events carry, and re-derive the watch's sessions.
+
+A session (:meth:`BangleDriver.mirror`) starts the whole routine or one entry
+(``SessionOptions.entry``, an exercise done several times a day); every event the runtime
+prints carries its entry, stored as :attr:`StoredEvent.entry`. Reminders need no companion:
+the watch plays them from the plan and records ``reminder`` events, collected by the next sync.
 
 No bytes and no bleak here: lines are built by :mod:`wearsync.watches.bangle.codec` and travel
 through :class:`~wearsync.watches.bangle.client.UartClient`.
