@@ -39,6 +39,7 @@ from wearsync.sim.link import VirtualLink
 from wearsync.store import Store
 from wearsync.sync.driver import SyncContext
 from wearsync.watches.registry import driver_for
+from wearsync.watches.wearsync_timer.codec import Feature
 from wearsync.watches.wearsync_timer.driver import open_watch
 
 ROUTINE = "foot-care"
@@ -117,9 +118,8 @@ async def measure(watch_kind: str, workdir: Path, connection_event_ms: float) ->
                 row[column] = cell(AttCounts(list(tap.current.pdus)), time.monotonic() - started)
             ctx = SyncContext.of(store, found, routine, text, hci=link)
             async with open_watch(ctx) as (session, info, _p):
-                row["program"] = (
-                    f"{info.program_length} B, format {'2' if info.features & 0x10 else '1'}"
-                )
+                entries = "with" if Feature.ENTRIES in info.features else "without"
+                row["program"] = f"{info.program_length} B committed, {entries} ENTRIES"
                 await session.client.start_session(info.program_identity)
                 await session.client.stop_session()
             started = time.monotonic()
