@@ -119,7 +119,10 @@ class BumbleCentral:
         #: Bonded peers found to serve no Database Hash: not asked again.
         self.without_database_hash: set[tuple[str, tuple[str, ...]]] = set()
         self.connecting = False
-        self._scan_users = 0
+        #: One entry per scanning user: whether it wants an active scan.
+        self._scan_users: list[bool] = []
+        #: How the controller scans now: None (not), True (active), False (passive).
+        self._scanning: bool | None = None
         self._scan_lock = asyncio.Lock()
         self._closed = False
         self._background: set[asyncio.Future[None]] = set()
@@ -176,20 +179,35 @@ class BumbleCentral:
     # -- scanning -------------------------------------------------------------------------
 
     async def start_scanning(self, *, active: bool = True) -> None:
-        """Start scanning unless another user already did (reference counted)."""
-        async with self._scan_lock:
-            self._scan_users += 1
-            if self._scan_users == 1:
-                await self.device.start_scanning(active=active, filter_duplicates=False)
+        """Start scanning unless another user already did (reference counted).
 
-    async def stop_scanning(self) -> None:
-        """Stop scanning when the last user stops."""
+        The controller scans actively while any user wants scan responses, and passively
+        (no SCAN_REQ on air) otherwise; a change of mode restarts the scan.
+        """
         async with self._scan_lock:
-            if self._scan_users == 0:
+            self._scan_users.append(active)
+            await self._apply_scan_mode()
+
+    async def stop_scanning(self, *, active: bool = True) -> None:
+        """Stop one user's scan (started with the same ``active``); the last one stops it."""
+        async with self._scan_lock:
+            if active in self._scan_users:
+                self._scan_users.remove(active)
+            elif self._scan_users:
+                self._scan_users.pop()
+            else:
                 return
-            self._scan_users -= 1
-            if self._scan_users == 0 and not self._closed:
-                await self.device.stop_scanning()
+            await self._apply_scan_mode()
+
+    async def _apply_scan_mode(self) -> None:
+        wanted = None if not self._scan_users else any(self._scan_users)
+        if wanted == self._scanning or self._closed:
+            return
+        if self._scanning is not None:
+            await self.device.stop_scanning()
+        self._scanning = wanted
+        if wanted is not None:
+            await self.device.start_scanning(active=wanted, filter_duplicates=False)
 
     def on_advertisement(self, listener: Callable[[Advertisement], None]) -> Callable[[], None]:
         """Call ``listener`` for every advertisement; returns a function that unregisters it."""
@@ -197,7 +215,8 @@ class BumbleCentral:
         return lambda: self.device.remove_listener(Device.EVENT_ADVERTISEMENT, listener)
 
     async def find_peer(self, address: str, scan_seconds: float) -> SeenPeer | None:
-        """Scan until ``address`` advertises, for at most ``scan_seconds``."""
+        """Scan passively until ``address`` advertises, for at most ``scan_seconds`` (its
+        address type is all a connection needs: no scan request is sent for it)."""
         key = address_key(address)
         found: asyncio.Future[SeenPeer] = asyncio.get_running_loop().create_future()
 
@@ -206,14 +225,14 @@ class BumbleCentral:
                 found.set_result(self.peers[key])
 
         unregister = self.on_advertisement(listener)
-        await self.start_scanning()
+        await self.start_scanning(active=False)
         try:
             return await asyncio.wait_for(found, scan_seconds)
         except TimeoutError:
             return None
         finally:
             unregister()
-            await self.stop_scanning()
+            await self.stop_scanning(active=False)
 
     def _on_advertisement(self, advertisement: Advertisement) -> None:
         names = [

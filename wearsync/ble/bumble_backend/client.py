@@ -219,11 +219,21 @@ class BumbleBleakClient(BaseBleakClient):
             # central then drops any connection that completes late.
             async with asyncio.timeout(timeout + 1.0), central.connect_lock:
                 central.connecting = True
+                device = central.device
+                resolver = device.address_resolver
+                if not peer_address.is_resolvable:
+                    # bumble looks for a bonded peer's identity address with an active scan
+                    # of its own first (find_peer_by_identity_address): a SCAN_REQ on air and
+                    # a scan for nothing, since a peer that advertises its identity address
+                    # (public or static) is reached at it. Only a resolvable private address
+                    # needs the resolver, and bumble never scans for one.
+                    device.address_resolver = None
                 try:
-                    connection = await central.device.connect(
+                    connection = await device.connect(
                         peer_address, own_address_type=OwnAddressType.RANDOM, timeout=timeout
                     )
                 finally:
+                    device.address_resolver = resolver
                     central.connecting = False
         except (core.TimeoutError, TimeoutError) as exc:
             await self._cancel_initiation(central)
