@@ -34,6 +34,7 @@ from bumble.hci import (
 )
 
 from wearsync.ble.bumble_backend.central import BumbleCentral, address_key, get_central
+from wearsync.ble.bumble_backend.dbhash import database_hash, read_hashed_attributes
 from wearsync.ble.bumble_backend.exc import (
     BumbleBackendError,
     BumbleLinkLostError,
@@ -301,6 +302,18 @@ class BumbleBleakClient(BaseBleakClient):
         except BleakError:
             return None
         return bytes(values[0]) if len(values) == 1 and len(values[0]) == 16 else None
+
+    async def computed_database_hash(self) -> bytes:
+        """The peer's Database Hash as computed from a full discovery of its attributes
+        (:mod:`.dbhash`), to check what its 0x2B2A characteristic serves. Slow: one request per
+        declaration.
+
+        Raises:
+            BleakError: not connected, or a request failed.
+        """
+        gatt = self._require_gatt("compute the database hash")
+        attributes = await self._guard("discover attributes", read_hashed_attributes(gatt))
+        return database_hash(attributes)
 
     async def _discover(self, peer: Peer, *, bonded: bool) -> None:
         """Discover, or on a bonded peer whose Database Hash is unchanged reuse the layout

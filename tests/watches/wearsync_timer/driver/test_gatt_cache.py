@@ -69,3 +69,22 @@ async def test_a_bonded_watch_is_not_discovered_again_until_its_hash_changes(
         assert discovery_requests(watch.tap.connections[-1]) == 0
     finally:
         await watch.close()
+
+
+async def test_the_hash_computed_from_a_full_discovery_is_bumbles(
+    link: VirtualLink, watch: SimWatch
+) -> None:
+    """The simulated watch serves bumble's own Database Hash; the client's computation from the
+    discovered attributes (wearsync.ble.bumble_backend.dbhash) gives the same bytes."""
+    from wearsync.ble.bumble_backend import BumbleBleakClient
+
+    client = BumbleBleakClient(watch.address, hci=link)
+    await client.connect(pair=False)
+    try:
+        hash_char = client.services.get_characteristic("00002b2a-0000-1000-8000-00805f9b34fb")
+        assert hash_char is not None
+        served = bytes(await client.read_gatt_char(hash_char))
+        assert len(served) == 16
+        assert await client.computed_database_hash() == served
+    finally:
+        await client.disconnect()
