@@ -28,7 +28,7 @@ from bumble.transport import open_transport
 from bumble.transport.common import Transport
 
 from wearsync.ble.bumble_backend.exc import BumbleTransportError
-from wearsync.ble.bumble_backend.gatt import GattLayout
+from wearsync.ble.bumble_backend.gatt_cache import GattCache
 from wearsync.ble.hci import (
     HciSpec,
     describe_hci_spec,
@@ -107,7 +107,13 @@ class BumbleCentral:
         connecting: set by the holder of ``connect_lock`` while it waits for a connection.
     """
 
-    def __init__(self, hci_spec: HciSpec, transport: Transport, device: Device) -> None:
+    def __init__(
+        self,
+        hci_spec: HciSpec,
+        transport: Transport,
+        device: Device,
+        gatt_cache: GattCache | None = None,
+    ) -> None:
         self.hci_spec = hci_spec
         self.transport = transport
         self.device = device
@@ -115,7 +121,7 @@ class BumbleCentral:
         self.connect_lock = asyncio.Lock()
         #: GATT layouts of bonded peers by (address, service filter), checked against the
         #: peer's Database Hash before use (see the client's ``_discover``).
-        self.gatt_cache: dict[tuple[str, tuple[str, ...]], GattLayout] = {}
+        self.gatt_cache = gatt_cache if gatt_cache is not None else GattCache()
         #: Bonded peers found to serve no Database Hash: not asked again.
         self.without_database_hash: set[tuple[str, tuple[str, ...]]] = set()
         self.connecting = False
@@ -139,6 +145,7 @@ class BumbleCentral:
         *,
         address: str | None = None,
         keystore: KeyStore | None = None,
+        gatt_cache: GattCache | None = None,
     ) -> BumbleCentral:
         """Open the transport and power the controller on.
 
@@ -146,6 +153,7 @@ class BumbleCentral:
             hci_spec: where the controller is.
             address: the random static address to use; a fresh one by default.
             keystore: where bonds are kept; in memory by default.
+            gatt_cache: where bonded peers' GATT layouts are kept; in memory by default.
 
         Raises:
             BumbleTransportError: the transport or the controller failed.
@@ -169,7 +177,7 @@ class BumbleCentral:
             await transport.close()
             raise BumbleTransportError(describe_hci_spec(hci_spec), repr(exc)) from exc
         logger.debug("central %s up on %s", own_address, describe_hci_spec(hci_spec))
-        return cls(hci_spec, transport, device)
+        return cls(hci_spec, transport, device, gatt_cache)
 
     @property
     def closed(self) -> bool:
@@ -301,16 +309,17 @@ def _usable(task: asyncio.Task[BumbleCentral]) -> bool:
     return not task.cancelled() and task.exception() is None and not task.result().closed
 
 
-def _identity(hci_spec: HciSpec) -> tuple[str | None, KeyStore | None]:
-    """A lasting address and bond store for a transport other processes share.
+def _identity(hci_spec: HciSpec) -> tuple[str | None, KeyStore | None, GattCache | None]:
+    """A lasting address, bond store and GATT cache for a transport other processes share.
 
     A companion must come back as the same device with the same keys, or every run would pair
-    anew: for a named transport (``tcp-client:``, ``usb:``) the central's random static address
-    and its bonds are kept in the data directory (``central.json``, ``bonds.json``). An
-    in-process link is a test's: it keeps both in memory.
+    anew: for a named transport (``tcp-client:``, ``usb:``) the central's random static address,
+    its bonds and its bonded peers' GATT layouts are kept in the data directory
+    (``central.json``, ``bonds.json``, ``gatt_cache.json``). An in-process link is a test's:
+    it keeps them in memory.
     """
     if not isinstance(hci_spec, str):
-        return None, None
+        return None, None, None
     from wearsync.paths import data_dir, private_dir, tighten, write_private_text
 
     folder = private_dir(data_dir())
@@ -322,7 +331,11 @@ def _identity(hci_spec: HciSpec) -> tuple[str | None, KeyStore | None]:
     except (OSError, ValueError, KeyError, TypeError):
         address = hci.Address.generate_static_address().to_string(with_type_qualifier=False)
         write_private_text(identity, json.dumps({"address": address}))
-    return address, _private_key_store(address, folder / "bonds.json")
+    return (
+        address,
+        _private_key_store(address, folder / "bonds.json"),
+        GattCache(folder / "gatt_cache.json"),
+    )
 
 
 def _private_key_store(namespace: str, path: Path) -> KeyStore:
@@ -356,9 +369,9 @@ async def get_central(hci_spec: HciSpec) -> BumbleCentral:
     if task is not None and task.done() and not _usable(task):
         task = None
     if task is None:
-        address, keystore = _identity(hci_spec)
+        address, keystore, gatt_cache = _identity(hci_spec)
         task = asyncio.ensure_future(
-            BumbleCentral.open(hci_spec, address=address, keystore=keystore)
+            BumbleCentral.open(hci_spec, address=address, keystore=keystore, gatt_cache=gatt_cache)
         )
         registry[key] = task
     try:

@@ -341,10 +341,10 @@ class BumbleBleakClient(BaseBleakClient):
             return
         database_hash = await self._database_hash(peer, None)
         if database_hash is not None:
-            central.gatt_cache[key] = GattLayout.of(database_hash, services)
+            central.gatt_cache.put(key, GattLayout.of(database_hash, services))
         else:
             # Asked once per process: a watch without the hash is discovered every time.
-            central.gatt_cache.pop(key, None)
+            central.gatt_cache.pop(key)
             central.without_database_hash.add(key)
 
     def _on_disconnection(self, reason: int) -> None:
