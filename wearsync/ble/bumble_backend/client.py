@@ -234,7 +234,8 @@ class BumbleBleakClient(BaseBleakClient):
                         peer_address, own_address_type=OwnAddressType.RANDOM, timeout=timeout
                     )
                 finally:
-                    device.address_resolver = resolver
+                    if device.address_resolver is None:  # unless bonds were refreshed meanwhile
+                        device.address_resolver = resolver
                     central.connecting = False
         except (core.TimeoutError, TimeoutError) as exc:
             await self._cancel_initiation(central)
