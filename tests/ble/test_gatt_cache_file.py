@@ -72,3 +72,11 @@ def test_a_damaged_file_is_ignored_and_replaced(tmp_path: Path, text: str) -> No
     assert cache.get(("A", ())) is None
     cache.put(KEY, LAYOUT)
     assert GattCache(path).get(KEY) == LAYOUT
+
+
+def test_a_huge_file_is_not_read(tmp_path: Path) -> None:
+    path = tmp_path / "gatt_cache.json"
+    with path.open("w") as f:
+        f.write(" " * (1 << 20))
+        f.write(json.dumps({"format": 1, "peers": []}))
+    assert GattCache(path).get(KEY) is None

@@ -4,6 +4,8 @@ costs no discovery (docs/protocol.md §14.4, issue 15's target of 6 ATT round tr
 
 from __future__ import annotations
 
+import pytest
+
 from tests.firmware.conftest import Firmware, found
 from wearsync.ble.bumble_backend import BumbleBleakClient
 from wearsync.profiles import DeviceProfile
@@ -17,6 +19,7 @@ from wearsync.watches import registry
 from wearsync.watches.wearsync_timer.codec import Feature
 
 DATABASE_HASH = "00002b2a-0000-1000-8000-00805f9b34fb"
+CLIENT_SUPPORTED_FEATURES = "00002b29-0000-1000-8000-00805f9b34fb"
 #: Read By Group Type (primary services), Read By Type, Find Information.
 DISCOVERY = {0x10, 0x08, 0x04}
 
@@ -96,3 +99,27 @@ async def test_a_firmware_update_changes_the_hash_and_the_client_discovers_again
         assert not any(p.opcode in DISCOVERY for p in tap.connections[-1].pdus)
     finally:
         tap.close()
+
+
+async def test_client_supported_features_only_gain_bits_and_ignore_reserved_ones(
+    firmware: Firmware, link: VirtualLink
+) -> None:
+    """Core 5.1 Vol 3 Part G §7.2 as the firmware's GATT service (gatt_svc.c) serves it through
+    NimBLE: a client may set bits, never clear them, and reserved bits and bytes are ignored."""
+    from bleak.exc import BleakGATTProtocolError
+
+    client = BumbleBleakClient(firmware.ready["address"], hci=link)
+    await client.connect(pair=False)
+    try:
+        features = client.services.get_characteristic(CLIENT_SUPPORTED_FEATURES)
+        assert features is not None
+        assert bytes(await client.read_gatt_char(features)) == b"\x00"
+        await client.write_gatt_char(features, b"\x01", response=True)  # robust caching
+        assert bytes(await client.read_gatt_char(features)) == b"\x01"
+        with pytest.raises(BleakGATTProtocolError) as refused:
+            await client.write_gatt_char(features, b"\x00", response=True)
+        assert refused.value.code == 0x13  # Value Not Allowed
+        await client.write_gatt_char(features, b"\xff" * 40, response=True)
+        assert bytes(await client.read_gatt_char(features)) == b"\x07"
+    finally:
+        await client.disconnect()

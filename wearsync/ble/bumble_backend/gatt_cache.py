@@ -28,6 +28,8 @@ CacheKey = tuple[str, tuple[str, ...]]
 FORMAT = 1
 #: Peers kept at most (bonds are few; this bounds a file someone else made huge).
 MAX_PEERS = 64
+#: A larger file is not read (64 peers of a few hundred attributes stay far below).
+MAX_FILE_BYTES = 1 << 20
 
 
 def _layout_to_json(layout: GattLayout) -> dict[str, Any]:
@@ -133,6 +135,8 @@ class GattCache:
 
         tighten(path)
         try:
+            if path.stat().st_size > MAX_FILE_BYTES:
+                raise ValueError(f"larger than {MAX_FILE_BYTES} bytes")
             data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return {}
