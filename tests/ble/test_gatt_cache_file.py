@@ -75,8 +75,9 @@ def test_a_damaged_file_is_ignored_and_replaced(tmp_path: Path, text: str) -> No
 
 
 def test_a_huge_file_is_not_read(tmp_path: Path) -> None:
+    valid = tmp_path / "valid.json"
+    GattCache(valid).put(KEY, LAYOUT)
     path = tmp_path / "gatt_cache.json"
-    with path.open("w") as f:
-        f.write(" " * (1 << 20))
-        f.write(json.dumps({"format": 1, "peers": []}))
+    path.write_text(" " * (1 << 20) + valid.read_text())  # valid JSON, past the bound
+    assert GattCache(valid).get(KEY) == LAYOUT
     assert GattCache(path).get(KEY) is None
