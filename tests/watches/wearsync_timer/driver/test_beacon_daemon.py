@@ -21,7 +21,7 @@ from wearsync.store import Store
 from wearsync.sync.daemon import SyncDaemon
 from wearsync.watches import registry
 from wearsync.watches.wearsync_timer.codec import encode_program, program_identity
-from wearsync.watches.wearsync_timer.codec.beacon import BeaconState
+from wearsync.watches.wearsync_timer.codec.beacon import BEACON_COMPANY_ID, BeaconState
 from wearsync.watches.wearsync_timer.codec.status import SessionState
 from wearsync.watches.wearsync_timer.sim.watch import SimWatch
 
@@ -239,7 +239,9 @@ async def test_checks_listen_passively_and_read_the_beacon_from_the_advertising_
     scans = list(link.air.scanners.values())
     assert sum(s.passive_s for s in scans) > 0
     assert sum(s.active_s for s in scans) == 0
-    assert serve.store.device(address) is not None
+    heard = await serve.locate()  # what a check hears: the advertising data alone
+    assert heard.address == address and BEACON_COMPANY_ID in heard.manufacturer_data
+    assert link.air.scan_requests_received[address] == 0
     # The same controllers count an active scan's requests: the assertion above can fail.
     await find_watch(profiles, name_or_address=address, hci=link, seconds=5)
     assert link.air.scan_requests_received[address] > 0
