@@ -76,7 +76,9 @@ async def test_unchanged_sync_is_one_round_trip_and_writes_nothing(
     report = await sync(store, link, profiles, firmware)
     assert not report.program_pushed and not report.paired and not report.clock_set
     second = tap.connections[-1]
-    assert sync_round_trips(second) == 1
+    # Bonded, so discovery is one Read of the cached Database Hash (the firmware serves one,
+    # gatt_svc.c); then the one round trip of §12.2, Timer Info.
+    assert sync_round_trips(second) == 2 and second.round_trips == 3
     # No Write Request; the one Write Command is Local Time Information, which a watch with
     # ENTRIES gets at every sync so its reminders follow the zone's offset (§12.8).
     assert second.count(opcode=0x12) == 0 and second.count(opcode=0x52) == 1
