@@ -235,8 +235,13 @@ def select_history(
     now: datetime,
     budget: int | None,
     renderer: HistoryRenderer,
+    marks: Sequence[RenderedEvent] = (),
 ) -> list[RenderedEvent]:
     """The history events to publish, oldest first.
+
+    ``marks`` (the done and missed occurrences, :mod:`wearsync.calendar.marks`) go with the
+    month of their start: in ``recent`` mode a month is shown with its sessions and its marks,
+    or summarised without either; ``all`` shows every mark.
 
     Args:
         sessions: the sessions to show (any order).
@@ -247,25 +252,31 @@ def select_history(
         now: the current time, which decides what is recent.
         budget: bytes the history may take in ``recent`` mode (None: no limit).
         renderer: renders and caches the session events.
+        marks: done and missed marks to show with their months.
     """
-    if mode is HistoryMode.NONE or not sessions:
+    if mode is HistoryMode.NONE or not (sessions or marks):
         return []
     ordered = sorted(sessions, key=lambda s: (s.started_at, s.key))
     if mode is HistoryMode.ALL:
-        return [renderer.session(s, title) for s in ordered]
+        every = [renderer.session(s, title) for s in ordered] + list(marks)
+        return sorted(every, key=lambda e: (e.start, e.uid))
     this_month = _month_index(now.astimezone(zone).date())
     months: dict[int, list[SessionRecord]] = {}
     for s in ordered:
         months.setdefault(_month_index(s.started_at.astimezone(zone).date()), []).append(s)
+    marked: dict[int, list[RenderedEvent]] = {}
+    for m in marks:
+        marked.setdefault(_month_index(m.start.astimezone(zone).date()), []).append(m)
     summaries = _summaries(routine, title, months, this_month)
     limit = budget if budget is not None else 1 << 62
     older_cost = sum(e.size + EVENT_OVERHEAD for e in summaries.values())
     shown: list[RenderedEvent] = []
     used = 0
-    for month in sorted(months, reverse=True):
+    for month in sorted(months.keys() | marked.keys(), reverse=True):
         if month <= this_month - RECENT_MONTHS:
             break
-        events = [renderer.session(s, title) for s in months[month]]
+        events = [renderer.session(s, title) for s in months.get(month, ())]
+        events += marked.get(month, ())
         cost = sum(e.size + EVENT_OVERHEAD for e in events)
         own_summary = summaries.get(month)
         freed = own_summary.size + EVENT_OVERHEAD if own_summary is not None else 0

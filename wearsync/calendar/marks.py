@@ -1,0 +1,120 @@
+"""Done and missed marks on the schedule's occurrences (pure: occurrences and sessions in,
+event text out).
+
+Which occurrence a session satisfies is decided by
+:func:`wearsync.routine.adherence.match_sessions`, the rule ``wearsync history`` counts with, so
+the calendar and the adherence figures agree occurrence by occurrence. Only *done* occurrences
+(also done early) and *missed* ones (their day, or for the whole routine its interval, is over
+with no session for them) are marked; an occurrence still open is left as the schedule has it.
+
+**How a mark is written.** An occurrence of a published recurring event is marked by an
+override of that instance (RFC 5545 section 3.8.4.4): a VEVENT with the series' UID, a
+``RECURRENCE-ID;TZID=<zone>`` equal to the instance's original start, the same DTSTART and
+DTEND, no RRULE and **no VALARM** (an override replaces the instance, so a done or past
+occurrence no longer rings). Its SUMMARY says what became of it:
+
+- ``✓ Toe Presses (1 of 3 today)``: a session counted for it (DESCRIPTION: when it started);
+- ``Missed: Toe Presses (1 of 3 today)``: none did.
+
+An occurrence of an earlier plan that the published series do not hold (the schedule changed
+since) is published as a single event of its own (UID ``occurrence-...``) with the same
+wording, so earlier days keep the plan that was in force then.
+
+Each mark has its own revision-ledger entry, keyed ``<UID>;RECURRENCE-ID=<local start>`` (never
+published as a UID), so a new mark moves no SEQUENCE of its series or of the other marks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from wearsync.calendar.history import RenderedEvent
+from wearsync.calendar.icstext import fold, text_line
+from wearsync.calendar.schedule import EventKind, PlannedEvent
+from wearsync.calendar.uids import make_uid
+from wearsync.routine.adherence import Mark, Matched
+from wearsync.routine.model import Routine
+from wearsync.routine.occurrences import ROUTINE_ENTRY
+
+DONE_PREFIX = "✓ "
+"""The SUMMARY of a done occurrence starts with this."""
+MISSED_PREFIX = "Missed: "
+"""The SUMMARY of a missed occurrence starts with this."""
+
+_MINUTE = timedelta(minutes=1)
+
+
+def _local(moment: datetime) -> str:
+    return moment.strftime("%Y%m%dT%H%M%S")
+
+
+def mark_events(
+    matched: Sequence[Matched],
+    series: Sequence[PlannedEvent],
+    *,
+    routine: Routine,
+) -> list[RenderedEvent]:
+    """The marks of the done and missed occurrences in ``matched``, in time order.
+
+    Args:
+        matched: occurrences and what became of them (``match_sessions``).
+        series: the published recurring events (``plan_schedule``).
+        routine: the effective routine the series were planned from (names, durations).
+    """
+    out: list[RenderedEvent] = []
+    zone_name = routine.schedule.timezone
+    for m in matched:
+        if m.mark is not Mark.DONE and m.mark is not Mark.MISSED:
+            continue
+        o = m.occurrence
+        held = next((p for p in series if p.holds(o)), None)
+        if held is not None:
+            uid = held.uid
+            summary = held.summary
+            start = datetime.combine(o.day, held.start.time())
+            duration = held.duration
+            key = f"{uid};RECURRENCE-ID={_local(start)}"
+            head = [fold(f"UID:{uid}"), f"RECURRENCE-ID;TZID={zone_name}:{_local(start)}\r\n"]
+        else:
+            uid = make_uid("occurrence", routine.name, o.entry, str(o.slot), _local(o.local))
+            summary = _entry_name(routine, o.entry)
+            start = o.local.replace(tzinfo=None)
+            # As long as the entry's event now (an entry no longer published: one minute).
+            duration = next((p.duration for p in series if p.entry == o.entry), _MINUTE)
+            key = uid
+            head = [fold(f"UID:{uid}")]
+        if m.mark is Mark.DONE:
+            assert m.done_at is not None
+            title = DONE_PREFIX + summary
+            done_at = m.done_at.astimezone(o.local.tzinfo)
+            text = f"Done: the session started {done_at:%Y-%m-%d %H:%M} counts for it."
+        else:
+            title = MISSED_PREFIX + summary
+            text = "Missed: no session counted for it before its day (or interval) ended."
+        lines = [
+            *head,
+            f"DTSTART;TZID={zone_name}:{_local(start)}\r\n",
+            f"DTEND;TZID={zone_name}:{_local(start + duration)}\r\n",
+            text_line("SUMMARY", title),
+            text_line("DESCRIPTION", text),
+            "CATEGORIES:Exercise\r\n",
+        ]
+        body = "".join(lines)
+        raw = body.encode()
+        out.append(
+            RenderedEvent(
+                key, EventKind.MARK, body, len(raw), hashlib.sha256(raw).hexdigest(), o.at
+            )
+        )
+    return out
+
+
+def _entry_name(routine: Routine, entry: str) -> str:
+    if entry == ROUTINE_ENTRY:
+        return routine.title
+    try:
+        return routine.exercise(entry).name
+    except KeyError:
+        return entry
