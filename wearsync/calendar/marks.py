@@ -85,22 +85,21 @@ def mark_events(
             duration = next((p.duration for p in series if p.entry == o.entry), _MINUTE)
             key = uid
             head = [fold(f"UID:{uid}")]
-        if m.mark is Mark.DONE:
-            assert m.done_at is not None
-            title = DONE_PREFIX + summary
-            done_at = m.done_at.astimezone(o.local.tzinfo)
-            text = f"Done: the session started {done_at:%Y-%m-%d %H:%M} counts for it."
-        else:
-            title = MISSED_PREFIX + summary
-            text = "Missed: no session counted for it before its day (or interval) ended."
         lines = [
             *head,
             f"DTSTART;TZID={zone_name}:{_local(start)}\r\n",
             f"DTEND;TZID={zone_name}:{_local(start + duration)}\r\n",
-            text_line("SUMMARY", title),
-            text_line("DESCRIPTION", text),
-            "CATEGORIES:Exercise\r\n",
         ]
+        # Kept short (a year of marks is some 1,800 events in the feed's byte budget): the
+        # SUMMARY says it all; a done one also says which session counted.
+        if m.mark is Mark.DONE:
+            assert m.done_at is not None
+            done_at = m.done_at.astimezone(o.local.tzinfo)
+            lines.append(text_line("SUMMARY", DONE_PREFIX + summary))
+            lines.append(text_line("DESCRIPTION", f"Done: session at {done_at:%Y-%m-%d %H:%M}."))
+        else:
+            lines.append(text_line("SUMMARY", MISSED_PREFIX + summary))
+        lines.append("CATEGORIES:Exercise\r\n")
         body = "".join(lines)
         raw = body.encode()
         out.append(
