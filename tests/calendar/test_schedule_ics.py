@@ -52,9 +52,7 @@ def export(
     ).body
 
 
-def every(
-    days: int, at: time, start: datetime, end: datetime, *, offset: int = 0
-) -> set[datetime]:
+def every(days: int, at: time, start: datetime, end: datetime, *, offset: int = 0) -> set[datetime]:
     """Wall-clock ``at`` in London on FIRST_DAY (+ ``offset`` days) and every ``days`` days
     after, in [start, end)."""
     found = set()

@@ -382,6 +382,7 @@ class FeedServer:
             now=now,
             options=options,
             renderer=self._renderer,
+            plans=snapshot.plans,
         )
         suffix = "" if variant.view is CalendarView.COMBINED else f"-{variant.view}"
         gzipped = gzip.compress(exported.body, compresslevel=6, mtime=0)

@@ -133,6 +133,7 @@ def ics(
     from wearsync.records import utc_now
     from wearsync.routine.loader import load_routine
     from wearsync.store import Store
+    from wearsync.sync.history import plans_in_store
 
     loaded = load_routine(routine)
     now = utc_now()
@@ -150,6 +151,7 @@ def ics(
             ledger=store.calendar_ledger(),
             now=now,
             options=options,
+            plans=plans_in_store(store, loaded, now=now)[1],
         )
     target = out or f"{loaded.name}.ics"
     _write(target, exported.body)
