@@ -328,3 +328,39 @@ async def test_the_day_moves_the_window_without_a_source_change(tmp_path: Path) 
     finally:
         await server.stop()
         store.close()
+
+
+async def test_the_served_feed_marks_what_the_pushed_plans_planned(tmp_path: Path) -> None:
+    """The serve edge hands the store's plans to the source; marks start at the first push."""
+    from wearsync.calendar.sources import RoutineFeedSource
+    from wearsync.routine.loader import builtin_text
+    from wearsync.routine.model import Routine
+    from wearsync.routine.occurrences import Plan
+    from wearsync.sync.history import plans_in_store
+
+    store = Store.open(tmp_path / "wearsync.db")
+    now = datetime(2026, 3, 20, 12, tzinfo=UTC)
+    pushed = datetime(2026, 3, 10, 12, tzinfo=UTC)
+    store.remember_device("AA", "watch", "wearsync-timer")
+    store.record_push("AA", "01", "foot-care", builtin_text("foot-care"), at=pushed)
+    store.save_sessions(many_sessions(3, until=now, years=0.01))
+
+    def plans(current: Routine, at: datetime) -> list[Plan]:
+        return plans_in_store(store, current, now=at)[1]
+
+    source = RoutineFeedSource(
+        "foot-care", store, store, start=date(2026, 3, 2), clock=lambda: now, plans=plans
+    )
+    server = FeedServer(
+        source, ledger=store.calendar_ledger(), tokens=FeedTokens(store), port=0, clock=lambda: now
+    )
+    await server.start()
+    try:
+        async with aiohttp.ClientSession() as http, http.get(server.feed_url()) as response:
+            assert response.status == 200
+            body = await response.read()
+    finally:
+        await server.stop()
+        store.close()
+    marked = [e["RECURRENCE-ID"].dt for e in parse(body).walk("VEVENT") if "RECURRENCE-ID" in e]
+    assert marked and min(marked) >= pushed
