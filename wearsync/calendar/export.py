@@ -7,7 +7,13 @@ ledger it is given).
   ``REFRESH-INTERVAL;VALUE=DURATION`` (RFC 7986) and ``X-PUBLISHED-TTL`` (Outlook), and a
   LAST-MODIFIED that moves whenever anything in the calendar does;
 - a VTIMEZONE for the schedule's zone (:mod:`wearsync.calendar.timezones`);
-- the schedule (:mod:`wearsync.calendar.schedule`), built with icalendar's components;
+- the schedule (:mod:`wearsync.calendar.schedule`), built with icalendar's components from the
+  effective routine (the options applied once), so it expands to the occurrence generator's
+  occurrences;
+- the done and missed marks (:mod:`wearsync.calendar.marks`) of the past occurrences, in the
+  plan in force at each (``plans``, as adherence counts them), as RECURRENCE-ID overrides; they
+  go with their month in the history window and its byte budget, and only where the schedule is
+  (not in the history-only view, not with ``history=none``);
 - the history (:mod:`wearsync.calendar.history`), written as text and cached per session.
 
 Every event gets SEQUENCE and LAST-MODIFIED from the revision ledger, which bumps them when the

@@ -5,7 +5,8 @@ with its status in SUMMARY and DESCRIPTION. The text is written directly
 (:mod:`wearsync.calendar.icstext`) and cached per record by :class:`HistoryRenderer`, so a feed
 with years of sessions is rebuilt in milliseconds when one session arrives.
 
-:func:`select_history` decides what is shown:
+:func:`select_history` decides what is shown (the done and missed marks of
+:mod:`wearsync.calendar.marks` go with their month, as the sessions do):
 
 - ``all``: every session;
 - ``recent`` (the default): the sessions of the current month and the eleven before, newest

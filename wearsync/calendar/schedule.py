@@ -1,18 +1,28 @@
 """The routine's schedule as recurring, timed events (pure: a routine in, event plans out).
 
-Two kinds of event come out of one routine:
+The events expand to exactly the occurrences of :mod:`wearsync.routine.occurrences`, the one
+schedule adherence and the watch's reminders use, fed with the *effective* routine
+(:func:`effective_routine`: the routine with the options' interval, times and daily times,
+built once by the export). Three kinds of event come out of it:
 
 - the whole routine every N days (``RRULE:FREQ=DAILY;INTERVAL=N``), one event per time of day in
   ``schedule.times``; N is ``schedule.every_days`` picked with :class:`ScheduleOptions.every_pick`
   (the range's minimum unless the routine sets ``use``), or :attr:`ScheduleOptions.every_days`;
-- each exercise done several times a day (``times_per_day`` > 1) daily at the first
-  ``times_per_day`` of ``schedule.daily_times``, one event per time slot.
+- each exercise done several times a day (``times_per_day`` > 1) daily at each of the first
+  ``times_per_day`` of ``schedule.daily_times`` that it keeps on routine days, one event per slot;
+- each slot the routine stands for on routine days (the generator's ``repeat_slots`` drops it:
+  no double booking, e.g. the third toe presses at 18:00 beside the 18:00 routine) as N - 1
+  events ``FREQ=DAILY;INTERVAL=N`` starting on the days after the first day (k = 1 .. N - 1),
+  and none when the routine is every day. One RRULE per event and no EXDATE or EXRULE, which
+  clients treat alike. The first of them keeps the UID the slot's daily event had (an edit, not
+  a new event); the others are ``exercise_uid(..., day=k)``.
 
 Events start on a fixed first day (:func:`wearsync.calendar.tokens.schedule_start`) at local
 wall-clock times with the schedule's TZID, so they stay at 18:00 across daylight-saving changes.
 Durations come from the compiled timer program. UIDs name the routine, the kind, the exercise
 and the slot, never the time, so moving the routine from 18:00 to 19:00 is an edit of the same
-event (SEQUENCE goes up) rather than a new event.
+event (SEQUENCE goes up) rather than a new event. Given a plan's start (``since``), each event
+starts at its first occurrence from then on, so earlier days keep the plan in force then.
 """
 
 from __future__ import annotations
