@@ -183,9 +183,10 @@ def build_calendar(
     history: list[RenderedEvent] = []
     if opts.view is not CalendarView.HISTORY and opts.history is not HistoryMode.NONE:
         marks = mark_events(
-            _matched(history_plans, sessions, start, now, opts.history),
+            _matched(history_plans, sessions, start, now),
             planned,
             routine=current,
+            cache=(renderer or HistoryRenderer()).marks,
         )
     else:
         marks = []
@@ -236,23 +237,30 @@ def _matched(
     sessions: Sequence[SessionRecord],
     first_day: date,
     now: datetime,
-    mode: HistoryMode,
 ) -> list[Matched]:
     """What became of the occurrences from the history window's start up to the open buckets.
 
-    The window starts on the first day of the oldest month ``recent`` mode may show (the first
-    day for ``all``); it ends an interval past ``now``, so that an occurrence done early is
-    marked too.
+    The window starts on the first day of the oldest month the recent history shows one by one
+    (``RECENT_MONTHS``), in both modes: marks are about the current plan's recent days, older
+    months have their sessions (or summaries), and a five-year ``all`` feed stays quick to
+    build. It ends an interval past ``now``, so that an occurrence done early is marked too.
     """
     zone = plans[-1].routine.schedule.zone
-    lo = datetime.combine(first_day, time(0), tzinfo=zone)
-    if mode is HistoryMode.RECENT:
-        today = now.astimezone(zone).date()
-        month = today.year * 12 + today.month - 1 - (RECENT_MONTHS - 1)
-        lo = max(lo, datetime.combine(date(month // 12, month % 12 + 1, 1), time(0), tzinfo=zone))
-    hi = now + timedelta(days=max(interval_days(p.routine.schedule) for p in plans) + 1)
+    today = now.astimezone(zone).date()
+    month = today.year * 12 + today.month - 1 - (RECENT_MONTHS - 1)
+    lo = max(
+        datetime.combine(first_day, time(0), tzinfo=zone),
+        datetime.combine(date(month // 12, month % 12 + 1, 1), time(0), tzinfo=zone),
+    )
+    longest = timedelta(days=max(interval_days(p.routine.schedule) for p in plans) + 1)
+    hi = now + longest
     found = occurrences_planned(plans, first_day=first_day, start=lo, end=hi)
-    done = [(s.entry, s.started_at) for s in sessions if s.status in DONE_STATUSES]
+    # A session can count only for an occurrence of its bucket, at most an interval earlier.
+    done = [
+        (s.entry, s.started_at)
+        for s in sessions
+        if s.status in DONE_STATUSES and s.started_at >= lo - longest
+    ]
     return match_sessions(plans, found, done, first_day=first_day, now=now)
 
 

@@ -19,7 +19,7 @@ with years of sessions is rebuilt in milliseconds when one session arrives.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -131,6 +131,8 @@ class HistoryRenderer:
         self._cache: dict[SessionRecord, RenderedEvent] = {}
         self._context = ""
         self._max = max_cached
+        self.marks: dict[Hashable, RenderedEvent] = {}
+        """The done and missed marks' text (:mod:`wearsync.calendar.marks`), by what they show."""
 
     def session(self, record: SessionRecord, title: str) -> RenderedEvent:
         """The event for one session."""

@@ -27,7 +27,7 @@ published as a UID), so a new mark moves no SEQUENCE of its series or of the oth
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from datetime import datetime, timedelta
 
 from wearsync.calendar.history import RenderedEvent
@@ -44,10 +44,12 @@ MISSED_PREFIX = "Missed: "
 """The SUMMARY of a missed occurrence starts with this."""
 
 _MINUTE = timedelta(minutes=1)
+_MAX_CACHED = 50_000
 
 
-def _local(moment: datetime) -> str:
-    return moment.strftime("%Y%m%dT%H%M%S")
+def _local(m: datetime) -> str:
+    # A local DATE-TIME (section 3.3.5, FORM #3); formatted by hand, strftime is slow here.
+    return f"{m.year:04d}{m.month:02d}{m.day:02d}T{m.hour:02d}{m.minute:02d}{m.second:02d}"
 
 
 def mark_events(
@@ -55,6 +57,7 @@ def mark_events(
     series: Sequence[PlannedEvent],
     *,
     routine: Routine,
+    cache: dict[Hashable, RenderedEvent] | None = None,
 ) -> list[RenderedEvent]:
     """The marks of the done and missed occurrences in ``matched``, in time order.
 
@@ -62,52 +65,74 @@ def mark_events(
         matched: occurrences and what became of them (``match_sessions``).
         series: the published recurring events (``plan_schedule``).
         routine: the effective routine the series were planned from (names, durations).
+        cache: rendered marks kept between builds (``HistoryRenderer.marks``), keyed by
+            everything a mark shows; emptied when it grows past 50 000.
     """
     out: list[RenderedEvent] = []
     zone_name = routine.schedule.timezone
+    by_slot: dict[tuple[str, int], list[PlannedEvent]] = {}
+    durations: dict[str, timedelta] = {}
+    for p in series:
+        by_slot.setdefault((p.entry, p.slot), []).append(p)
+        durations.setdefault(p.entry, p.duration)
+    if cache is not None and len(cache) > _MAX_CACHED:
+        cache.clear()
     for m in matched:
         if m.mark is not Mark.DONE and m.mark is not Mark.MISSED:
             continue
         o = m.occurrence
-        held = next((p for p in series if p.holds(o)), None)
-        if held is not None:
-            uid = held.uid
-            summary = held.summary
-            start = datetime.combine(o.day, held.start.time())
-            duration = held.duration
-            key = f"{uid};RECURRENCE-ID={_local(start)}"
-            head = [fold(f"UID:{uid}"), f"RECURRENCE-ID;TZID={zone_name}:{_local(start)}\r\n"]
-        else:
-            uid = make_uid("occurrence", routine.name, o.entry, str(o.slot), _local(o.local))
-            summary = _entry_name(routine, o.entry)
-            start = o.local.replace(tzinfo=None)
-            # As long as the entry's event now (an entry no longer published: one minute).
-            duration = next((p.duration for p in series if p.entry == o.entry), _MINUTE)
-            key = uid
-            head = [fold(f"UID:{uid}")]
-        lines = [
-            *head,
-            f"DTSTART;TZID={zone_name}:{_local(start)}\r\n",
-            f"DTEND;TZID={zone_name}:{_local(start + duration)}\r\n",
-        ]
-        # Kept short (a year of marks is some 1,800 events in the feed's byte budget): the
-        # SUMMARY says it all; a done one also says which session counted.
-        if m.mark is Mark.DONE:
-            assert m.done_at is not None
-            done_at = m.done_at.astimezone(o.local.tzinfo)
-            lines.append(text_line("SUMMARY", DONE_PREFIX + summary))
-            lines.append(text_line("DESCRIPTION", f"Done: session at {done_at:%Y-%m-%d %H:%M}."))
-        else:
-            lines.append(text_line("SUMMARY", MISSED_PREFIX + summary))
-        lines.append("CATEGORIES:Exercise\r\n")
-        body = "".join(lines)
-        raw = body.encode()
-        out.append(
-            RenderedEvent(
-                key, EventKind.MARK, body, len(raw), hashlib.sha256(raw).hexdigest(), o.at
-            )
-        )
+        held = next((p for p in by_slot.get((o.entry, o.slot), ()) if p.holds(o)), None)
+        name = _entry_name(routine, o.entry)
+        # As long as the entry's event now (an entry no longer published: one minute).
+        duration = held.duration if held is not None else durations.get(o.entry, _MINUTE)
+        key = (m, held, routine.name, zone_name, name, duration)
+        if cache is not None:
+            hit = cache.get(key)
+            if hit is not None:
+                out.append(hit)
+                continue
+        event = _render(m, held, routine, name, duration)
+        if cache is not None:
+            cache[key] = event
+        out.append(event)
     return out
+
+
+def _render(
+    m: Matched, held: PlannedEvent | None, routine: Routine, name: str, duration: timedelta
+) -> RenderedEvent:
+    zone_name = routine.schedule.timezone
+    o = m.occurrence
+    if held is not None:
+        uid = held.uid
+        summary = held.summary
+        start = datetime.combine(o.day, held.start.time())
+        key = f"{uid};RECURRENCE-ID={_local(start)}"
+        head = [fold(f"UID:{uid}"), f"RECURRENCE-ID;TZID={zone_name}:{_local(start)}\r\n"]
+    else:
+        uid = make_uid("occurrence", routine.name, o.entry, str(o.slot), _local(o.local))
+        summary = name
+        start = o.local.replace(tzinfo=None)
+        key = uid
+        head = [fold(f"UID:{uid}")]
+    lines = [
+        *head,
+        f"DTSTART;TZID={zone_name}:{_local(start)}\r\n",
+        f"DTEND;TZID={zone_name}:{_local(start + duration)}\r\n",
+    ]
+    # Kept short (a year of marks is some 1,800 events in the feed's byte budget): the
+    # SUMMARY says it all; a done one also says which session counted.
+    if m.mark is Mark.DONE:
+        assert m.done_at is not None
+        done_at = m.done_at.astimezone(o.local.tzinfo)
+        lines.append(text_line("SUMMARY", DONE_PREFIX + summary))
+        lines.append(text_line("DESCRIPTION", f"Done: session at {done_at:%Y-%m-%d %H:%M}."))
+    else:
+        lines.append(text_line("SUMMARY", MISSED_PREFIX + summary))
+    lines.append("CATEGORIES:Exercise\r\n")
+    body = "".join(lines)
+    raw = body.encode()
+    return RenderedEvent(key, EventKind.MARK, body, len(raw), hashlib.sha256(raw).hexdigest(), o.at)
 
 
 def _entry_name(routine: Routine, entry: str) -> str:

@@ -121,9 +121,12 @@ class PlannedEvent:
         day = occurrence.day
         if day < first or (day - first).days % self.interval_days:
             return False
+        at = self.start.time()
+        if occurrence.local.time() == at:  # the usual case; a wall time in a DST gap moved
+            return True
         zone = occurrence.local.tzinfo
         assert isinstance(zone, ZoneInfo)
-        return wall_time(day, self.start.timetz(), zone) == occurrence.local
+        return wall_time(day, at, zone) == occurrence.local
 
     def fingerprint(self) -> str:
         """A digest of everything published about the event (not DTSTAMP/SEQUENCE)."""

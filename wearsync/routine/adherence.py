@@ -75,22 +75,6 @@ class Matched:
         return self.mark is not Mark.PLANNED
 
 
-def plan_at(plans: Sequence[Plan], moment: datetime) -> Routine:
-    """The routine in force at ``moment``: the last plan whose ``since`` is at or before it."""
-    chosen = plans[0].routine
-    for plan in plans:
-        if plan.since is None or plan.since <= moment:
-            chosen = plan.routine
-    return chosen
-
-
-def bucket_of(entry: str, day: date, routine: Routine, first_day: date) -> Bucket:
-    """The bucket of ``entry`` on local ``day`` under ``routine``'s schedule."""
-    if entry == ROUTINE_ENTRY:
-        return entry, interval_start(day, first_day, interval_days(routine.schedule))
-    return entry, day
-
-
 def _bucket_end(bucket: Bucket, routine: Routine) -> datetime:
     entry, first = bucket
     days = interval_days(routine.schedule) if entry == ROUTINE_ENTRY else 1
@@ -117,20 +101,35 @@ def match_sessions(
     Returns:
         One :class:`Matched` per occurrence, in time order.
     """
+    # Each plan's zone and interval worked out once: this runs over a year of occurrences and
+    # thousands of sessions on every feed rebuild.
+    info = [
+        (p.since, p.routine, p.routine.schedule.zone, interval_days(p.routine.schedule))
+        for p in plans
+    ]
+
+    def bucket_at(entry: str, moment: datetime, local_day: date | None) -> tuple[Bucket, Routine]:
+        chosen = info[0]
+        for item in info:
+            if item[0] is None or item[0] <= moment:
+                chosen = item
+        _since, routine, zone, every = chosen
+        day = local_day if local_day is not None else moment.astimezone(zone).date()
+        if entry == ROUTINE_ENTRY:
+            return (entry, interval_start(day, first_day, every)), routine
+        return (entry, day), routine
+
     by_bucket: dict[Bucket, list[Occurrence]] = defaultdict(list)
     routines: dict[Bucket, Routine] = {}
     for o in occurrences:
-        routine = plan_at(plans, o.at)
-        bucket = bucket_of(o.entry, o.day, routine, first_day)
-        by_bucket[bucket].append(o)
-        routines.setdefault(bucket, routine)
+        key, routine = bucket_at(o.entry, o.at, o.day)
+        by_bucket[key].append(o)
+        routines.setdefault(key, routine)
     starts: dict[Bucket, list[datetime]] = defaultdict(list)
     for entry, start in done:
-        routine = plan_at(plans, start)
-        day = start.astimezone(routine.schedule.zone).date()
-        bucket = bucket_of(entry, day, routine, first_day)
-        if bucket in by_bucket:
-            starts[bucket].append(start)
+        key, _routine = bucket_at(entry, start, None)
+        if key in by_bucket:
+            starts[key].append(start)
     result: list[Matched] = []
     for bucket, found in by_bucket.items():
         found.sort()
