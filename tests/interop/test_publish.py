@@ -19,7 +19,7 @@ from keyring.backend import KeyringBackend
 from typer.testing import CliRunner
 
 from tests.calendar.factories import session
-from wearsync.calendar.uids import exercise_uid, routine_uid
+from wearsync.calendar.uids import exercise_uid, routine_uid, session_uid
 from wearsync.cli.app import app
 from wearsync.cli.feed import PublishResult, publish_after_sync, publish_target
 from wearsync.routine.loader import builtin_text
@@ -307,4 +307,5 @@ def test_a_series_and_its_marks_are_one_object_published_once(
     assert marked.caldav is not None
     # It counts for that day's first toe presses, a mark of the first slot's series.
     assert exercise_uid("foot-care", "toe-presses", 1) in marked.caldav.updated
-    assert marked.caldav.created == marked.caldav.deleted == []
+    assert marked.caldav.created == [session_uid("C0:FF:EE:00:00:01/2/1")]
+    assert marked.caldav.deleted == []
