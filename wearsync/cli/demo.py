@@ -198,7 +198,7 @@ def _export_calendar(home: Path, store: Store, routine: Routine) -> tuple[Path, 
     )
     path = home / f"{routine.name}.ics"
     path.write_bytes(calendar.body)
-    return path, len(calendar.schedule) + calendar.sessions + calendar.summaries
+    return path, len(calendar.schedule) + calendar.sessions + calendar.summaries + calendar.marks
 
 
 def _render(result: DemoResult) -> None:
