@@ -243,3 +243,6 @@ def test_export_marks_follow_the_plans_pushed_at_the_time(home: Path) -> None:
             expected.append(at)
         day += timedelta(days=2)
     assert missed_at_17 == expected and len(expected) >= 2
+    overrides = sum(1 for e in Calendar.from_ical(body).walk("VEVENT") if "RECURRENCE-ID" in e)
+    singles = sum(1 for e in Calendar.from_ical(body).walk("VEVENT") if "occurrence-" in e["UID"])
+    assert result.marks == overrides + singles > len(expected)
