@@ -23,6 +23,7 @@ from wearsync.calendar.schedule import ScheduleOptions
 from wearsync.calendar.uids import exercise_uid, routine_uid
 from wearsync.records import SessionRecord, SessionStatus
 from wearsync.routine import Routine
+from wearsync.routine.model import Range
 from wearsync.routine.occurrences import Plan, occurrences, planned
 from wearsync.store import CalendarLedger, Store
 from wearsync.sync.history import summarize
@@ -393,3 +394,25 @@ def test_a_changed_schedule_keeps_the_plan_then_in_force(ledger: CalendarLedger)
     assert Counter((entry_of(s.uid, foot_care()), s.at) for s in seen) == expected
     assert expected[("routine", at_london(10, 17))] == 1
     assert expected[("routine", at_london(10, 18))] == 0
+
+
+def test_a_wall_time_in_the_spring_gap_and_its_mark(ledger: CalendarLedger) -> None:
+    """01:30 does not exist in London on 29 March 2026: the generator (and RFC 5545 section
+    3.3.10) moves it forward by the gap, to 02:30 BST; the mark of that instance overrides it."""
+    early = foot_care_with('times = ["18:00"]', 'times = ["01:30"]')
+    now = datetime(2026, 4, 2, 12, tzinfo=UTC)
+    body = build(early, ledger, now=now, schedule=ScheduleOptions(every_days=1)).body
+    start, end = datetime(2026, 3, 25, tzinfo=UTC), datetime(2026, 4, 2, tzinfo=UTC)
+    seen = [s for s in expand(body, start, end) if s.uid == routine_uid("foot-care", 1)]
+    daily = early.model_copy(
+        update={"schedule": early.schedule.model_copy(update={"every_days": Range(min=1, max=1)})}
+    )
+    planned = [
+        o.at
+        for o in occurrences(daily, first_day=FIRST_DAY, start=start, end=end)
+        if o.entry == "routine"
+    ]
+    assert [s.at for s in seen] == planned
+    gap_day = datetime(2026, 3, 29, 1, 30, tzinfo=UTC)  # 02:30 BST
+    assert gap_day in planned
+    assert all(s.summary.startswith("Missed: ") for s in seen)

@@ -25,6 +25,7 @@ from tests.interop.parsers import (
 from wearsync.calendar.export import build_calendar
 from wearsync.records import DONE_STATUSES, SessionRecord, SessionStatus
 from wearsync.routine.adherence import Mark, match_sessions
+from wearsync.routine.loader import builtin_text, parse_routine
 from wearsync.routine.occurrences import Plan, occurrences
 from wearsync.store import CalendarLedger, Store
 from wearsync.sync.history import summarize
@@ -134,3 +135,34 @@ def test_three_parsers_show_the_generators_occurrences_with_their_marks(
     assert {e.entry: e.done for e in report.entries} == {
         e: marked[e] for e in ("routine", "toe-presses", "toe-walking")
     }
+
+
+def test_a_wall_time_in_the_spring_gap_reads_alike(ledger: CalendarLedger) -> None:
+    """01:30 on 29 March 2026 does not exist in London. The generator (and RFC 5545 section
+    3.3.10) puts it at 02:30 BST; ical.js and vobject (dateutil) read the series' wall time at
+    01:30 BST. A marked occurrence's override gives the instant in UTC, so all three show it
+    where the generator planned it."""
+    icaljs_available()
+    text = builtin_text("foot-care").replace('times = ["18:00"]', 'times = ["01:30"]')
+    text = text.replace("every_days = { min = 2, max = 3 }", "every_days = { min = 1, max = 1 }")
+    routine = parse_routine(text, "early")
+    now = datetime(2026, 4, 2, 12, tzinfo=UTC)
+    body = build_calendar(routine, [], start=FIRST_DAY, ledger=ledger, now=now).body
+    start, end = datetime(2026, 3, 26, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC)
+    job = Job("gap", body, start, end)
+    planned = [
+        o.at
+        for o in occurrences(routine, first_day=FIRST_DAY, start=start, end=end)
+        if o.entry == "routine"
+    ]
+    assert datetime(2026, 3, 29, 1, 30, tzinfo=UTC) in planned
+    for parser, shown in (
+        ("ical.js", shown_by_icaljs(job)),
+        ("vobject", shown_by_vobject(job)),
+        ("icalendar", shown_by_icalendar(job)),
+    ):
+        routine_rows = sorted(
+            (at, s) for (uid, at), (s, _a) in shown.items() if uid.startswith("routine-")
+        )
+        assert [at for at, _ in routine_rows] == planned, parser
+        assert all(s.startswith("Missed: ") for _, s in routine_rows), parser

@@ -31,7 +31,7 @@ from collections.abc import Hashable, Sequence
 from datetime import datetime, timedelta
 
 from wearsync.calendar.history import RenderedEvent
-from wearsync.calendar.icstext import fold, text_line
+from wearsync.calendar.icstext import fold, text_line, utc_stamp
 from wearsync.calendar.schedule import EventKind, PlannedEvent
 from wearsync.calendar.uids import make_uid
 from wearsync.routine.adherence import Mark, Matched
@@ -115,11 +115,21 @@ def _render(
         start = o.local.replace(tzinfo=None)
         key = uid
         head = [fold(f"UID:{uid}")]
-    lines = [
-        *head,
-        f"DTSTART;TZID={zone_name}:{_local(start)}\r\n",
-        f"DTEND;TZID={zone_name}:{_local(start + duration)}\r\n",
-    ]
+    if start == o.local.replace(tzinfo=None):
+        lines = [
+            *head,
+            f"DTSTART;TZID={zone_name}:{_local(start)}\r\n",
+            f"DTEND;TZID={zone_name}:{_local(start + duration)}\r\n",
+        ]
+    else:
+        # The series' wall time does not exist that day (a spring-forward gap): ical.js and
+        # dateutil (vobject) read such a local time at the offset after the gap, RFC 5545 and
+        # the generator at the one before. UTC says the generator's instant to all of them.
+        lines = [
+            *head,
+            f"DTSTART:{utc_stamp(o.at)}\r\n",
+            f"DTEND:{utc_stamp(o.at + duration)}\r\n",
+        ]
     # Kept short (a year of marks is some 1,800 events in the feed's byte budget): the
     # SUMMARY says it all; a done one also says which session counted.
     if m.mark is Mark.DONE:
