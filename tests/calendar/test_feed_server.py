@@ -364,3 +364,41 @@ async def test_the_served_feed_marks_what_the_pushed_plans_planned(tmp_path: Pat
         store.close()
     marked = [e["RECURRENCE-ID"].dt for e in parse(body).walk("VEVENT") if "RECURRENCE-ID" in e]
     assert marked and min(marked) >= pushed
+
+
+async def test_missed_marks_appear_within_the_hour_the_day_ends(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "wearsync.db")
+    now = [datetime(2026, 1, 6, 23, 30, tzinfo=UTC)]  # London is on UTC in January
+    source = CountingSource(foot_care(), [], start=date(2026, 1, 5))
+    server = FeedServer(
+        source,
+        ledger=store.calendar_ledger(),
+        tokens=FeedTokens(store),
+        port=0,
+        clock=lambda: now[0],
+    )
+    await server.start()
+    try:
+        bodies = []
+        async with aiohttp.ClientSession() as http:
+            for step in (timedelta(0), timedelta(minutes=20), timedelta(minutes=20)):
+                now[0] += step
+                async with http.get(server.feed_url()) as response:
+                    bodies.append(await response.read())
+    finally:
+        await server.stop()
+        store.close()
+    assert source.snapshots == 2  # 23:30 and 23:50 share an hour; 00:10 does not
+
+    def missed_on(body: bytes, day: date) -> int:
+        return sum(
+            1
+            for e in parse(body).walk("VEVENT")
+            if "RECURRENCE-ID" in e
+            and e["RECURRENCE-ID"].dt.date() == day
+            and str(e["SUMMARY"]).startswith("Missed: ")
+        )
+
+    assert bodies[0] == bodies[1]
+    assert missed_on(bodies[1], date(2026, 1, 6)) == 0  # the 6th is still open at 23:50
+    assert missed_on(bodies[2], date(2026, 1, 6)) == 5  # 3 toe presses, 2 toe walking
