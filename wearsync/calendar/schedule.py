@@ -10,7 +10,7 @@ built once by the export). Three kinds of event come out of it:
   (the range's minimum unless the routine sets ``use``), or :attr:`ScheduleOptions.every_days`;
 - each exercise done several times a day (``times_per_day`` > 1) daily at each of the first
   ``times_per_day`` of ``schedule.daily_times`` that it keeps on routine days, one event per slot;
-- each slot the routine stands for on routine days (the generator's ``repeat_slots`` drops it:
+- each slot the routine stands for on routine days (the generator's ``daily_slots`` marks it:
   no double booking, e.g. the third toe presses at 18:00 beside the 18:00 routine) as N - 1
   events ``FREQ=DAILY;INTERVAL=N`` starting on the days after the first day (k = 1 .. N - 1),
   and none when the routine is every day. One RRULE per event and no EXDATE or EXRULE, which
@@ -43,8 +43,8 @@ from wearsync.routine.model import Range, RangePick, Routine
 from wearsync.routine.occurrences import (
     ROUTINE_ENTRY,
     Occurrence,
+    daily_slots,
     interval_days,
-    repeat_slots,
     wall_time,
 )
 
@@ -180,7 +180,7 @@ def plan_schedule(
     ``wearsync.routine.occurrences.occurrences(routine, first_day=start, ...)``: the routine
     every N days from ``start``; each repeated exercise daily at the slots it keeps on routine
     days; and each slot the routine stands for on routine days (the generator's
-    ``repeat_slots``) as N - 1 events ``FREQ=DAILY;INTERVAL=N`` starting on ``start + k``
+    ``daily_slots``) as N - 1 events ``FREQ=DAILY;INTERVAL=N`` starting on ``start + k``
     (k = 1 .. N - 1), none when N is 1.
 
     Args:
@@ -230,23 +230,23 @@ def plan_schedule(
             )
         one = compile_routine(routine, options.compile.model_copy(update={"exercises": (ex.id,)}))
         slots = daily[: ex.times_per_day]
-        kept = set(repeat_slots(routine, ex.times_per_day, routine_day=True))
         description = _exercise_description(routine, ex.id, slots, one.total_ms)
-        for slot in repeat_slots(routine, ex.times_per_day, routine_day=False):
+        # The generator's slots, each with whether the routine stands for it on routine days.
+        for slot, (at, dropped) in enumerate(daily_slots(routine, ex.times_per_day)):
             template = PlannedEvent(
                 uid="",
                 kind=EventKind.EXERCISE,
                 exercise=ex.id,
                 summary=f"{ex.name} ({slot + 1} of {ex.times_per_day} today)",
                 description=description,
-                start=datetime.combine(start, daily[slot], tzinfo=zone),
+                start=datetime.combine(start, at, tzinfo=zone),
                 duration=_duration(one.total_ms),
                 interval_days=1,
                 reminder=options.reminder,
                 entry=ex.id,
                 slot=slot,
             )
-            if slot in kept:
+            if not dropped:
                 uid = exercise_uid(routine.name, ex.id, slot + 1)
                 events.append(_from(replace(template, uid=uid), since))
                 continue
