@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
+from icalendar import Calendar
 from typer.testing import CliRunner
 
 from tests.calendar.factories import events, session
@@ -21,7 +22,7 @@ from wearsync.calendar.uids import exercise_uid, routine_uid, session_uid
 from wearsync.cli.app import app
 from wearsync.cli.export import ExportResult
 from wearsync.cli.feed import FeedLinks, FirstDay
-from wearsync.records import SessionStatus
+from wearsync.records import SessionStatus, utc_now
 from wearsync.routine.loader import builtin_text
 from wearsync.store import Store
 
@@ -202,10 +203,6 @@ async def test_feed_serve_runs_until_a_signal(home: Path) -> None:
 def test_export_marks_follow_the_plans_pushed_at_the_time(home: Path) -> None:
     """The CLI passes the push log's plans to the export: the routine pushed at 17:00 and
     changed to 18:00 four days ago keeps 17:00 (and its missed marks) on its days."""
-    from icalendar import Calendar
-
-    from wearsync.records import utc_now
-
     zone = ZoneInfo("Europe/London")
     now = utc_now()
     today = now.astimezone(zone).date()

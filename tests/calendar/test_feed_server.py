@@ -17,10 +17,14 @@ from wearsync.calendar.export import ExportOptions
 from wearsync.calendar.feed import FeedServer, FeedServerError
 from wearsync.calendar.httputil import is_loopback as _is_loopback
 from wearsync.calendar.ports import FeedSnapshot
-from wearsync.calendar.sources import StaticFeedSource
+from wearsync.calendar.sources import RoutineFeedSource, StaticFeedSource
 from wearsync.calendar.tokens import FeedTokens
 from wearsync.calendar.uids import exercise_uid, routine_uid
+from wearsync.routine.loader import builtin_text
+from wearsync.routine.model import Routine
+from wearsync.routine.occurrences import Plan
 from wearsync.store import Store
+from wearsync.sync.history import plans_in_store
 
 ROUTINE_UID = routine_uid("foot-care", 1)
 
@@ -332,12 +336,6 @@ async def test_the_day_moves_the_window_without_a_source_change(tmp_path: Path) 
 
 async def test_the_served_feed_marks_what_the_pushed_plans_planned(tmp_path: Path) -> None:
     """The serve edge hands the store's plans to the source; marks start at the first push."""
-    from wearsync.calendar.sources import RoutineFeedSource
-    from wearsync.routine.loader import builtin_text
-    from wearsync.routine.model import Routine
-    from wearsync.routine.occurrences import Plan
-    from wearsync.sync.history import plans_in_store
-
     store = Store.open(tmp_path / "wearsync.db")
     now = datetime(2026, 3, 20, 12, tzinfo=UTC)
     pushed = datetime(2026, 3, 10, 12, tzinfo=UTC)

@@ -19,7 +19,7 @@ from tests.calendar.factories import foot_care, foot_care_with, overrides, parse
 from wearsync.calendar.export import CalendarView, ExportedCalendar, ExportOptions, build_calendar
 from wearsync.calendar.history import HistoryMode
 from wearsync.calendar.publish import split_events
-from wearsync.calendar.schedule import ScheduleOptions
+from wearsync.calendar.schedule import ScheduleOptions, effective_routine, plan_schedule
 from wearsync.calendar.uids import exercise_uid, routine_uid
 from wearsync.records import SessionRecord, SessionStatus
 from wearsync.routine import Routine
@@ -32,7 +32,6 @@ LONDON = ZoneInfo("Europe/London")
 FIRST_DAY = date(2026, 3, 2)  # a Monday; London moves to summer time on Sunday 29 March 2026
 # Four weeks across the change to summer time.
 WINDOW = (datetime(2026, 3, 16, tzinfo=LONDON), datetime(2026, 4, 13, tzinfo=LONDON))
-LATER = datetime(2027, 1, 1, tzinfo=UTC)  # long after WINDOW: only marks would differ
 
 
 @pytest.fixture
@@ -223,8 +222,6 @@ UNCHANGED_FINGERPRINTS = {
 
 
 def test_unaffected_events_keep_their_uid_and_fingerprint(ledger: CalendarLedger) -> None:
-    from wearsync.calendar.schedule import effective_routine, plan_schedule
-
     options = ScheduleOptions()
     planned = plan_schedule(effective_routine(foot_care(), options), date(2026, 2, 2), options)
     fingerprints = {p.uid: p.fingerprint() for p in planned}

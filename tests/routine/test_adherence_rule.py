@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from wearsync.routine.adherence import Mark, match_sessions
 from wearsync.routine.loader import load_routine
-from wearsync.routine.occurrences import Plan, occurrences
+from wearsync.routine.occurrences import Plan, occurrences, planned
 
 FIRST = date(2026, 1, 5)  # a routine day; so are the 7th, 9th, ...
 ROUTINE = load_routine("foot-care")
@@ -61,8 +61,6 @@ def test_an_earlier_plan_decides_its_own_buckets() -> None:
         }
     )
     plans = [Plan(every3), Plan(ROUTINE, since=at(8, 12))]
-    from wearsync.routine.occurrences import planned
-
     found = planned(plans, first_day=FIRST, start=at(5, 0), end=at(12, 0))
     routine_days = [o.at for o in found if o.entry == "routine"]
     assert routine_days == [at(5, 18), at(9, 18), at(11, 18)]
