@@ -75,6 +75,8 @@ def mark_events(
     for p in series:
         by_slot.setdefault((p.entry, p.slot), []).append(p)
         durations.setdefault(p.entry, p.duration)
+    names: dict[str, str] = {}
+    summaries: dict[str, tuple[str, str]] = {}  # summary -> its done and missed SUMMARY lines
     if cache is not None and len(cache) > _MAX_CACHED:
         cache.clear()
     for m in matched:
@@ -82,16 +84,26 @@ def mark_events(
             continue
         o = m.occurrence
         held = next((p for p in by_slot.get((o.entry, o.slot), ()) if p.holds(o)), None)
-        name = _entry_name(routine, o.entry)
+        name = names.get(o.entry)
+        if name is None:
+            name = names[o.entry] = _entry_name(routine, o.entry)
+        summary = held.summary if held is not None else name
         # As long as the entry's event now (an entry no longer published: one minute).
         duration = held.duration if held is not None else durations.get(o.entry, _MINUTE)
-        key = (m, held, routine.name, zone_name, name, duration)
+        series_key = None if held is None else (held.uid, held.start)
+        key = (m, series_key, routine.name, zone_name, summary, duration)
         if cache is not None:
             hit = cache.get(key)
             if hit is not None:
                 out.append(hit)
                 continue
-        event = _render(m, held, routine, name, duration)
+        lines = summaries.get(summary)
+        if lines is None:
+            lines = summaries[summary] = (
+                text_line("SUMMARY", DONE_PREFIX + summary),
+                text_line("SUMMARY", MISSED_PREFIX + summary),
+            )
+        event = _render(m, held, routine, lines, duration)
         if cache is not None:
             cache[key] = event
         out.append(event)
@@ -99,48 +111,48 @@ def mark_events(
 
 
 def _render(
-    m: Matched, held: PlannedEvent | None, routine: Routine, name: str, duration: timedelta
+    m: Matched,
+    held: PlannedEvent | None,
+    routine: Routine,
+    summary_lines: tuple[str, str],
+    duration: timedelta,
 ) -> RenderedEvent:
     zone_name = routine.schedule.timezone
     o = m.occurrence
+    local = o.local.replace(tzinfo=None)
     if held is not None:
         uid = held.uid
-        summary = held.summary
         start = datetime.combine(o.day, held.start.time())
-        key = f"{uid};RECURRENCE-ID={_local(start)}"
-        head = [fold(f"UID:{uid}"), f"RECURRENCE-ID;TZID={zone_name}:{_local(start)}\r\n"]
+        stamp = _local(start)
+        key = f"{uid};RECURRENCE-ID={stamp}"
+        head = f"{fold(f'UID:{uid}')}RECURRENCE-ID;TZID={zone_name}:{stamp}\r\n"
     else:
-        uid = make_uid("occurrence", routine.name, o.entry, str(o.slot), _local(o.local))
-        summary = name
-        start = o.local.replace(tzinfo=None)
+        start = local
+        stamp = _local(start)
+        uid = make_uid("occurrence", routine.name, o.entry, str(o.slot), stamp)
         key = uid
-        head = [fold(f"UID:{uid}")]
-    if start == o.local.replace(tzinfo=None):
-        lines = [
-            *head,
-            f"DTSTART;TZID={zone_name}:{_local(start)}\r\n",
-            f"DTEND;TZID={zone_name}:{_local(start + duration)}\r\n",
-        ]
+        head = fold(f"UID:{uid}")
+    if start == local:
+        times = (
+            f"DTSTART;TZID={zone_name}:{stamp}\r\n"
+            f"DTEND;TZID={zone_name}:{_local(start + duration)}\r\n"
+        )
     else:
         # The series' wall time does not exist that day (a spring-forward gap): ical.js and
         # dateutil (vobject) read such a local time at the offset after the gap, RFC 5545 and
         # the generator at the one before. UTC says the generator's instant to all of them.
-        lines = [
-            *head,
-            f"DTSTART:{utc_stamp(o.at)}\r\n",
-            f"DTEND:{utc_stamp(o.at + duration)}\r\n",
-        ]
+        times = f"DTSTART:{utc_stamp(o.at)}\r\nDTEND:{utc_stamp(o.at + duration)}\r\n"
     # Kept short (a year of marks is some 1,800 events in the feed's byte budget): the
     # SUMMARY says it all; a done one also says which session counted.
     if m.mark is Mark.DONE:
         assert m.done_at is not None
         done_at = m.done_at.astimezone(o.local.tzinfo)
-        lines.append(text_line("SUMMARY", DONE_PREFIX + summary))
-        lines.append(text_line("DESCRIPTION", f"Done: session at {done_at:%Y-%m-%d %H:%M}."))
+        text = summary_lines[0] + text_line(
+            "DESCRIPTION", f"Done: session at {done_at:%Y-%m-%d %H:%M}."
+        )
     else:
-        lines.append(text_line("SUMMARY", MISSED_PREFIX + summary))
-    lines.append("CATEGORIES:Exercise\r\n")
-    body = "".join(lines)
+        text = summary_lines[1]
+    body = f"{head}{times}{text}CATEGORIES:Exercise\r\n"
     raw = body.encode()
     return RenderedEvent(key, EventKind.MARK, body, len(raw), hashlib.sha256(raw).hexdigest(), o.at)
 
