@@ -22,8 +22,12 @@ import pytest
 from tests.firmware.build import firmware_binary
 from wearsync.ble.connection import FoundWatch, find_watch
 from wearsync.profiles import DeviceProfile
+from wearsync.records import utc_now
+from wearsync.routine import Routine, compile_routine
 from wearsync.sim.hci_server import HciServer
 from wearsync.sim.link import VirtualLink
+from wearsync.watches.wearsync_timer.codec import encode_program
+from wearsync.watches.wearsync_timer.codec.encode import wire_plan
 
 #: Sanitizer output that fails a test.
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer", "SUMMARY:")
@@ -86,15 +90,17 @@ class Firmware:
                 await self._got_line.wait()
 
     async def press(self, button: str) -> dict[str, Any]:
-        """Press a button on the watch (start, pause, resume, skip, stop); its result line."""
+        """Press a button on the watch (start, start N, pause, resume, skip, stop) or step its
+        clock (advance MS); its result line."""
         assert self.process is not None and self.process.stdin is not None
         before = len(self.of_type("button"))
         self.process.stdin.write(f"{button}\n".encode())
         await self.process.stdin.drain()
-        return await self.wait_for(
+        await self.wait_for(
             lambda line: line["type"] == "button" and len(self.of_type("button")) > before,
             READY_TIMEOUT_S,
         )
+        return self.of_type("button")[before]  # this press's line, not the first ever
 
     def of_type(self, kind: str) -> list[dict[str, Any]]:
         """Every line of type ``kind`` so far."""
@@ -149,6 +155,14 @@ async def firmware(hci_server: HciServer, tmp_path: Path) -> AsyncIterator[Firmw
     fw = await start_firmware(hci_server, tmp_path / "fw")
     yield fw
     await fw.stop()
+
+
+def wanted_program(routine: Routine) -> bytes:
+    """The program a first sync today pushes to the firmware, which has ENTRIES: format 2,
+    its plan starting today in the routine's zone (§12.8, ``kept_first_day``)."""
+    program = compile_routine(routine)
+    today = utc_now().astimezone(routine.schedule.zone).date()
+    return encode_program(program, wire_plan(routine, program, today))
 
 
 async def found(link: VirtualLink, profiles: list[DeviceProfile], fw: Firmware) -> FoundWatch:

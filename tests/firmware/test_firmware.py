@@ -13,12 +13,12 @@ import pytest
 from bleak import BleakClient
 from bleak.exc import BleakGATTProtocolError
 
-from tests.firmware.conftest import Firmware, found, start_firmware
+from tests.firmware.conftest import Firmware, found, start_firmware, wanted_program
 from tests.watches.conftest import sync_watch
 from tests.watches.wearsync_timer.driver.test_sync import sync_round_trips
 from wearsync.ble.bumble_backend import BumbleBleakClient, close_centrals
 from wearsync.profiles import DeviceProfile
-from wearsync.routine import compile_routine, load_routine
+from wearsync.routine import load_routine
 from wearsync.routine.loader import builtin_text, parse_routine
 from wearsync.sim.att_tap import AttTap
 from wearsync.sim.hci_server import HciServer
@@ -26,7 +26,7 @@ from wearsync.sim.link import VirtualLink
 from wearsync.store import Store
 from wearsync.sync.driver import SyncContext
 from wearsync.sync.reports import SyncReport
-from wearsync.watches.wearsync_timer.codec import encode_program, program_identity
+from wearsync.watches.wearsync_timer.codec import program_identity
 from wearsync.watches.wearsync_timer.codec import uuids as U
 from wearsync.watches.wearsync_timer.driver import open_watch
 
@@ -34,7 +34,7 @@ pytestmark = pytest.mark.slow
 
 ROUTINE = load_routine("foot-care")
 TEXT = builtin_text("foot-care")
-WIRE = encode_program(compile_routine(ROUTINE))
+WIRE = wanted_program(ROUTINE)  # format 2: the firmware has ENTRIES
 IDENTITY = program_identity(WIRE)
 
 
@@ -77,7 +77,9 @@ async def test_unchanged_sync_is_one_round_trip_and_writes_nothing(
     assert not report.program_pushed and not report.paired and not report.clock_set
     second = tap.connections[-1]
     assert sync_round_trips(second) == 1
-    assert second.count(opcode=0x12) == 0 and second.count(opcode=0x52) == 0
+    # No Write Request; the one Write Command is Local Time Information, which a watch with
+    # ENTRIES gets at every sync so its reminders follow the zone's offset (§12.8).
+    assert second.count(opcode=0x12) == 0 and second.count(opcode=0x52) == 1
 
 
 async def test_events_are_stored_exactly_once_across_a_restart_and_a_reconnect(
@@ -272,7 +274,7 @@ async def test_a_program_of_several_chunks_is_pushed_and_committed(
 ) -> None:
     text = long_routine_text()
     routine = parse_routine(text)
-    wire = encode_program(compile_routine(routine))
+    wire = wanted_program(routine)
     assert len(wire) > 2 * 240
     tap = AttTap(link, subject=firmware.ready["address"])
     report = await sync_watch(
