@@ -73,8 +73,9 @@ class RenderedEvent:
     LAST-MODIFIED), which come from the ledger.
 
     Attributes:
-        uid: the UID (also the first line of ``body``).
-        kind: session or summary.
+        uid: the UID (also the first line of ``body``); for a mark, its ledger key
+            (``<UID>;RECURRENCE-ID=<start>``, :mod:`wearsync.calendar.marks`).
+        kind: session, summary or mark (a done or missed occurrence).
         body: folded content lines, each ending in CRLF.
         size: ``body`` in bytes.
         fingerprint: SHA-256 of ``body``.
