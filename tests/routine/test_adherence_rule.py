@@ -6,8 +6,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
+
+from wearsync.errors import RoutineError
 from wearsync.routine.adherence import Mark, match_sessions
-from wearsync.routine.loader import load_routine
+from wearsync.routine.loader import builtin_text, load_routine, parse_routine
 from wearsync.routine.occurrences import Plan, occurrences, planned
 
 FIRST = date(2026, 1, 5)  # a routine day; so are the 7th, 9th, ...
@@ -75,3 +78,14 @@ def test_an_earlier_plan_decides_its_own_buckets() -> None:
     assert got == {at(5, 18): Mark.DONE, at(9, 18): Mark.DONE, at(11, 18): Mark.DUE}
     assert all(m.bucket_end > m.occurrence.at for m in matched)
     assert timedelta(0) < min(m.bucket_end - m.occurrence.at for m in matched) <= timedelta(hours=6)
+
+
+def test_a_repeated_exercise_called_routine_is_refused_when_loaded() -> None:
+    """Its entry would be the whole routine's; the loader says so in one line (the calendar,
+    adherence and reminders would otherwise stop on it later)."""
+    text = builtin_text("foot-care").replace('id = "toe-presses"', 'id = "routine"', 1)
+    with pytest.raises(RoutineError) as caught:
+        parse_routine(text, "clash.toml")
+    assert "cannot be called 'routine'" in str(caught.value)
+    once = text.replace("times_per_day = 3", "times_per_day = 1", 1)
+    assert parse_routine(once, "once.toml").exercises[0].id == "routine"
