@@ -16,6 +16,10 @@ occurrence no longer rings). Its SUMMARY says what became of it:
 - ``✓ Toe Presses (1 of 3 today)``: a session counted for it (DESCRIPTION: when it started);
 - ``Missed: Toe Presses (1 of 3 today)``: none did.
 
+(An instance whose wall time falls in a spring-forward gap gets its DTSTART and DTEND in UTC:
+ical.js and dateutil read a nonexistent local time an hour earlier than RFC 5545 and the
+generator do.)
+
 An occurrence of an earlier plan that the published series do not hold (the schedule changed
 since) is published as a single event of its own (UID ``occurrence-...``) with the same
 wording, so earlier days keep the plan that was in force then.
