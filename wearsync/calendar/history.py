@@ -262,8 +262,10 @@ def select_history(
         return []
     ordered = sorted(sessions, key=lambda s: (s.started_at, s.key))
     if mode is HistoryMode.ALL:
-        every = [renderer.session(s, title) for s in ordered] + list(marks)
-        return sorted(every, key=lambda e: (e.start, e.uid))
+        shown_all = [renderer.session(s, title) for s in ordered]
+        if not marks:
+            return shown_all  # the order (and so the bytes) of a feed without marks as before
+        return sorted(shown_all + list(marks), key=lambda e: (e.start, e.uid))
     this_month = _month_index(now.astimezone(zone).date())
     months: dict[int, list[SessionRecord]] = {}
     for s in ordered:
