@@ -234,10 +234,13 @@ async def simulated_watch(home: Path, link: VirtualLink) -> AsyncIterator[Watch]
     from wearsync.records import utc_now
     from wearsync.sim.clock import ManualClock
     from wearsync.watches.wearsync_timer.codec.status import SessionState
-    from wearsync.watches.wearsync_timer.sim.watch import SimWatch
+    from wearsync.watches.wearsync_timer.sim.watch import ENTRY_FEATURES, SimWatch
 
     clock = ManualClock()
-    sim = await SimWatch.start(link, flash_dir=home / "flash", clock=clock, utc=utc_now())
+    # Every feature, ENTRIES too, as the firmware: the beacon carries the format-2 identity.
+    sim = await SimWatch.start(
+        link, flash_dir=home / "flash", clock=clock, utc=utc_now(), features=ENTRY_FEATURES
+    )
 
     async def session() -> None:
         await sim.press_start()
