@@ -1,0 +1,338 @@
+"""One timer watch, two implementations: the tests here run against each.
+
+``timer_watch`` (and ``start_timer_watch``, to choose its speed or features) is parametrized
+over ``sim`` (the Python simulated watch, ``wearsync/watches/wearsync_timer/sim/``, on bumble in
+this process) and ``firmware`` (the reference firmware in C on NimBLE, ``firmware/``, the
+sanitized build run as a process joining the same virtual link over TCP HCI). Both are reached
+only as a client reaches a watch, plus what a test bench has beside the radio, behind
+:class:`TimerWatch`:
+
+* ``address``, ``link`` and an :class:`~wearsync.sim.att_tap.AttTap` on what crossed the air;
+* ``lines``: the motor's cues and the event log as the JSON lines ``wearsync sim --json``
+  prints (the firmware prints the same shape on its stdout);
+* :meth:`TimerWatch.press` for the watch's own buttons, :meth:`TimerWatch.reboot` for a
+  power cycle that keeps the flash;
+* :meth:`TimerWatch.run_until` for watch time to pass until something happened.
+
+Time: the simulator runs on a :class:`~wearsync.sim.clock.ManualClock` that only moves in
+``run_until`` (or on a real-time clock when a test asks for ``time_scale``, as a sync test does
+so that the watch's clock keeps up with ours); the firmware runs at ``time_scale`` times real
+time and ``run_until`` waits for its lines. Either way everything due is processed at its due
+time, so session times, positions and UTC stamps are exact and the same on both; no assertion
+is about how long anything took.
+
+The firmware variant skips, saying why, where the firmware cannot be built
+(``tests/firmware/build.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, Final
+
+import pytest
+from bleak import BleakClient
+
+from tests.firmware.conftest import Firmware
+from wearsync.ble import make_client
+from wearsync.ble.connection import FoundWatch, find_watch
+from wearsync.profiles import DeviceProfile
+from wearsync.sim.att_tap import AttTap
+from wearsync.sim.clock import ManualClock, SimClock
+from wearsync.sim.hci_server import HciServer
+from wearsync.sim.link import VirtualLink
+from wearsync.watches.wearsync_timer.codec import AttError, Feature, TimerInfo
+from wearsync.watches.wearsync_timer.codec import uuids as U
+from wearsync.watches.wearsync_timer.sim.cli import event_line, vibration_line
+from wearsync.watches.wearsync_timer.sim.watch import ALL_FEATURES, ENTRY_FEATURES, SimWatch
+
+VARIANTS: Final = ("sim", "firmware")
+#: Real seconds a firmware wait allows on top of the watch time it asked for.
+FIRMWARE_MARGIN_S: Final = 30.0
+#: How far a manual clock moves between looks at the lines in ``run_until``.
+SLICE_MS: Final = 1000
+
+Line = dict[str, Any]
+Done = Callable[[], bool]
+
+
+class Lines(list[Line]):
+    """The simulator's lines as they are printed, with an event set at each new one."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.arrived = asyncio.Event()
+
+    def add(self, line: Line) -> None:
+        self.append(line)
+        self.arrived.set()
+
+
+class TimerWatch(ABC):
+    """A timer watch under test; see the module docstring."""
+
+    variant: str
+    link: VirtualLink
+    tap: AttTap
+
+    @property
+    @abstractmethod
+    def address(self) -> str:
+        """The address it advertises with (kept across reboots)."""
+
+    @property
+    @abstractmethod
+    def boot_id(self) -> int:
+        """The boot counter of the current boot."""
+
+    @property
+    @abstractmethod
+    def lines(self) -> list[Line]:
+        """Every vibration and event line so far, of every boot, in order."""
+
+    def of_type(self, kind: str) -> list[Line]:
+        """The lines of type ``kind`` (``vibration`` or ``event``)."""
+        return [line for line in self.lines if line["type"] == kind]
+
+    def events(self, kind: str | None = None) -> list[Line]:
+        """The event lines, or those of event kind ``kind`` (``session_started``...)."""
+        return [e for e in self.of_type("event") if kind is None or e["kind"] == kind]
+
+    @abstractmethod
+    async def press(self, button: str, entry: int = 0) -> int:
+        """Press a button on the watch (``start``, ``pause``, ``resume``, ``skip``, ``stop``;
+        ``start`` with ``entry`` picks an entry from the menu, §7.7): 0, or the ATT error code
+        the same request on the Control Point would get."""
+
+    @abstractmethod
+    async def reboot(self) -> None:
+        """Power-cycle it: links drop, the boot id goes up, flash (program, log, bonds) stays."""
+
+    @abstractmethod
+    async def run_until(self, done: Done, *, within_ms: int) -> None:
+        """Let watch time pass until ``done()`` holds (at most ``within_ms`` of watch time,
+        plus a real-time margin for the firmware); fail if it never does."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Switch it off."""
+
+
+class SimTimerWatch(TimerWatch):
+    """The Python simulated watch."""
+
+    variant = "sim"
+
+    def __init__(self, watch: SimWatch, clock: ManualClock | SimClock, lines: Lines) -> None:
+        self.watch = watch
+        self.clock = clock
+        self.link = watch.link
+        self.tap = watch.tap
+        self._lines = lines
+
+    @property
+    def address(self) -> str:
+        return self.watch.address
+
+    @property
+    def boot_id(self) -> int:
+        return self.watch.boot_id
+
+    @property
+    def lines(self) -> Lines:
+        return self._lines
+
+    async def press(self, button: str, entry: int = 0) -> int:
+        presses: dict[str, Callable[[], Awaitable[None]]] = {
+            "start": lambda: self.watch.press_start(entry),
+            "pause": self.watch.press_pause,
+            "resume": self.watch.press_resume,
+            "skip": self.watch.press_skip,
+            "stop": self.watch.press_stop,
+        }
+        try:
+            await presses[button]()
+        except AttError as exc:
+            return int(exc.code)
+        return 0
+
+    async def reboot(self) -> None:
+        await self.watch.reboot()
+
+    async def run_until(self, done: Done, *, within_ms: int) -> None:
+        clock = self.clock
+        if not isinstance(clock, ManualClock):
+            async with asyncio.timeout(within_ms / 1000 / clock.speed + FIRMWARE_MARGIN_S):
+                while not done():
+                    self.lines.arrived.clear()
+                    await self.lines.arrived.wait()
+            return
+        passed = 0
+        while not done():
+            assert passed < within_ms, f"not done within {within_ms} ms of watch time"
+            await clock.advance(SLICE_MS)
+            passed += SLICE_MS
+        await self.watch.drain()
+
+    async def close(self) -> None:
+        await self.watch.close()
+
+
+class FirmwareTimerWatch(TimerWatch):
+    """The NimBLE firmware, a process on the link."""
+
+    variant = "firmware"
+
+    def __init__(self, firmware: Firmware, link: VirtualLink) -> None:
+        self.firmware = firmware
+        self.link = link
+        self.tap = AttTap(link, subject=self.address)
+
+    @property
+    def address(self) -> str:
+        return str(self.firmware.ready["address"])
+
+    @property
+    def boot_id(self) -> int:
+        return int(self.firmware.ready["boot_id"])
+
+    @property
+    def lines(self) -> list[Line]:
+        return [line for line in self.firmware.lines if line["type"] in ("vibration", "event")]
+
+    async def press(self, button: str, entry: int = 0) -> int:
+        # The firmware's stdin takes one button a line; an entry from the menu as "start N".
+        line = await self.firmware.press(button if entry == 0 else f"{button} {entry}")
+        return int(line["code"])
+
+    async def reboot(self) -> None:
+        await self.firmware.restart()
+
+    async def run_until(self, done: Done, *, within_ms: int) -> None:
+        seconds = within_ms / 1000 / self.firmware.time_scale + FIRMWARE_MARGIN_S
+        try:
+            await self.firmware.wait_for(lambda _line: done(), seconds)
+        except TimeoutError:
+            raise AssertionError(f"not done within {within_ms} ms of watch time") from None
+
+    async def close(self) -> None:
+        self.tap.close()
+        await self.firmware.stop()
+
+
+StartTimerWatch = Callable[..., Awaitable[TimerWatch]]
+
+
+@pytest.fixture(params=VARIANTS)
+def variant(request: pytest.FixtureRequest) -> str:
+    """Which watch: ``sim`` or ``firmware``."""
+    return str(request.param)
+
+
+@pytest.fixture
+async def start_timer_watch(
+    variant: str, link: VirtualLink, tmp_path: Path
+) -> AsyncIterator[StartTimerWatch]:
+    """Start the variant's watch; all are switched off at the end.
+
+    Keyword arguments of the start function:
+        time_scale: ``None`` for a simulator on a manual clock (the firmware then runs at real
+            time); a number for watch time at that many times real time, on both.
+        entries: offer feature ENTRIES (the simulator offers it on request; the firmware
+            offers what it implements, which a test reads from Timer Info).
+        features: a feature mask instead (table 3-1), on both.
+        flash: the flash directory's name under the test's tmp_path.
+    """
+    started: list[TimerWatch] = []
+    servers: list[HciServer] = []
+
+    async def start(
+        *,
+        time_scale: float | None = None,
+        entries: bool = False,
+        features: int | None = None,
+        flash: str = "flash",
+    ) -> TimerWatch:
+        directory = tmp_path / f"{variant}-{flash}"
+        watch: TimerWatch
+        if variant == "sim":
+            lines = Lines()
+            clock = ManualClock() if time_scale is None else SimClock(time_scale)
+            if features is not None:
+                mask = Feature(features)
+            else:
+                mask = ENTRY_FEATURES if entries else ALL_FEATURES
+            sim = await SimWatch.start(
+                link,
+                flash_dir=directory,
+                clock=clock,
+                features=mask,
+                on_vibration=lambda v: lines.add(vibration_line(v)),
+                on_event=lambda e: lines.add(event_line(e)),
+            )
+            watch = SimTimerWatch(sim, clock, lines)
+        else:
+            if not servers:
+                server = HciServer(link, 0)
+                await server.start()
+                servers.append(server)
+            firmware = Firmware(
+                servers[0].port,
+                directory,
+                time_scale=1.0 if time_scale is None else time_scale,
+                features=features,
+            )
+            await firmware.start()
+            watch = FirmwareTimerWatch(firmware, link)
+        started.append(watch)
+        return watch
+
+    yield start
+    for watch in reversed(started):
+        await watch.close()
+    for server in servers:
+        await server.close()
+
+
+@pytest.fixture
+async def timer_watch(start_timer_watch: StartTimerWatch) -> TimerWatch:
+    """The variant's watch with its defaults: a manual clock (sim) or real time (firmware)."""
+    return await start_timer_watch()
+
+
+async def found(link: VirtualLink, profiles: list[DeviceProfile], watch: TimerWatch) -> FoundWatch:
+    """The watch, found by a scan for its address as the companion finds it."""
+    return await find_watch(profiles, name_or_address=watch.address, hci=link, seconds=10)
+
+
+@asynccontextmanager
+async def connected(
+    watch: TimerWatch, *, pair: bool = True, mtu: int | None = None
+) -> AsyncIterator[BleakClient]:
+    """A plain bleak client on the watch (paired and bonded unless ``pair=False``)."""
+    async with make_client(watch.address, hci=watch.link, pair=pair, mtu=mtu) as client:
+        yield client
+
+
+async def read_info(client: BleakClient) -> TimerInfo:
+    return TimerInfo.from_bytes(bytes(await client.read_gatt_char(str(U.TIMER_INFO))))
+
+
+async def timer_info(watch: TimerWatch) -> TimerInfo:
+    """Timer Info as a client reads it (readable without encryption, §2.2)."""
+    async with connected(watch, pair=False) as client:
+        return await read_info(client)
+
+
+async def skip_without_entries(watch: TimerWatch) -> None:
+    """Skip unless the watch's Timer Info offers ENTRIES (0x10): the firmware gains it later."""
+    features = (await timer_info(watch)).features
+    if not features & Feature.ENTRIES:
+        pytest.skip(
+            f"the {watch.variant} watch's Timer Info lacks feature ENTRIES (0x10; it offers "
+            f"{features:#06x}): no program format 2, START_ENTRY or reminders yet"
+        )
