@@ -15,9 +15,9 @@ only as a client reaches a watch, plus what a test bench has beside the radio, b
 * :meth:`TimerWatch.run_until` for watch time to pass until something happened.
 
 Time: the simulator runs on a :class:`~wearsync.sim.clock.ManualClock` that only moves in
-``run_until`` (or on a real-time clock when a test asks for ``time_scale``, as a sync test does
-so that the watch's clock keeps up with ours); the firmware runs at ``time_scale`` times real
-time and ``run_until`` waits for its lines. Either way everything due is processed at its due
+``run_until`` (or at ``time_scale`` times real time with ``manual_clock=False``, as a sync test
+asks so that the watch's clock keeps up with ours); the firmware runs at ``time_scale`` times
+real time and ``run_until`` waits for its lines. Either way everything due is processed at its due
 time, so session times, positions and UTC stamps are exact and the same on both; no assertion
 is about how long anything took.
 
@@ -51,10 +51,12 @@ from wearsync.watches.wearsync_timer.sim.cli import event_line, vibration_line
 from wearsync.watches.wearsync_timer.sim.watch import ALL_FEATURES, ENTRY_FEATURES, SimWatch
 
 VARIANTS: Final = ("sim", "firmware")
-#: Real seconds a firmware wait allows on top of the watch time it asked for.
-FIRMWARE_MARGIN_S: Final = 30.0
+#: Real seconds a wait allows on top of the watch time it asked for (a margin, not a check).
+MARGIN_S: Final = 30.0
 #: How far a manual clock moves between looks at the lines in ``run_until``.
 SLICE_MS: Final = 1000
+#: What a plain client discovers by default: discovery is most of a short link's PDUs.
+TIMER_SERVICE_ONLY: Final = [str(U.TIMER_SERVICE)]
 
 Line = dict[str, Any]
 Done = Callable[[], bool]
@@ -118,6 +120,11 @@ class TimerWatch(ABC):
         plus a real-time margin for the firmware); fail if it never does."""
 
     @abstractmethod
+    async def wait_for(self, done: Done) -> None:
+        """Wait, without moving a manual clock, until ``done()`` holds: for what a client
+        does over the air (a session the companion starts); fail after a real-time margin."""
+
+    @abstractmethod
     async def close(self) -> None:
         """Switch it off."""
 
@@ -166,10 +173,7 @@ class SimTimerWatch(TimerWatch):
     async def run_until(self, done: Done, *, within_ms: int) -> None:
         clock = self.clock
         if not isinstance(clock, ManualClock):
-            async with asyncio.timeout(within_ms / 1000 / clock.speed + FIRMWARE_MARGIN_S):
-                while not done():
-                    self.lines.arrived.clear()
-                    await self.lines.arrived.wait()
+            await self._wait(done, within_ms / 1000 / clock.speed + MARGIN_S)
             return
         passed = 0
         while not done():
@@ -177,6 +181,18 @@ class SimTimerWatch(TimerWatch):
             await clock.advance(SLICE_MS)
             passed += SLICE_MS
         await self.watch.drain()
+
+    async def wait_for(self, done: Done) -> None:
+        await self._wait(done, MARGIN_S)
+
+    async def _wait(self, done: Done, seconds: float) -> None:
+        try:
+            async with asyncio.timeout(seconds):
+                while not done():
+                    self.lines.arrived.clear()
+                    await self.lines.arrived.wait()
+        except TimeoutError:
+            raise AssertionError(f"not done within {seconds:g} s") from None
 
     async def close(self) -> None:
         await self.watch.close()
@@ -213,11 +229,14 @@ class FirmwareTimerWatch(TimerWatch):
         await self.firmware.restart()
 
     async def run_until(self, done: Done, *, within_ms: int) -> None:
-        seconds = within_ms / 1000 / self.firmware.time_scale + FIRMWARE_MARGIN_S
+        seconds = within_ms / 1000 / self.firmware.time_scale + MARGIN_S
         try:
             await self.firmware.wait_for(lambda _line: done(), seconds)
         except TimeoutError:
             raise AssertionError(f"not done within {within_ms} ms of watch time") from None
+
+    async def wait_for(self, done: Done) -> None:
+        await self.run_until(done, within_ms=0)
 
     async def close(self) -> None:
         self.tap.close()
@@ -240,8 +259,11 @@ async def start_timer_watch(
     """Start the variant's watch; all are switched off at the end.
 
     Keyword arguments of the start function:
-        time_scale: ``None`` for a simulator on a manual clock (the firmware then runs at real
-            time); a number for watch time at that many times real time, on both.
+        time_scale: watch time per real time for the firmware (1 by default), and for the
+            simulator too with ``manual_clock=False``.
+        manual_clock: the simulator's clock moves only in ``run_until`` (the default); else it
+            runs at ``time_scale``, as a sync test wants so that the watch's clock keeps up
+            with ours.
         entries: offer feature ENTRIES (the simulator offers it on request; the firmware
             offers what it implements, which a test reads from Timer Info).
         features: a feature mask instead (table 3-1), on both.
@@ -252,7 +274,8 @@ async def start_timer_watch(
 
     async def start(
         *,
-        time_scale: float | None = None,
+        time_scale: float = 1.0,
+        manual_clock: bool = True,
         entries: bool = False,
         features: int | None = None,
         flash: str = "flash",
@@ -261,7 +284,7 @@ async def start_timer_watch(
         watch: TimerWatch
         if variant == "sim":
             lines = Lines()
-            clock = ManualClock() if time_scale is None else SimClock(time_scale)
+            clock = ManualClock() if manual_clock else SimClock(time_scale)
             if features is not None:
                 mask = Feature(features)
             else:
@@ -283,7 +306,7 @@ async def start_timer_watch(
             firmware = Firmware(
                 servers[0].port,
                 directory,
-                time_scale=1.0 if time_scale is None else time_scale,
+                time_scale=time_scale,
                 features=features,
             )
             await firmware.start()
@@ -311,10 +334,16 @@ async def found(link: VirtualLink, profiles: list[DeviceProfile], watch: TimerWa
 
 @asynccontextmanager
 async def connected(
-    watch: TimerWatch, *, pair: bool = True, mtu: int | None = None
+    watch: TimerWatch,
+    *,
+    pair: bool = True,
+    mtu: int | None = None,
+    services: list[str] | None = TIMER_SERVICE_ONLY,
 ) -> AsyncIterator[BleakClient]:
-    """A plain bleak client on the watch (paired and bonded unless ``pair=False``)."""
-    async with make_client(watch.address, hci=watch.link, pair=pair, mtu=mtu) as client:
+    """A plain bleak client on the watch (paired and bonded unless ``pair=False``), which
+    discovers only the timer service unless given ``services`` (``None``: all of them)."""
+    client = make_client(watch.address, hci=watch.link, pair=pair, mtu=mtu, services=services)
+    async with client:
         yield client
 
 

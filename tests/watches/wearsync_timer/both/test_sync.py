@@ -74,7 +74,7 @@ async def test_first_sync_pairs_sets_the_clock_and_pushes_in_four_round_trips(
     profiles: list[DeviceProfile],
     start_timer_watch: StartTimerWatch,
 ) -> None:
-    watch = await start_timer_watch(time_scale=1.0)
+    watch = await start_timer_watch(manual_clock=False)
     report = await sync(store, link, profiles, watch)
     assert report.paired and report.program_pushed and report.clock_set
     assert report.program_identity == IDENTITY.hex()
@@ -100,7 +100,7 @@ async def test_unchanged_sync_writes_nothing(
     start_timer_watch: StartTimerWatch,
 ) -> None:
     # Real time on both, so the watch's clock is still right at the second sync.
-    watch = await start_timer_watch(time_scale=1.0)
+    watch = await start_timer_watch(manual_clock=False)
     await sync(store, link, profiles, watch)
     report = await sync(store, link, profiles, watch)
     assert not report.program_pushed and not report.paired and not report.clock_set
