@@ -115,9 +115,15 @@ class TimerWatch(ABC):
         """Power-cycle it: links drop, the boot id goes up, flash (program, log, bonds) stays."""
 
     @abstractmethod
-    async def run_until(self, done: Done, *, within_ms: int) -> None:
+    async def run_until(self, done: Done, *, within_ms: int, slice_ms: int = SLICE_MS) -> None:
         """Let watch time pass until ``done()`` holds (at most ``within_ms`` of watch time,
-        plus a real-time margin for the firmware); fail if it never does."""
+        plus a real-time margin for the firmware); fail if it never does. A manual clock moves
+        ``slice_ms`` at a time (what happens is exact at any slice; only where it stops is not).
+        """
+
+    @abstractmethod
+    async def elapse(self, ms: int) -> None:
+        """Let ``ms`` of watch time pass (for what must *not* happen meanwhile)."""
 
     @abstractmethod
     async def wait_for(self, done: Done) -> None:
@@ -170,7 +176,7 @@ class SimTimerWatch(TimerWatch):
     async def reboot(self) -> None:
         await self.watch.reboot()
 
-    async def run_until(self, done: Done, *, within_ms: int) -> None:
+    async def run_until(self, done: Done, *, within_ms: int, slice_ms: int = SLICE_MS) -> None:
         clock = self.clock
         if not isinstance(clock, ManualClock):
             await self._wait(done, within_ms / 1000 / clock.speed + MARGIN_S)
@@ -178,9 +184,16 @@ class SimTimerWatch(TimerWatch):
         passed = 0
         while not done():
             assert passed < within_ms, f"not done within {within_ms} ms of watch time"
-            await clock.advance(SLICE_MS)
-            passed += SLICE_MS
+            await clock.advance(slice_ms)
+            passed += slice_ms
         await self.watch.drain()
+
+    async def elapse(self, ms: int) -> None:
+        if isinstance(self.clock, ManualClock):
+            await self.clock.advance(ms)
+            await self.watch.drain()
+        else:
+            await asyncio.sleep(ms / 1000 / self.clock.speed)
 
     async def wait_for(self, done: Done) -> None:
         await self._wait(done, MARGIN_S)
@@ -228,12 +241,15 @@ class FirmwareTimerWatch(TimerWatch):
     async def reboot(self) -> None:
         await self.firmware.restart()
 
-    async def run_until(self, done: Done, *, within_ms: int) -> None:
+    async def run_until(self, done: Done, *, within_ms: int, slice_ms: int = SLICE_MS) -> None:
         seconds = within_ms / 1000 / self.firmware.time_scale + MARGIN_S
         try:
             await self.firmware.wait_for(lambda _line: done(), seconds)
         except TimeoutError:
             raise AssertionError(f"not done within {within_ms} ms of watch time") from None
+
+    async def elapse(self, ms: int) -> None:
+        await asyncio.sleep(ms / 1000 / self.firmware.time_scale)
 
     async def wait_for(self, done: Done) -> None:
         await self.run_until(done, within_ms=0)

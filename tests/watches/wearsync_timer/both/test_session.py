@@ -23,10 +23,19 @@ from tests.watches.wearsync_timer.both.conftest import (
 from wearsync.profiles import DeviceProfile
 from wearsync.records import SessionStatus
 from wearsync.routine import compile_routine, load_routine
+from wearsync.routine.model import Direction, Side
 from wearsync.sim.link import VirtualLink
+from wearsync.sim.motor import Vibration
 from wearsync.store import Store
 from wearsync.sync.live import LiveUpdate
-from wearsync.watches.wearsync_timer.codec import decode_program, encode_program, expand
+from wearsync.watches.wearsync_timer.codec import (
+    EventKind,
+    EventRecord,
+    decode_program,
+    encode_program,
+    expand,
+)
+from wearsync.watches.wearsync_timer.sim.cli import event_line, vibration_line
 
 SHORT_PATH = Path(__file__).parents[3] / "firmware" / "data" / "short.toml"
 SHORT = load_routine(SHORT_PATH)
@@ -77,6 +86,16 @@ def expected_events(wire: bytes) -> list[Event]:
     last = steps[-1]
     out.append(("session_completed", last.index, last.exercise, last.set, last.rep, last.end_ms))
     return out
+
+
+def line_shapes() -> dict[str, set[str]]:
+    """The keys of each line type as ``wearsync sim --json`` prints it."""
+    vibration = Vibration("cue", (100,), 50, session_ms=0, step=0, at_ms=0, utc=None)
+    event = EventRecord(
+        *(1, 0, 0, 0, EventKind.SESSION_STARTED, False, 0, 0, 1, 0),
+        *(next(iter(Side)), next(iter(Direction)), 0),
+    )
+    return {"vibration": set(vibration_line(vibration)), "event": set(event_line(event))}
 
 
 def cue_of(line: dict[str, Any]) -> Cue:
@@ -130,6 +149,9 @@ async def test_a_session_started_from_the_companion_plays_the_programs_cue_timel
     # The clock was set by the session's sync: cues carry UTC, events say the clock was set.
     assert all(line["utc"] is not None for line in watch.of_type("vibration"))
     assert all(line["clock_set"] for line in watch.events())
+    # Both print the same JSON lines, the shape `wearsync sim --json` prints.
+    shapes = line_shapes()
+    assert all(set(line) == shapes[line["type"]] for line in watch.lines)
 
 
 async def test_skip_pressed_on_the_watch_jumps_to_the_next_exercise_and_is_stored(
