@@ -280,8 +280,9 @@ async def start_timer_watch(
         manual_clock: the simulator's clock moves only in ``run_until`` (the default); else it
             runs at ``time_scale``, as a sync test wants so that the watch's clock keeps up
             with ours.
-        entries: offer feature ENTRIES (the simulator offers it on request; the firmware
-            offers what it implements, which a test reads from Timer Info).
+        entries: offer feature ENTRIES. Without it both offer the features of revision 1
+            (``ALL_FEATURES``); with it the simulator offers them and ENTRIES, the firmware
+            everything it implements (a test reads from Timer Info whether that has ENTRIES).
         features: a feature mask instead (table 3-1), on both.
         flash: the flash directory's name under the test's tmp_path.
     """
@@ -319,6 +320,10 @@ async def start_timer_watch(
                 server = HciServer(link, 0)
                 await server.start()
                 servers.append(server)
+            if features is None and not entries:
+                # The revision-1 feature set the simulator offers by default: without ENTRIES
+                # both take the same format-1 program.
+                features = int(ALL_FEATURES)
             firmware = Firmware(
                 servers[0].port,
                 directory,
