@@ -17,7 +17,7 @@ from typing import Final
 import pytest
 
 from tests.watches.conftest import Updates, sync_watch
-from tests.watches.wearsync_timer.both.conftest import (
+from tests.watches.wearsync_timer.both.watch import (
     StartTimerWatch,
     TimerWatch,
     found,

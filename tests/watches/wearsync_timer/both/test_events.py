@@ -12,7 +12,7 @@ from __future__ import annotations
 import zlib
 
 from tests.watches.conftest import sync_watch
-from tests.watches.wearsync_timer.both.conftest import (
+from tests.watches.wearsync_timer.both.watch import (
     StartTimerWatch,
     TimerWatch,
     connected,

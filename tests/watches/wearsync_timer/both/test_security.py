@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from bleak.exc import BleakGATTProtocolError
 
-from tests.watches.wearsync_timer.both.conftest import TimerWatch, connected, read_info
+from tests.watches.wearsync_timer.both.watch import TimerWatch, connected, read_info
 from tests.watches.wearsync_timer.sim.helpers import (
     CONTROL_POINT,
     CURRENT_TIME,

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.watches.conftest import run_session, sync_watch
-from tests.watches.wearsync_timer.both.conftest import (
+from tests.watches.wearsync_timer.both.watch import (
     StartTimerWatch,
     TimerWatch,
     found,

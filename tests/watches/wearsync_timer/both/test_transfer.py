@@ -11,7 +11,7 @@ from bleak import BleakClient
 from bleak.exc import BleakError
 
 from tests.watches.conftest import sync_watch
-from tests.watches.wearsync_timer.both.conftest import (
+from tests.watches.wearsync_timer.both.watch import (
     TimerWatch,
     connected,
     found,
