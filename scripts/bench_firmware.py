@@ -8,6 +8,9 @@ process attached over ``HciServer``. The ATT tap on the link counts, for whole c
 - a sync that collects a backlog of three events (replay and acknowledgement);
 - the share spent connecting (MTU exchange and service discovery), measured alone.
 
+Both watches offer ENTRIES (the firmware's default features, the simulator's ENTRY_FEATURES),
+so the program pushed is the format-2 foot-care program with its plan (§5.8, §12.8).
+
     make -C firmware -j2 && uv run python scripts/bench_firmware.py [--connection-event-ms 30]
 """
 
@@ -27,7 +30,6 @@ from pathlib import Path
 from wearsync.ble.bumble_backend import close_centrals
 from wearsync.ble.connection import FoundWatch, connect, find_watch
 from wearsync.profiles import load_profiles
-from wearsync.routine import compile_routine
 from wearsync.routine.loader import parse_routine, read_routine_text
 from wearsync.sim.att_tap import AttCounts, AttTap
 from wearsync.sim.hci_server import HciServer
@@ -35,7 +37,7 @@ from wearsync.sim.link import VirtualLink
 from wearsync.store import Store
 from wearsync.sync.driver import SyncContext
 from wearsync.watches.registry import driver_for
-from wearsync.watches.wearsync_timer.codec import encode_program, program_identity
+from wearsync.watches.wearsync_timer.codec import Feature
 from wearsync.watches.wearsync_timer.driver import open_watch
 from wearsync.watches.wearsync_timer.firmware import FirmwareProcess
 
@@ -70,9 +72,9 @@ async def nimble_watch(link: VirtualLink, directory: Path) -> AsyncIterator[str]
 
 @contextlib.asynccontextmanager
 async def simulated_watch(link: VirtualLink, directory: Path) -> AsyncIterator[str]:
-    from wearsync.watches.wearsync_timer.sim.watch import SimWatch
+    from wearsync.watches.wearsync_timer.sim.watch import ENTRY_FEATURES, SimWatch
 
-    sim = await SimWatch.start(link, flash_dir=directory)
+    sim = await SimWatch.start(link, flash_dir=directory, features=ENTRY_FEATURES)
     try:
         yield sim.address
     finally:
@@ -82,7 +84,6 @@ async def simulated_watch(link: VirtualLink, directory: Path) -> AsyncIterator[s
 async def measure(watch_kind: str, workdir: Path, connection_event_ms: float) -> dict[str, str]:
     text, _source = read_routine_text(ROUTINE)
     routine = parse_routine(text)
-    identity = program_identity(encode_program(compile_routine(routine)))
     link = VirtualLink(connection_event_ms=connection_event_ms)
     runner = nimble_watch if watch_kind == "nimble" else simulated_watch
     row: dict[str, str] = {}
@@ -99,8 +100,10 @@ async def measure(watch_kind: str, workdir: Path, connection_event_ms: float) ->
                 )
                 row[column] = cell(AttCounts(list(tap.current.pdus)), time.monotonic() - started)
             ctx = SyncContext.of(store, found, routine, text, hci=link)
-            async with open_watch(ctx) as (session, _i, _p):
-                await session.client.start_session(identity)
+            async with open_watch(ctx) as (session, info, _p):
+                entries = "with" if Feature.ENTRIES in info.features else "without"
+                row["program"] = f"{info.program_length} B committed, {entries} ENTRIES"
+                await session.client.start_session(info.program_identity)
                 await session.client.stop_session()
             started = time.monotonic()
             await driver_for(found.profile).sync(
@@ -130,6 +133,8 @@ def render(rows: dict[str, dict[str, str]], connection_event_ms: float) -> None:
         "is one whole connection: ATT bytes companion->watch / both ways, ATT round trips, "
         "wall time.\n'backlog' collects 3 events (one started and stopped session)."
     )
+    for name, row in rows.items():
+        print(f"{name}: program {row.get('program', '?')}")
     header = f"{'watch':<22}" + "".join(f"{c:>32}" for c in COLUMNS)
     print(header)
     print("-" * len(header))

@@ -53,6 +53,17 @@ static bool utc_offset_ms(const struct watch_clock *c, int64_t *offset)
     return true;
 }
 
+bool watch_clock_local(const struct watch_clock *c, uint64_t mono_ms, int64_t *local_ms)
+{
+    int64_t utc, offset = 0;
+    if (!watch_clock_utc(c, mono_ms, &utc)) {
+        return false;
+    }
+    (void)utc_offset_ms(c, &offset); /* an unknown zone reads as UTC, as Current Time does */
+    *local_ms = utc + offset;
+    return true;
+}
+
 uint8_t cts_write_local_time(struct watch_clock *c, const uint8_t *value, size_t len)
 {
     if (len != LOCAL_TIME_SIZE) {

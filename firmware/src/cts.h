@@ -26,6 +26,12 @@ void watch_clock_init(struct watch_clock *c);
 /* UTC in ms since 1970 at monotonic time `mono_ms`; false if the clock is not set. */
 bool watch_clock_utc(const struct watch_clock *c, uint64_t mono_ms, int64_t *utc_ms);
 
+/*
+ * Local wall time in ms since 1970 at `mono_ms` (§5.9): UTC plus the offset of the Local Time
+ * Information last written (UTC itself while that is unknown); false if the clock is not set.
+ */
+bool watch_clock_local(const struct watch_clock *c, uint64_t mono_ms, int64_t *local_ms);
+
 /* A Local Time Information write: ATT_OK, 0x0D (length) or 0xFF (out of range). */
 uint8_t cts_write_local_time(struct watch_clock *c, const uint8_t *value, size_t len);
 /*

@@ -6,9 +6,11 @@
 #include "att_codes.h"
 #include "wire.h"
 
-void event_log_init(struct event_log *log)
+void event_log_init(struct event_log *log, uint8_t record_size)
 {
     memset(log, 0, sizeof *log);
+    log->record_size =
+        record_size == EVENT_RECORD_SIZE_ENTRIES ? EVENT_RECORD_SIZE_ENTRIES : EVENT_RECORD_SIZE;
 }
 
 static bool id_after(uint32_t boot_a, uint32_t seq_a, uint32_t boot_b, uint32_t seq_b)
@@ -55,16 +57,16 @@ uint8_t event_log_ack(struct event_log *log, uint32_t boot_id, uint32_t seq)
     return ATT_OK;
 }
 
-uint16_t events_per_batch(size_t value_size)
+uint16_t events_per_batch(size_t value_size, uint8_t record_size)
 {
     size_t usable = value_size < MAX_ATTRIBUTE_SIZE ? value_size : MAX_ATTRIBUTE_SIZE;
-    if (usable < BATCH_HEADER_SIZE) {
+    if (usable < BATCH_HEADER_SIZE || record_size == 0) {
         return 0;
     }
-    return (uint16_t)((usable - BATCH_HEADER_SIZE) / EVENT_RECORD_SIZE);
+    return (uint16_t)((usable - BATCH_HEADER_SIZE) / record_size);
 }
 
-void event_encode(const struct event_record *e, uint8_t out[EVENT_RECORD_SIZE])
+void event_encode(const struct event_record *e, uint8_t *out, uint8_t size)
 {
     wire_put_u32(out, e->boot_id);
     wire_put_u32(out + 4, e->seq);
@@ -79,9 +81,12 @@ void event_encode(const struct event_record *e, uint8_t out[EVENT_RECORD_SIZE])
     out[22] = e->side;
     out[23] = e->direction;
     wire_put_u32(out + 24, e->duration_ms);
+    if (size >= EVENT_RECORD_SIZE_ENTRIES) {
+        out[28] = e->entry;
+    }
 }
 
-void event_decode(const uint8_t in[EVENT_RECORD_SIZE], struct event_record *e)
+void event_decode(const uint8_t *in, uint8_t size, struct event_record *e)
 {
     e->boot_id = wire_get_u32(in);
     e->seq = wire_get_u32(in + 4);
@@ -96,6 +101,7 @@ void event_decode(const uint8_t in[EVENT_RECORD_SIZE], struct event_record *e)
     e->side = in[22];
     e->direction = in[23];
     e->duration_ms = wire_get_u32(in + 24);
+    e->entry = size >= EVENT_RECORD_SIZE_ENTRIES ? in[28] : 0;
 }
 
 uint16_t event_log_find(const struct event_log *log, uint32_t boot_id, uint32_t seq)
@@ -119,7 +125,7 @@ size_t event_batch(const struct event_log *log, uint16_t first, uint16_t eligibl
         available = eligible;
     }
     uint16_t n = available;
-    uint16_t room = events_per_batch(cap);
+    uint16_t room = events_per_batch(cap, log->record_size);
     if (n > room) {
         n = room;
     }
@@ -127,11 +133,11 @@ size_t event_batch(const struct event_log *log, uint16_t first, uint16_t eligibl
         flags |= BATCH_MORE;
     }
     out[0] = flags;
-    out[1] = EVENT_RECORD_SIZE;
+    out[1] = log->record_size;
     for (uint16_t i = 0; i < n; i++) {
         event_encode(event_log_at(log, (uint16_t)(first + i)),
-                     out + BATCH_HEADER_SIZE + (size_t)i * EVENT_RECORD_SIZE);
+                     out + BATCH_HEADER_SIZE + (size_t)i * log->record_size, log->record_size);
     }
     *included = n;
-    return BATCH_HEADER_SIZE + (size_t)n * EVENT_RECORD_SIZE;
+    return BATCH_HEADER_SIZE + (size_t)n * log->record_size;
 }

@@ -6,7 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define EVENT_RECORD_SIZE 28u /* table 9-1, version 1 */
+#define EVENT_RECORD_SIZE 28u         /* table 9-1 without ENTRIES */
+#define EVENT_RECORD_SIZE_ENTRIES 29u /* table 9-1 with ENTRIES: the entry byte appended */
+#define EVENT_RECORD_MAX_SIZE EVENT_RECORD_SIZE_ENTRIES
 #define EVENT_CAPACITY 256u   /* Timer Info event_capacity (§9.4) */
 #define BATCH_HEADER_SIZE 2u  /* table 9-3 */
 #define MAX_ATTRIBUTE_SIZE 512u
@@ -21,6 +23,7 @@ enum event_kind {
     EVENT_SESSION_ABORTED = 0x06,
     EVENT_PAUSED = 0x07,
     EVENT_RESUMED = 0x08,
+    EVENT_REMINDER = 0x09, /* ENTRIES only (§5.9) */
 };
 
 #define EVENT_FLAG_CLOCK_SET 0x01u /* table 9-1 flags */
@@ -42,10 +45,12 @@ struct event_record {
     uint8_t side;
     uint8_t direction;
     uint32_t duration_ms;
+    uint8_t entry; /* the entry the session runs, or the one reminded of (ENTRIES only) */
 };
 
 /* Unacknowledged events, oldest first, in a ring of EVENT_CAPACITY records. */
 struct event_log {
+    uint8_t record_size; /* on the wire (§9.2): EVENT_RECORD_SIZE, or _ENTRIES with ENTRIES */
     struct event_record ring[EVENT_CAPACITY];
     uint16_t head;  /* index of the oldest */
     uint16_t count;
@@ -54,7 +59,8 @@ struct event_log {
     uint32_t newest_boot_id, newest_seq;
 };
 
-void event_log_init(struct event_log *log);
+/* An empty log whose batches carry records of `record_size` bytes (28 or 29, §9.1). */
+void event_log_init(struct event_log *log, uint8_t record_size);
 /* Record `e`; when full, drop the oldest and set `lost` (§9.4). */
 void event_log_append(struct event_log *log, const struct event_record *e);
 /* ACK_EVENTS (§9.4): ATT_OK or ATT_ACK_OUT_OF_RANGE (then nothing changes). */
@@ -62,11 +68,13 @@ uint8_t event_log_ack(struct event_log *log, uint32_t boot_id, uint32_t seq);
 /* The i-th oldest unacknowledged event (i < count). */
 const struct event_record *event_log_at(const struct event_log *log, uint16_t i);
 
-/* Records that fit a batch of at most `value_size` bytes (§9.5). */
-uint16_t events_per_batch(size_t value_size);
+/* Records of `record_size` bytes that fit a batch of at most `value_size` bytes (§9.5). */
+uint16_t events_per_batch(size_t value_size, uint8_t record_size);
 
-void event_encode(const struct event_record *e, uint8_t out[EVENT_RECORD_SIZE]);
-void event_decode(const uint8_t in[EVENT_RECORD_SIZE], struct event_record *e);
+/* Table 9-1 in `size` bytes (28, or 29 with the entry); `out` has room for `size`. */
+void event_encode(const struct event_record *e, uint8_t *out, uint8_t size);
+/* Table 9-1 from `size` bytes (28: entry 0, §9.1). */
+void event_decode(const uint8_t *in, uint8_t size, struct event_record *e);
 
 /* Index of the oldest unacknowledged event whose id is >= (boot_id, seq); count if none. */
 uint16_t event_log_find(const struct event_log *log, uint32_t boot_id, uint32_t seq);

@@ -129,12 +129,13 @@ void gatt_notify_event(const struct event_record *e)
         return;
     }
     /* §9.5.3: a live batch of the one new record, which is the newest in the log. */
-    uint8_t batch[BATCH_HEADER_SIZE + EVENT_RECORD_SIZE];
+    uint8_t batch[BATCH_HEADER_SIZE + EVENT_RECORD_MAX_SIZE];
+    uint8_t size = g_watch->log.record_size; /* 29 with ENTRIES (§9.1) */
     batch[0] = BATCH_LIVE;
-    batch[1] = EVENT_RECORD_SIZE;
-    event_encode(e, batch + BATCH_HEADER_SIZE);
-    if (notify_room() >= sizeof batch) {
-        queue_note(h_events, false, batch, sizeof batch);
+    batch[1] = size;
+    event_encode(e, batch + BATCH_HEADER_SIZE, size);
+    if (notify_room() >= BATCH_HEADER_SIZE + (size_t)size) {
+        queue_note(h_events, false, batch, BATCH_HEADER_SIZE + (size_t)size);
     }
 }
 
@@ -159,7 +160,7 @@ static int replay(void)
         return ATT_CCCD_IMPROPERLY_CONFIGURED;
     }
     size_t room = notify_room();
-    uint16_t per = events_per_batch(room);
+    uint16_t per = events_per_batch(room, g_watch->log.record_size);
     if (per == 0) {
         return ATT_UNLIKELY_ERROR; /* ATT_MTU too small for one record: not in §2.4's plan */
     }
@@ -290,7 +291,9 @@ static int current_time_access(uint16_t conn, uint16_t attr, struct ble_gatt_acc
     if (!write_value(ctxt, value, sizeof value, &len)) {
         return ATT_INVALID_LENGTH;
     }
-    return cts_write_current_time(&g_watch->clock, platform_now_ms(), value, len);
+    int code = watch_write_current_time(g_watch, platform_now_ms(), value, len);
+    platform_session_changed(); /* reminders follow the clock (§5.9) */
+    return code;
 }
 
 static int local_time_access(uint16_t conn, uint16_t attr, struct ble_gatt_access_ctxt *ctxt,
@@ -308,10 +311,8 @@ static int local_time_access(uint16_t conn, uint16_t attr, struct ble_gatt_acces
     if (!write_value(ctxt, value, sizeof value, &len)) {
         return ATT_INVALID_LENGTH;
     }
-    int code = cts_write_local_time(&g_watch->clock, value, len);
-    if (code == ATT_OK) {
-        g_watch->hooks.clock_changed(g_watch->hooks.ctx);
-    }
+    int code = watch_write_local_time(g_watch, platform_now_ms(), value, len);
+    platform_session_changed(); /* reminders follow the local offset (§5.9) */
     return code;
 }
 

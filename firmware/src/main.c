@@ -6,7 +6,9 @@
  *   wearsync-fw --hci-port PORT --dir DIR [--name NAME] [--time-scale X] [--features MASK]
  *
  * stdout: JSON lines (ready, vibration, event, button, stopped). stderr: diagnostics.
- * stdin: the watch's buttons, one per line: start, pause, resume, skip, stop (§8.2 "watch UI").
+ * stdin: the watch's buttons, one per line: start, start N (entry N from the menu, §7.7),
+ * pause, resume, skip, stop (§8.2 "watch UI"); and, for tests, advance MS (the watch's clock
+ * jumps MS ms ahead, everything due on the way happening at its own time).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -58,13 +60,15 @@ static struct options g_opt = {.hci_port = -1, .name = DEFAULT_NAME, .time_scale
 static struct watch g_watch;
 static struct timespec g_boot;
 static struct ble_npl_callout g_session_timer;
+static struct ble_npl_callout g_reminder_timer;
+static uint64_t g_advanced_ms; /* watch ms added by `advance` (host task only) */
 static struct ble_npl_callout g_beacon_timer;
 static struct ble_npl_event g_stop_event;
 static struct ble_npl_task g_host_task, g_hci_task;
 static uint8_t g_address[ADDRESS_SIZE];
 
-/* A button press read from stdin, handed to the host task. */
-#define BUTTON_NAME_MAX 8
+/* A button press (or `advance MS`) read from stdin, handed to the host task. */
+#define BUTTON_NAME_MAX 24
 static struct ble_npl_event g_button_event;
 static char g_button[BUTTON_NAME_MAX];
 static pthread_mutex_t g_button_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -83,19 +87,29 @@ static double real_ms_since_boot(void)
 
 uint64_t platform_now_ms(void)
 {
-    return (uint64_t)(real_ms_since_boot() * g_opt.time_scale);
+    return (uint64_t)(real_ms_since_boot() * g_opt.time_scale) + g_advanced_ms;
 }
 
-void platform_session_changed(void)
+/* Arm `timer` for watch time `due` (UINT64_MAX: stop it). */
+static void arm(struct ble_npl_callout *timer, uint64_t due)
 {
-    uint64_t due = session_next_due(&g_watch.session);
     if (due == UINT64_MAX) {
-        ble_npl_callout_stop(&g_session_timer);
+        ble_npl_callout_stop(timer);
         return;
     }
     uint64_t now = platform_now_ms();
     double wait = due > now ? (double)(due - now) / g_opt.time_scale : 0.0;
-    ble_npl_callout_reset(&g_session_timer, ble_npl_time_ms_to_ticks32((uint32_t)ceil(wait)));
+    /* Callout ticks are 32 bits of ms: a reminder days away is re-armed on the way. */
+    if (wait > (double)INT32_MAX) {
+        wait = (double)INT32_MAX;
+    }
+    ble_npl_callout_reset(timer, ble_npl_time_ms_to_ticks32((uint32_t)ceil(wait)));
+}
+
+void platform_session_changed(void)
+{
+    arm(&g_session_timer, session_next_due(&g_watch.session));
+    arm(&g_reminder_timer, g_watch.reminder_due);
 }
 
 static void session_timer_fired(struct ble_npl_event *ev)
@@ -103,6 +117,44 @@ static void session_timer_fired(struct ble_npl_event *ev)
     (void)ev;
     session_poll(&g_watch.session, platform_now_ms());
     platform_session_changed();
+}
+
+static void reminder_timer_fired(struct ble_npl_event *ev)
+{
+    (void)ev;
+    uint64_t now = platform_now_ms();
+    session_poll(&g_watch.session, now); /* a session that ended by now is IDLE (§5.9) */
+    watch_reminders_poll(&g_watch, now);
+    platform_session_changed();
+}
+
+/*
+ * The test interface's clock step: watch time jumps `ms` ahead, and every session step and
+ * reminder due on the way happens at its own watch time, in order, as if the time had passed.
+ */
+static void advance_clock(uint64_t ms)
+{
+    uint64_t target = platform_now_ms() + ms;
+    for (;;) {
+        uint64_t due = session_next_due(&g_watch.session);
+        if (g_watch.reminder_due < due) {
+            due = g_watch.reminder_due;
+        }
+        if (due > target) {
+            break;
+        }
+        uint64_t now = platform_now_ms();
+        if (due > now) {
+            g_advanced_ms += due - now;
+        }
+        session_poll(&g_watch.session, due);
+        watch_reminders_poll(&g_watch, due);
+    }
+    uint64_t now = platform_now_ms();
+    if (target > now) {
+        g_advanced_ms += target - now;
+    }
+    session_poll(&g_watch.session, platform_now_ms());
 }
 
 /* -- hooks -------------------------------------------------------------------------------- */
@@ -144,7 +196,14 @@ static void hook_status(void *ctx, const uint8_t value[SESSION_STATUS_SIZE])
 static void hook_mark(void *ctx, const struct program_step *at, uint64_t session_ms)
 {
     (void)ctx;
-    (void)persist_save_marker(at, session_ms);
+    (void)persist_save_marker(at, session_ms, g_watch.session.entry);
+}
+
+static void hook_reminder(void *ctx, uint8_t entry, const uint8_t *title, uint8_t title_len,
+                          int64_t local_ms)
+{
+    (void)ctx;
+    motor_print_reminder(entry, title, title_len, local_ms);
 }
 
 static void hook_cue(void *ctx, const struct program_cue *cue, int32_t step, uint64_t session_ms,
@@ -379,6 +438,23 @@ static void on_reset(int reason)
 
 /* -- the watch's buttons ------------------------------------------------------------------ */
 
+/* `name` is `prefix` then a decimal number up to `max`. */
+static bool parse_number(const char *name, const char *prefix, unsigned long max,
+                         unsigned long *out)
+{
+    size_t n = strlen(prefix);
+    if (strncmp(name, prefix, n) != 0 || name[n] < '0' || name[n] > '9') {
+        return false;
+    }
+    char *end;
+    unsigned long value = strtoul(name + n, &end, 10);
+    if (*end != '\0' || value > max) {
+        return false;
+    }
+    *out = value;
+    return true;
+}
+
 /* On the host task: what the wearer pressed, as the session engine takes it. */
 static void press(struct ble_npl_event *ev)
 {
@@ -389,9 +465,15 @@ static void press(struct ble_npl_event *ev)
     pthread_mutex_unlock(&g_button_lock);
     uint64_t now = platform_now_ms();
     int code;
+    unsigned long number = 0;
     if (strcmp(name, "start") == 0) {
-        code = g_watch.has_program ? session_start(&g_watch.session, &g_watch.program, now)
-                                   : 0x8A; /* NO_PROGRAM, as START_SESSION would answer */
+        code = watch_start_entry(&g_watch, now, PLAN_ENTRY_ROUTINE);
+    } else if (parse_number(name, "start ", 255, &number)) {
+        /* The menu's item for entry N (§7.7): the codes START_ENTRY would answer. */
+        code = watch_start_entry(&g_watch, now, (uint8_t)number);
+    } else if (parse_number(name, "advance ", UINT32_MAX, &number)) {
+        advance_clock(number);
+        code = 0;
     } else if (strcmp(name, "pause") == 0) {
         code = session_pause(&g_watch.session, now);
     } else if (strcmp(name, "resume") == 0) {
@@ -404,7 +486,7 @@ static void press(struct ble_npl_event *ev)
         code = -1;
     }
     platform_session_changed();
-    char fields[64];
+    char fields[32 + BUTTON_NAME_MAX];
     snprintf(fields, sizeof fields, "\"button\":\"%s\",\"code\":%d", name, code);
     motor_print_line("button", fields);
     pthread_mutex_lock(&g_button_lock);
@@ -417,8 +499,15 @@ static void press(struct ble_npl_event *ev)
 static void *button_thread(void *arg)
 {
     (void)arg;
-    char line[32];
+    char line[64];
     while (fgets(line, sizeof line, stdin) != NULL) {
+        if (strchr(line, '\n') == NULL && !feof(stdin)) {
+            /* Longer than any command: drop the rest of the line, and the line. */
+            int c;
+            while ((c = getchar()) != EOF && c != '\n') {
+            }
+            continue;
+        }
         line[strcspn(line, "\r\n")] = '\0';
         if (line[0] == '\0' || strlen(line) >= BUTTON_NAME_MAX) {
             continue;
@@ -522,6 +611,12 @@ static void parse_options(int argc, char **argv)
             if (*end || mask > 0xFFFF) {
                 usage(argv[0]);
             }
+            if ((mask & FEATURE_ENTRIES) && !(mask & FEATURE_CURRENT_TIME_SERVICE)) {
+                /* Table 3-1: ENTRIES requires CURRENT_TIME_SERVICE (reminders need a clock). */
+                fprintf(stderr, "%s: --features: ENTRIES (0x10) needs CURRENT_TIME_SERVICE (0x08)\n",
+                        argv[0]);
+                exit(2);
+            }
             g_opt.features = (uint16_t)mask;
             break;
         }
@@ -549,6 +644,7 @@ static void boot(void)
         .status = hook_status,
         .cue = hook_cue,
         .mark = hook_mark,
+        .reminder = hook_reminder,
         .ctx = NULL,
     };
     watch_init(&g_watch, g_opt.features, boot_id, &hooks);
@@ -562,9 +658,10 @@ static void boot(void)
     /* The previous boot ended during a session (§8.2): record that it was cut. */
     struct program_step at;
     uint32_t session_ms;
-    if (persist_load_marker(&at, &session_ms)) {
-        watch_record(&g_watch, EVENT_SESSION_ABORTED, &at, session_ms, 0);
-        (void)persist_save_marker(NULL, 0);
+    uint8_t entry;
+    if (persist_load_marker(&at, &session_ms, &entry)) {
+        watch_record(&g_watch, EVENT_SESSION_ABORTED, &at, session_ms, 0, entry);
+        (void)persist_save_marker(NULL, 0, 0);
     }
 }
 
@@ -611,6 +708,8 @@ int main(int argc, char **argv)
         return 1;
     }
     ble_npl_callout_init(&g_session_timer, nimble_port_get_dflt_eventq(), session_timer_fired,
+                         NULL);
+    ble_npl_callout_init(&g_reminder_timer, nimble_port_get_dflt_eventq(), reminder_timer_fired,
                          NULL);
     ble_npl_callout_init(&g_beacon_timer, nimble_port_get_dflt_eventq(), beacon_timer_fired,
                          NULL);

@@ -29,22 +29,58 @@ static const char *const EVENT_NAMES[] = {
     [EVENT_SESSION_ABORTED] = "session_aborted",
     [EVENT_PAUSED] = "paused",
     [EVENT_RESUMED] = "resumed",
+    [EVENT_REMINDER] = "reminder",
 };
 
-/* An ISO 8601 UTC time as pydantic writes an aware datetime ("...T..:..:..(.ffffff)Z"). */
-static void print_utc(int64_t utc_ms)
+/* An ISO 8601 date and time to the second, without a zone. */
+static void print_wall_time(int64_t ms_since_1970, int64_t *ms_left)
 {
-    int64_t days = utc_ms >= 0 ? utc_ms / 86400000 : (utc_ms - 86399999) / 86400000;
-    int64_t ms = utc_ms - days * 86400000;
+    int64_t days = ms_since_1970 >= 0 ? ms_since_1970 / 86400000
+                                      : (ms_since_1970 - 86399999) / 86400000;
+    int64_t ms = ms_since_1970 - days * 86400000;
     int64_t y;
     unsigned m, d;
     civil_from_days(days, &y, &m, &d);
     fprintf(out(), "\"%04" PRId64 "-%02u-%02uT%02u:%02u:%02u", y, m, d, (unsigned)(ms / 3600000),
-           (unsigned)(ms / 60000 % 60), (unsigned)(ms / 1000 % 60));
-    if (ms % 1000) {
-        fprintf(out(), ".%03u000", (unsigned)(ms % 1000));
+            (unsigned)(ms / 60000 % 60), (unsigned)(ms / 1000 % 60));
+    *ms_left = ms % 1000;
+}
+
+/* An ISO 8601 UTC time as pydantic writes an aware datetime ("...T..:..:..(.ffffff)Z"). */
+static void print_utc(int64_t utc_ms)
+{
+    int64_t ms;
+    print_wall_time(utc_ms, &ms);
+    if (ms) {
+        fprintf(out(), ".%03u000", (unsigned)ms);
     }
     fprintf(out(), "Z\"");
+}
+
+/* `n` bytes of UTF-8 as the inside of a JSON string. */
+static void print_json_text(const uint8_t *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '"' || s[i] == '\\') {
+            fprintf(out(), "\\%c", s[i]);
+        } else if (s[i] < 0x20) {
+            fprintf(out(), "\\u%04x", s[i]);
+        } else {
+            fputc(s[i], out());
+        }
+    }
+}
+
+void motor_print_reminder(uint8_t entry, const uint8_t *title, uint8_t title_len,
+                          int64_t local_ms)
+{
+    int64_t ms;
+    fprintf(out(), "{\"type\":\"reminder\",\"entry\":%u,\"title\":\"", (unsigned)entry);
+    print_json_text(title, title_len);
+    fprintf(out(), "\",\"local\":");
+    print_wall_time(local_ms, &ms);
+    fprintf(out(), "\"}\n");
+    fflush(out());
 }
 
 void motor_play(const struct program_cue *cue, int32_t step, uint64_t session_ms,

@@ -18,7 +18,9 @@
 static char g_dir[PERSIST_PATH_MAX];
 
 #define SLOT_RECORD_SIZE 15u /* slot u8, seq u32, length u16, program crc u32, record crc u32 */
-#define EVENTS_MAGIC 0x31564557u /* "WEV1" */
+/* "WEV2": records of EVENT_RECORD_MAX_SIZE bytes, the entry included ("WEV1" files had 28). */
+#define EVENTS_MAGIC 0x32564557u
+#define STORED_RECORD_SIZE EVENT_RECORD_MAX_SIZE
 /* magic u32, count u16, lost u8, any u8, newest boot u32, newest seq u32, records crc u32 */
 #define EVENTS_HEADER_SIZE 20u
 
@@ -180,12 +182,12 @@ uint16_t persist_load_program(uint8_t *buf, size_t cap)
 }
 
 /* The serialized log, for saving and loading alike (both run on the host task). */
-static uint8_t g_events_file[EVENTS_HEADER_SIZE + EVENT_CAPACITY * EVENT_RECORD_SIZE];
+static uint8_t g_events_file[EVENTS_HEADER_SIZE + EVENT_CAPACITY * STORED_RECORD_SIZE];
 
 bool persist_save_events(const struct event_log *log)
 {
     uint8_t *raw = g_events_file;
-    size_t len = EVENTS_HEADER_SIZE + (size_t)log->count * EVENT_RECORD_SIZE;
+    size_t len = EVENTS_HEADER_SIZE + (size_t)log->count * STORED_RECORD_SIZE;
     wire_put_u32(raw, EVENTS_MAGIC);
     wire_put_u16(raw + 4, log->count);
     raw[6] = log->lost;
@@ -193,8 +195,8 @@ bool persist_save_events(const struct event_log *log)
     wire_put_u32(raw + 8, log->newest_boot_id);
     wire_put_u32(raw + 12, log->newest_seq);
     for (uint16_t i = 0; i < log->count; i++) {
-        uint8_t *record = raw + EVENTS_HEADER_SIZE + (size_t)i * EVENT_RECORD_SIZE;
-        event_encode(event_log_at(log, i), record);
+        uint8_t *record = raw + EVENTS_HEADER_SIZE + (size_t)i * STORED_RECORD_SIZE;
+        event_encode(event_log_at(log, i), record, STORED_RECORD_SIZE);
     }
     wire_put_u32(raw + 16, crc32_iso_hdlc(raw + EVENTS_HEADER_SIZE, len - EVENTS_HEADER_SIZE));
     return persist_write("events", raw, len);
@@ -203,13 +205,13 @@ bool persist_save_events(const struct event_log *log)
 void persist_load_events(struct event_log *log)
 {
     uint8_t *raw = g_events_file;
-    event_log_init(log);
+    event_log_init(log, log->record_size); /* the record size is the watch's, not the file's */
     long n = persist_read("events", raw, sizeof g_events_file);
     if (n < (long)EVENTS_HEADER_SIZE || wire_get_u32(raw) != EVENTS_MAGIC) {
         return;
     }
     uint16_t count = wire_get_u16(raw + 4);
-    size_t len = EVENTS_HEADER_SIZE + (size_t)count * EVENT_RECORD_SIZE;
+    size_t len = EVENTS_HEADER_SIZE + (size_t)count * STORED_RECORD_SIZE;
     if (count > EVENT_CAPACITY || (size_t)n != len ||
         crc32_iso_hdlc(raw + EVENTS_HEADER_SIZE, len - EVENTS_HEADER_SIZE) !=
             wire_get_u32(raw + 16)) {
@@ -217,7 +219,8 @@ void persist_load_events(struct event_log *log)
     }
     for (uint16_t i = 0; i < count; i++) {
         struct event_record e;
-        event_decode(raw + EVENTS_HEADER_SIZE + (size_t)i * EVENT_RECORD_SIZE, &e);
+        event_decode(raw + EVENTS_HEADER_SIZE + (size_t)i * STORED_RECORD_SIZE,
+                     STORED_RECORD_SIZE, &e);
         event_log_append(log, &e);
     }
     log->lost = raw[6] != 0;
@@ -241,9 +244,11 @@ void persist_load_local_time(struct watch_clock *clock)
     }
 }
 
-#define MARKER_SIZE 16u /* step u16, exercise, set, rep u16, side, direction, session_ms u32, crc */
+/* step u16, exercise, set, rep u16, side, direction, session_ms u32, entry, crc u32 */
+#define MARKER_SIZE 17u
+#define MARKER_CRC_AT 13u
 
-bool persist_save_marker(const struct program_step *at, uint64_t session_ms)
+bool persist_save_marker(const struct program_step *at, uint64_t session_ms, uint8_t entry)
 {
     if (at == NULL) {
         return persist_write("session", NULL, 0);
@@ -256,15 +261,16 @@ bool persist_save_marker(const struct program_step *at, uint64_t session_ms)
     raw[6] = at->side;
     raw[7] = at->direction;
     wire_put_u32(raw + 8, session_ms > UINT32_MAX ? UINT32_MAX : (uint32_t)session_ms);
-    wire_put_u32(raw + 12, crc32_iso_hdlc(raw, 12));
+    raw[12] = entry;
+    wire_put_u32(raw + MARKER_CRC_AT, crc32_iso_hdlc(raw, MARKER_CRC_AT));
     return persist_write("session", raw, sizeof raw);
 }
 
-bool persist_load_marker(struct program_step *at, uint32_t *session_ms)
+bool persist_load_marker(struct program_step *at, uint32_t *session_ms, uint8_t *entry)
 {
     uint8_t raw[MARKER_SIZE];
     if (persist_read("session", raw, sizeof raw) != (long)sizeof raw ||
-        crc32_iso_hdlc(raw, 12) != wire_get_u32(raw + 12)) {
+        crc32_iso_hdlc(raw, MARKER_CRC_AT) != wire_get_u32(raw + MARKER_CRC_AT)) {
         return false;
     }
     memset(at, 0, sizeof *at);
@@ -275,5 +281,6 @@ bool persist_load_marker(struct program_step *at, uint32_t *session_ms)
     at->side = raw[6];
     at->direction = raw[7];
     *session_ms = wire_get_u32(raw + 8);
+    *entry = raw[12];
     return true;
 }

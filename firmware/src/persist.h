@@ -45,10 +45,10 @@ uint16_t persist_load_program(uint8_t *buf, size_t cap);
 bool persist_save_events(const struct event_log *log);
 void persist_load_events(struct event_log *log);
 
-/* The session marker (§8.2): where a running session was, or none (`at` NULL). */
-bool persist_save_marker(const struct program_step *at, uint64_t session_ms);
+/* The session marker (§8.2): where a running session of `entry` was, or none (`at` NULL). */
+bool persist_save_marker(const struct program_step *at, uint64_t session_ms, uint8_t entry);
 /* The marker left by the previous boot; false if there is none. */
-bool persist_load_marker(struct program_step *at, uint32_t *session_ms);
+bool persist_load_marker(struct program_step *at, uint32_t *session_ms, uint8_t *entry);
 
 bool persist_save_local_time(const struct watch_clock *clock);
 void persist_load_local_time(struct watch_clock *clock);

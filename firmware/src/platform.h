@@ -6,7 +6,8 @@
 
 /* Watch time: ms since this boot began, at the --time-scale speed. */
 uint64_t platform_now_ms(void);
-/* Something changed the session's timing: re-arm the timer for session_next_due(). */
+/* Something changed the session's or the reminders' timing: re-arm the timers for
+ * session_next_due() and watch.reminder_due. */
 void platform_session_changed(void);
 
 #endif

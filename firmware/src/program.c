@@ -11,6 +11,9 @@
 
 #include "wire.h"
 
+/* The well-known name of cue name_ref 0x0B in format 2 (table 5-1, §5.9). */
+static const char REMINDER_NAME[] = "reminder";
+
 static const char *const SLOT_NAMES[SLOT_COUNT] = {
     "prepare",    "hold_start", "hold_end",         "work_start",
     "rest_start", "set_rest",   "switch_side",      "direction_change",
@@ -142,9 +145,18 @@ static bool is_slot_name(const uint8_t *s, size_t n)
 #define SHAPE_HAS_STRENGTH 0x20u
 #define NAME_REF_CUSTOM 0x80u
 
-/* One cue entry (table 5-1), with every rule of §5.3 that concerns the entry alone. */
-static bool read_cue(struct wire_reader *r, struct program_cue *cue)
+static bool is_reminder_name(const uint8_t *s, size_t n)
 {
+    return n == sizeof REMINDER_NAME - 1 && memcmp(s, REMINDER_NAME, n) == 0;
+}
+
+/*
+ * One cue entry (table 5-1), with every rule of §5.3 that concerns the entry alone. In format
+ * 2, name_ref 0x0B is `reminder` and a custom name may not spell it.
+ */
+static bool read_cue(struct wire_reader *r, struct program_cue *cue, uint8_t format)
+{
+    bool planned = format >= PROGRAM_FORMAT_PLAN;
     uint8_t ref = wire_u8(r);
     if (!r->ok) {
         return false;
@@ -154,10 +166,14 @@ static bool read_cue(struct wire_reader *r, struct program_cue *cue)
         cue->slot = ref;
         cue->name = (const uint8_t *)SLOT_NAMES[ref];
         cue->name_len = (uint8_t)strlen(SLOT_NAMES[ref]);
+    } else if (ref == CUE_REF_REMINDER && planned) {
+        cue->name = (const uint8_t *)REMINDER_NAME;
+        cue->name_len = (uint8_t)(sizeof REMINDER_NAME - 1);
     } else if ((ref & NAME_REF_CUSTOM) && (ref & 0x7Fu) >= 1 && (ref & 0x7Fu) <= 32) {
         uint8_t n = ref & 0x7Fu;
         const uint8_t *at = wire_take(r, n);
-        if (!r->ok || !cue_name_valid(at, n) || is_slot_name(at, n)) {
+        if (!r->ok || !cue_name_valid(at, n) || is_slot_name(at, n) ||
+            (planned && is_reminder_name(at, n))) {
             return false;
         }
         cue->name = at;
@@ -364,7 +380,7 @@ static bool read_cue_table(struct program *p, struct wire_reader *r)
     struct program_cue cue, other;
     for (unsigned i = 0; i < p->cue_count; i++) {
         p->cue_offset[i] = (uint16_t)r->pos;
-        if (!read_cue(r, &cue)) {
+        if (!read_cue(r, &cue, p->format)) {
             return false;
         }
         /* Cue names in one table are distinct (§5.3). */
@@ -376,21 +392,27 @@ static bool read_cue_table(struct program *p, struct wire_reader *r)
         }
         if (cue.slot < SLOT_COUNT) { /* the default cue of the slot of that name (§5.3) */
             p->slot_cue[cue.slot] = (uint8_t)i;
+        } else if (p->format == PROGRAM_FORMAT_PLAN && is_reminder_name(cue.name, cue.name_len)) {
+            p->reminder_cue = (uint8_t)i; /* §5.9 */
         }
     }
     return true;
 }
 
-enum program_verdict program_parse(struct program *p, const uint8_t *bytes, size_t len)
+enum program_verdict program_parse(struct program *p, const uint8_t *bytes, size_t len,
+                                   bool with_plan)
 {
     memset(p, 0, sizeof *p);
     memset(p->slot_cue, PROGRAM_NO_CUE, sizeof p->slot_cue);
+    p->reminder_cue = PROGRAM_NO_CUE;
     if (len == 0) {
         return PROGRAM_INVALID;
     }
-    if (bytes[0] != PROGRAM_FORMAT) { /* the format decides how to read the rest (§3.4) */
+    /* The format decides how to read the rest (§3.4). */
+    if (bytes[0] != PROGRAM_FORMAT && !(bytes[0] == PROGRAM_FORMAT_PLAN && with_plan)) {
         return PROGRAM_UNSUPPORTED;
     }
+    p->format = bytes[0];
     if (len > PROGRAM_MAX_BYTES) {
         return PROGRAM_INVALID;
     }
@@ -403,9 +425,8 @@ enum program_verdict program_parse(struct program *p, const uint8_t *bytes, size
     p->cue_count = wire_u8(&r);
     p->exercise_count = wire_u8(&r);
     p->end_cue = wire_u8(&r);
-    const uint8_t *title;
-    uint8_t title_len;
-    if (!r.ok || flags != 0 || !read_name(&r, &title, &title_len) || !read_cue_table(p, &r)) {
+    if (!r.ok || flags != 0 || !read_name(&r, &p->title, &p->title_len) ||
+        !read_cue_table(p, &r)) {
         return PROGRAM_INVALID;
     }
     if (p->exercise_count < 1) {
@@ -428,10 +449,40 @@ enum program_verdict program_parse(struct program *p, const uint8_t *bytes, size
         }
     }
     p->first_step[p->exercise_count] = (uint32_t)total;
-    if (wire_remaining(&r) != 0) { /* nothing may follow the last record (§5.2) */
+    if (p->format == PROGRAM_FORMAT_PLAN) {
+        /* §5.8: the plan follows the exercises, and a format-2 program has a reminder cue. */
+        if (!plan_read(&p->plan, &r, p->exercise_count) || p->reminder_cue == PROGRAM_NO_CUE) {
+            return PROGRAM_INVALID;
+        }
+        p->has_plan = true;
+    }
+    if (wire_remaining(&r) != 0) { /* nothing may follow the last record or the plan (§5.2) */
         return PROGRAM_INVALID;
     }
     return PROGRAM_VALID;
+}
+
+uint8_t program_entry_count(const struct program *p)
+{
+    return p->has_plan ? p->plan.entry_count : 0;
+}
+
+bool program_entry_steps(const struct program *p, uint8_t entry, uint32_t *first,
+                         uint32_t *end)
+{
+    if (entry == PLAN_ENTRY_ROUTINE) {
+        *first = 0;
+        *end = program_step_count(p);
+        return true;
+    }
+    if (entry > program_entry_count(p)) {
+        return false;
+    }
+    /* §5.8: the exercise's steps, found by the step counts of the exercises before it. */
+    uint8_t exercise = p->plan.entries[entry - 1].exercise;
+    *first = p->first_step[exercise];
+    *end = p->first_step[exercise + 1];
+    return true;
 }
 
 uint32_t program_step_count(const struct program *p)
@@ -443,7 +494,7 @@ void program_cue(const struct program *p, uint8_t index, struct program_cue *out
 {
     struct wire_reader r;
     wire_reader_init(&r, p->bytes + p->cue_offset[index], p->len - p->cue_offset[index]);
-    (void)read_cue(&r, out);
+    (void)read_cue(&r, out, p->format);
 }
 
 void program_exercise(const struct program *p, uint8_t index, struct program_exercise *out)

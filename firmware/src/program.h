@@ -4,8 +4,8 @@
  * A parsed program keeps only offsets into the program bytes (which the caller keeps alive)
  * and the first step of each exercise, so its RAM cost does not grow with the program:
  * records are decoded again on demand, and step k is computed arithmetically (no unrolled
- * list). Sections are parsed one after another (header, title, cue table, exercises), so a
- * later format section (an entry table, a reminder schedule) is one more parse function.
+ * list). Sections are parsed one after another (header, title, cue table, exercises, and in
+ * format 2 the plan section of §5.8, plan.c).
  */
 #ifndef WEARSYNC_PROGRAM_H
 #define WEARSYNC_PROGRAM_H
@@ -14,7 +14,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROGRAM_FORMAT 1              /* §3.4 */
+#include "plan.h"
+
+#define PROGRAM_FORMAT 1              /* §3.4: without a plan */
+#define PROGRAM_FORMAT_PLAN 2         /* §3.4: with the plan section of §5.8 */
 #define PROGRAM_MAX_BYTES 65535u      /* §5.2 */
 #define PROGRAM_MAX_NAME_BYTES 32u    /* §5.1.3 */
 #define PROGRAM_MAX_CUES 255u         /* §5.2 cue_count */
@@ -30,6 +33,7 @@
 #define CUE_DEFAULT_STRENGTH 100u     /* §5.3 */
 #define CUE_MAX_NAME_BYTES 32u        /* §5.3 custom names */
 #define SLOT_COUNT 11u                /* table 5-2 */
+#define CUE_REF_REMINDER 0x0Bu        /* table 5-1: the well-known name `reminder` (format 2) */
 
 enum program_verdict {
     PROGRAM_VALID = 0,
@@ -115,6 +119,9 @@ struct program_step {
 struct program {
     const uint8_t *bytes;
     uint16_t len;
+    uint8_t format;       /* PROGRAM_FORMAT or PROGRAM_FORMAT_PLAN (§3.4) */
+    const uint8_t *title; /* the routine's title (§5.2), not terminated */
+    uint8_t title_len;
     uint8_t cue_count;
     uint8_t exercise_count;
     uint8_t end_cue;
@@ -123,13 +130,19 @@ struct program {
     uint16_t exercise_offset[PROGRAM_MAX_EXERCISES];
     /* First step of each exercise; [exercise_count] is the step count. */
     uint32_t first_step[PROGRAM_MAX_EXERCISES + 1];
+    bool has_plan;        /* format 2 */
+    uint8_t reminder_cue; /* the cue named `reminder` (§5.9), or PROGRAM_NO_CUE */
+    struct plan plan;     /* §5.8, when has_plan */
 };
 
 /*
- * Validate `len` bytes as a program (§5.5) and fill `p`, which refers to `bytes` afterwards.
- * Accepts exactly the byte strings the reference decoder accepts.
+ * Validate `len` bytes as a program (§5.5, and §5.8 for format 2) and fill `p`, which refers
+ * to `bytes` afterwards. Format 2 is run only when `with_plan` (feature ENTRIES, §3.4);
+ * otherwise, like any unknown format, it is PROGRAM_UNSUPPORTED. Accepts exactly the byte
+ * strings the reference decoder accepts.
  */
-enum program_verdict program_parse(struct program *p, const uint8_t *bytes, size_t len);
+enum program_verdict program_parse(struct program *p, const uint8_t *bytes, size_t len,
+                                   bool with_plan);
 
 uint32_t program_step_count(const struct program *p);
 
@@ -142,6 +155,16 @@ void program_exercise(const struct program *p, uint8_t index, struct program_exe
 /* The cue exercise `ex` plays in `slot` (§5.3 resolution), or PROGRAM_NO_CUE. */
 uint8_t program_resolve_cue(const struct program *p, const struct program_exercise *ex,
                             enum cue_slot slot);
+
+/*
+ * The steps entry `entry` runs (§5.8 "Running an entry"): [*first, *end) in the whole
+ * program's numbering. Entry 0 is the whole program. False if the program has no such entry.
+ */
+bool program_entry_steps(const struct program *p, uint8_t entry, uint32_t *first,
+                         uint32_t *end);
+
+/* The number of entries besides entry 0 (0 for a format-1 program). */
+uint8_t program_entry_count(const struct program *p);
 
 /* Step `index` of the expansion (§5.6); false if index >= step count. */
 bool program_step(const struct program *p, uint32_t index, struct program_step *out);

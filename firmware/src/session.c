@@ -61,8 +61,8 @@ static void finish(struct session *s)
 
 static void complete(struct session *s, uint64_t at)
 {
-    struct program_step last;
-    (void)program_step(s->program, program_step_count(s->program) - 1, &last);
+    struct program_step last; /* the last step the session runs (§9.3) */
+    (void)program_step(s->program, s->end - 1, &last);
     emit(s, EVENT_SESSION_COMPLETED, &last, at, s->origin + at);
     if (s->program->end_cue != PROGRAM_NO_CUE) {
         s->host.cue(s->host.ctx, s->program->end_cue, SESSION_NO_STEP, at, s->origin + at);
@@ -73,7 +73,7 @@ static void complete(struct session *s, uint64_t at)
 static void step_ended(struct session *s, uint64_t at)
 {
     uint32_t next = (uint32_t)s->step.index + 1;
-    bool last = next == program_step_count(s->program);
+    bool last = next == s->end;
     if (last || s->program->first_step[s->step.exercise + 1] == next) {
         emit(s, EVENT_EXERCISE_COMPLETED, &s->step, at - s->exercise_start, s->origin + at);
     }
@@ -119,19 +119,26 @@ uint64_t session_next_due(const struct session *s)
     return s->origin + next_due_session(s);
 }
 
-uint8_t session_start(struct session *s, const struct program *program, uint64_t now)
+uint8_t session_start(struct session *s, const struct program *program, uint8_t entry,
+                      uint64_t now)
 {
     if (s->state != SESSION_IDLE) {
         return ATT_SESSION_ACTIVE;
     }
+    uint32_t first_index, end;
+    if (!program_entry_steps(program, entry, &first_index, &end)) {
+        return ATT_UNKNOWN_ENTRY; /* §7.7, checked after SESSION_ACTIVE */
+    }
     s->program = program;
+    s->entry = entry;
+    s->end = end;
     s->origin = now;
     s->state = SESSION_RUNNING;
     struct program_step first;
-    (void)program_step(program, 0, &first);
-    status(s, SESSION_RUNNING, 0, 0);
+    (void)program_step(program, first_index, &first);
+    status(s, SESSION_RUNNING, first.index, 0);
     emit(s, EVENT_SESSION_STARTED, &first, 0, now);
-    enter(s, 0, 0, true);
+    enter(s, first_index, 0, true);
     return ATT_OK;
 }
 
@@ -184,9 +191,12 @@ uint8_t session_skip(struct session *s, uint64_t now)
     }
     uint64_t at = session_now(s, now);
     emit(s, EVENT_EXERCISE_SKIPPED, &s->step, at - s->exercise_start, s->origin + at);
-    /* Skipping jumps to the first step (the lead-in, if any) of the next exercise (§8.2). */
+    /*
+     * Skipping jumps to the first step (the lead-in, if any) of the next exercise (§8.2); in
+     * an entry there is none, so the session completes (§5.8).
+     */
     uint32_t following = s->program->first_step[s->step.exercise + 1];
-    if (s->step.exercise + 1u >= s->program->exercise_count) {
+    if (following >= s->end) {
         complete(s, at);
     } else {
         enter(s, following, at, false);

@@ -42,6 +42,8 @@ struct session {
     const struct program *program;
     struct session_host host;
     enum session_state state;
+    uint8_t entry;            /* what runs: 0 the whole program, n entry n (§7.7) */
+    uint32_t end;             /* one past the last step the session runs (§5.8) */
     struct program_step step; /* the current step */
     uint64_t origin;          /* clock time at which session time was 0, given the pauses */
     uint64_t step_start;      /* session time the current step started */
@@ -52,14 +54,19 @@ struct session {
 };
 
 void session_init(struct session *s, const struct session_host *host);
-/* START_SESSION (§7.4): ATT_OK or ATT_SESSION_ACTIVE. */
-uint8_t session_start(struct session *s, const struct program *program, uint64_t now);
+/*
+ * START_SESSION (§7.4, entry 0) or START_ENTRY (§7.7): runs the entry's steps only, with
+ * their whole-program indices (§5.8). ATT_OK, ATT_SESSION_ACTIVE or ATT_UNKNOWN_ENTRY.
+ */
+uint8_t session_start(struct session *s, const struct program *program, uint8_t entry,
+                      uint64_t now);
 /* STOP_SESSION (§7.5): always ATT_OK. */
 uint8_t session_stop(struct session *s, uint64_t now);
 /* PAUSE_SESSION, RESUME_SESSION (§7.6): ATT_OK or ATT_NOT_RUNNING. */
 uint8_t session_pause(struct session *s, uint64_t now);
 uint8_t session_resume(struct session *s, uint64_t now);
-/* The watch's "skip exercise" (§8.2): ATT_OK or ATT_NOT_RUNNING. */
+/* The watch's "skip exercise" (§8.2; in an entry it completes the session, §5.8): ATT_OK or
+ * ATT_NOT_RUNNING. */
 uint8_t session_skip(struct session *s, uint64_t now);
 /* A reboot: stop timing without recording anything. */
 void session_halt(struct session *s);

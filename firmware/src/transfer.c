@@ -44,7 +44,8 @@ uint8_t staging_accept(struct staging *s, const uint8_t *value, size_t len)
     return ATT_OK;
 }
 
-uint8_t staging_check(const struct staging *s, uint32_t crc32, struct program *parsed)
+uint8_t staging_check(const struct staging *s, uint32_t crc32, struct program *parsed,
+                      bool with_plan)
 {
     if (!staging_active(s)) {
         return ATT_NOTHING_STAGED;
@@ -55,7 +56,7 @@ uint8_t staging_check(const struct staging *s, uint32_t crc32, struct program *p
     if (crc32_iso_hdlc(s->data, s->received) != crc32) {
         return ATT_CRC_MISMATCH;
     }
-    switch (program_parse(parsed, s->data, s->received)) {
+    switch (program_parse(parsed, s->data, s->received, with_plan)) {
     case PROGRAM_UNSUPPORTED:
         return ATT_PROGRAM_VERSION_UNSUPPORTED;
     case PROGRAM_INVALID:

@@ -28,8 +28,10 @@ uint8_t staging_accept(struct staging *s, const uint8_t *value, size_t len);
 /*
  * Checks 2-6 of COMMIT (§6.3) on the staged bytes; on success `parsed` describes them (and
  * refers to s->data). The caller checks for an active session first and discards the
- * staging afterwards, whatever the outcome (§6.2).
+ * staging afterwards, whatever the outcome (§6.2). Format 2 is accepted only `with_plan`
+ * (feature ENTRIES), else answered 0x88 (§3.4).
  */
-uint8_t staging_check(const struct staging *s, uint32_t crc32, struct program *parsed);
+uint8_t staging_check(const struct staging *s, uint32_t crc32, struct program *parsed,
+                      bool with_plan);
 
 #endif

@@ -10,7 +10,7 @@
 static const uint8_t CONTROL_LENGTH[] = {
     [OP_COMMIT] = 5,         [OP_ABORT_STAGED] = 1,  [OP_START_SESSION] = 1 + IDENTITY_SIZE,
     [OP_STOP_SESSION] = 1,   [OP_PAUSE_SESSION] = 1, [OP_RESUME_SESSION] = 1,
-    [OP_ACK_EVENTS] = 9,     [OP_REPLAY_EVENTS] = 1,
+    [OP_ACK_EVENTS] = 9,     [OP_REPLAY_EVENTS] = 1,  [OP_START_ENTRY] = 2 + IDENTITY_SIZE,
 };
 
 /* The feature an opcode needs (§3.2), 0 for none. */
@@ -25,6 +25,8 @@ static uint16_t feature_of(uint8_t opcode)
         return FEATURE_PAUSE_RESUME;
     case OP_REPLAY_EVENTS:
         return FEATURE_EVENT_REPLAY;
+    case OP_START_ENTRY:
+        return FEATURE_ENTRIES;
     default:
         return 0;
     }
@@ -33,7 +35,8 @@ static uint16_t feature_of(uint8_t opcode)
 static void on_session_event(void *ctx, uint8_t kind, const struct program_step *at,
                              uint32_t duration_ms, uint64_t clock_ms)
 {
-    watch_record(ctx, kind, at, duration_ms, clock_ms);
+    struct watch *w = ctx;
+    watch_record(w, kind, at, duration_ms, clock_ms, w->session.entry);
 }
 
 static void encode_status(enum session_state state, uint16_t step, uint32_t elapsed,
@@ -70,6 +73,11 @@ static void on_session_mark(void *ctx, const struct program_step *at, uint64_t s
     w->hooks.mark(w->hooks.ctx, at, session_ms);
 }
 
+static bool with_plan(const struct watch *w)
+{
+    return (w->features & FEATURE_ENTRIES) != 0; /* §3.4: format 2 exactly with ENTRIES */
+}
+
 void watch_init(struct watch *w, uint16_t features, uint32_t boot_id,
                 const struct watch_hooks *hooks)
 {
@@ -77,8 +85,11 @@ void watch_init(struct watch *w, uint16_t features, uint32_t boot_id,
     w->features = features;
     w->boot_id = boot_id;
     w->hooks = *hooks;
-    event_log_init(&w->log);
+    event_log_init(&w->log, (features & FEATURE_ENTRIES) ? EVENT_RECORD_SIZE_ENTRIES
+                                                          : EVENT_RECORD_SIZE);
     watch_clock_init(&w->clock);
+    reminders_init(&w->reminders);
+    w->reminder_due = UINT64_MAX;
     const struct session_host host = {
         .event = on_session_event, .status = on_session_status, .cue = on_session_cue,
         .mark = on_session_mark, .ctx = w};
@@ -92,7 +103,7 @@ bool watch_restore_program(struct watch *w, const uint8_t *bytes, uint16_t len)
         return false;
     }
     memcpy(w->program_bytes, bytes, len);
-    if (program_parse(&w->program, w->program_bytes, len) != PROGRAM_VALID) {
+    if (program_parse(&w->program, w->program_bytes, len, with_plan(w)) != PROGRAM_VALID) {
         return false;
     }
     w->program_len = len;
@@ -107,7 +118,7 @@ static uint8_t commit(struct watch *w, uint32_t crc)
         return ATT_SESSION_ACTIVE;
     }
     static struct program parsed; /* 2 KB: one commit at a time, on the host task */
-    uint8_t code = staging_check(&w->staging, crc, &parsed);
+    uint8_t code = staging_check(&w->staging, crc, &parsed, with_plan(w));
     if (code != ATT_OK) {
         return code;
     }
@@ -124,7 +135,21 @@ static uint8_t commit(struct watch *w, uint32_t crc)
     return ATT_OK;
 }
 
-static uint8_t start(struct watch *w, uint64_t now, const uint8_t *identity)
+uint8_t watch_start_entry(struct watch *w, uint64_t now, uint8_t entry)
+{
+    if (!w->has_program) {
+        return ATT_NO_PROGRAM;
+    }
+    uint8_t code = session_start(&w->session, &w->program, entry, now);
+    int64_t local;
+    if (code == ATT_OK && watch_clock_local(&w->clock, now, &local)) {
+        reminders_started(&w->reminders, entry, local); /* for the cancellation rule (§5.9) */
+    }
+    return code;
+}
+
+/* START_SESSION (§7.4) and START_ENTRY (§7.7), checks in §7.7's order. */
+static uint8_t start(struct watch *w, uint64_t now, const uint8_t *identity, uint8_t entry)
 {
     if (!w->has_program) {
         return ATT_NO_PROGRAM;
@@ -132,7 +157,7 @@ static uint8_t start(struct watch *w, uint64_t now, const uint8_t *identity)
     if (memcmp(identity, w->identity, IDENTITY_SIZE) != 0) {
         return ATT_PROGRAM_MISMATCH;
     }
-    return session_start(&w->session, &w->program, now);
+    return watch_start_entry(w, now, entry);
 }
 
 int watch_control(struct watch *w, uint64_t now, const uint8_t *value, size_t len)
@@ -156,12 +181,17 @@ int watch_control(struct watch *w, uint64_t now, const uint8_t *value, size_t le
     case OP_COMMIT:
         code = commit(w, wire_get_u32(value + 1));
         staging_discard(&w->staging); /* every COMMIT discards the staging (§6.2) */
+        if (code == ATT_OK) {
+            watch_reminders_plan(w, now); /* the plan may have changed */
+        }
         return code;
     case OP_ABORT_STAGED:
         staging_discard(&w->staging);
         return ATT_OK;
     case OP_START_SESSION:
-        return start(w, now, value + 1);
+        return start(w, now, value + 1, PLAN_ENTRY_ROUTINE);
+    case OP_START_ENTRY:
+        return start(w, now, value + 1, value[1 + IDENTITY_SIZE]);
     case OP_STOP_SESSION:
         return session_stop(&w->session, now);
     case OP_PAUSE_SESSION:
@@ -236,7 +266,7 @@ void watch_session_status(struct watch *w, uint64_t now, uint8_t out[SESSION_STA
 }
 
 void watch_record(struct watch *w, uint8_t kind, const struct program_step *at,
-                  uint32_t duration_ms, uint64_t clock_ms)
+                  uint32_t duration_ms, uint64_t clock_ms, uint8_t entry)
 {
     struct event_record e = {0};
     int64_t utc;
@@ -260,7 +290,85 @@ void watch_record(struct watch *w, uint8_t kind, const struct program_step *at,
     e.side = at->side;
     e.direction = at->direction;
     e.duration_ms = duration_ms;
+    e.entry = (w->features & FEATURE_ENTRIES) ? entry : 0; /* on the wire only with ENTRIES */
     event_log_append(&w->log, &e);
     w->hooks.event(w->hooks.ctx, &e);
     w->hooks.log_changed(w->hooks.ctx, false);
+}
+
+/* -- the clock (§10.2) and reminders (§5.9) ----------------------------------------------- */
+
+uint8_t watch_write_current_time(struct watch *w, uint64_t now, const uint8_t *value, size_t len)
+{
+    uint8_t code = cts_write_current_time(&w->clock, now, value, len);
+    if (code == ATT_OK) {
+        watch_reminders_plan(w, now); /* missed planned times are not played late */
+    }
+    return code;
+}
+
+uint8_t watch_write_local_time(struct watch *w, uint64_t now, const uint8_t *value, size_t len)
+{
+    uint8_t code = cts_write_local_time(&w->clock, value, len);
+    if (code == ATT_OK) {
+        w->hooks.clock_changed(w->hooks.ctx);
+        watch_reminders_plan(w, now); /* the local offset moved: so do the planned times */
+    }
+    return code;
+}
+
+void watch_reminders_plan(struct watch *w, uint64_t now)
+{
+    int64_t local = 0;
+    bool planned = w->has_program && w->program.has_plan && with_plan(w) &&
+                   watch_clock_local(&w->clock, now, &local);
+    reminders_plan(&w->reminders, planned ? &w->program.plan : NULL, planned ? local : 0);
+    w->reminder_due = UINT64_MAX;
+    if (w->reminders.armed) {
+        /* Local time runs with the watch's clock until the next clock write replans. */
+        w->reminder_due = now + (uint64_t)(w->reminders.due_local_ms - local);
+    }
+}
+
+/* §5.9 steps 1-2 for one entry: the reminder cue, the screen, the REMINDER event. */
+static void remind(struct watch *w, uint64_t now, uint8_t entry, int64_t local_ms)
+{
+    const struct program *p = &w->program;
+    uint32_t first = 0, end = 0;
+    (void)program_entry_steps(p, entry, &first, &end);
+    struct program_step at;
+    (void)program_step(p, first, &at);
+    struct program_cue cue;
+    program_cue(p, p->reminder_cue, &cue); /* a format-2 program has one (§5.8) */
+    int64_t utc = 0;
+    bool known = watch_clock_utc(&w->clock, now, &utc);
+    w->hooks.cue(w->hooks.ctx, &cue, SESSION_NO_STEP, 0, now, known, utc);
+    if (w->hooks.reminder != NULL) {
+        struct program_exercise ex;
+        if (entry == PLAN_ENTRY_ROUTINE) {
+            w->hooks.reminder(w->hooks.ctx, entry, p->title, p->title_len, local_ms);
+        } else {
+            program_exercise(p, at.exercise, &ex);
+            w->hooks.reminder(w->hooks.ctx, entry, ex.name, ex.name_len, local_ms);
+        }
+    }
+    watch_record(w, EVENT_REMINDER, &at, 0, now, entry);
+}
+
+void watch_reminders_poll(struct watch *w, uint64_t now)
+{
+    if (w->reminder_due == UINT64_MAX || now < w->reminder_due) {
+        return;
+    }
+    int64_t due = w->reminders.due_local_ms;
+    uint16_t entries = w->reminders.due_entries;
+    /* Entry 0 first, then by entry number (§5.9); skipped while a session runs or is paused,
+     * cancelled by a session of the entry done early. */
+    for (unsigned entry = 0; entry < REMINDER_ENTRIES; entry++) {
+        if ((entries & (1u << entry)) && w->session.state == SESSION_IDLE &&
+            !reminders_cancelled(&w->reminders, &w->program.plan, (uint8_t)entry, due)) {
+            remind(w, now, (uint8_t)entry, due);
+        }
+    }
+    watch_reminders_plan(w, now);
 }

@@ -13,6 +13,7 @@
 #include "events.h"
 #include "ident.h"
 #include "program.h"
+#include "reminders.h"
 #include "session.h"
 #include "transfer.h"
 
@@ -25,8 +26,9 @@
 #define FEATURE_PAUSE_RESUME 0x0002u
 #define FEATURE_EVENT_REPLAY 0x0004u
 #define FEATURE_CURRENT_TIME_SERVICE 0x0008u
+#define FEATURE_ENTRIES 0x0010u /* format 2, START_ENTRY, reminders, 29-byte records */
 #define FEATURE_STATE_BEACON 0x0020u
-#define FEATURES_ALL 0x002Fu
+#define FEATURES_ALL 0x003Fu
 
 /* Table 4-2. */
 #define INFO_CLOCK_SET 0x01u
@@ -43,6 +45,7 @@ enum control_opcode {
     OP_RESUME_SESSION = 0x06,
     OP_ACK_EVENTS = 0x07,
     OP_REPLAY_EVENTS = 0x08,
+    OP_START_ENTRY = 0x09,
 };
 
 /* watch_control's answer to a well-formed REPLAY_EVENTS: the GATT layer runs the replay. */
@@ -64,6 +67,12 @@ struct watch_hooks {
     void (*status)(void *ctx, const uint8_t value[SESSION_STATUS_SIZE]);
     /* Persist where the session is, or that none runs (`at` NULL); see session_host.mark. */
     void (*mark)(void *ctx, const struct program_step *at, uint64_t session_ms);
+    /*
+     * The screen shows a reminder of `entry` (§5.9): `title` is the routine's title for entry
+     * 0, the exercise's name otherwise; `local_ms` the planned local time. May be NULL.
+     */
+    void (*reminder)(void *ctx, uint8_t entry, const uint8_t *title, uint8_t title_len,
+                     int64_t local_ms);
     /* The motor plays `cue`. */
     void (*cue)(void *ctx, const struct program_cue *cue, int32_t step, uint64_t session_ms,
                 uint64_t uptime_ms, bool utc_known, int64_t utc_ms);
@@ -83,6 +92,8 @@ struct watch {
     struct event_log log;
     struct session session;
     struct watch_clock clock;
+    struct reminders reminders;
+    uint64_t reminder_due; /* watch time of the next planned occurrence, UINT64_MAX if none */
     struct watch_hooks hooks;
 };
 
@@ -94,6 +105,20 @@ bool watch_restore_program(struct watch *w, const uint8_t *bytes, uint16_t len);
 
 /* A Control Point write (§7): ATT_OK, an error code, or WATCH_REPLAY. `now`: uptime ms. */
 int watch_control(struct watch *w, uint64_t now, const uint8_t *value, size_t len);
+/*
+ * Start entry `entry` (0 the whole routine) of the committed program, as START_ENTRY does
+ * after its identity check (§7.7) and as the watch's menu does: ATT_OK, ATT_NO_PROGRAM,
+ * ATT_SESSION_ACTIVE or ATT_UNKNOWN_ENTRY.
+ */
+uint8_t watch_start_entry(struct watch *w, uint64_t now, uint8_t entry);
+/* Current Time and Local Time Information writes (§10.2): the CTS codes of cts.h. */
+uint8_t watch_write_current_time(struct watch *w, uint64_t now, const uint8_t *value,
+                                 size_t len);
+uint8_t watch_write_local_time(struct watch *w, uint64_t now, const uint8_t *value, size_t len);
+/* Play and record every reminder due by `now` (§5.9), then arm for the next planned time. */
+void watch_reminders_poll(struct watch *w, uint64_t now);
+/* Arm the reminders for the first planned time after `now` (boot, commit, clock change). */
+void watch_reminders_plan(struct watch *w, uint64_t now);
 /* A Program write (§6.1, §6.2). */
 uint8_t watch_program_write(struct watch *w, const uint8_t *value, size_t len);
 /* The link went down: its staging is discarded (§6.2). */
@@ -102,8 +127,8 @@ void watch_disconnected(struct watch *w);
 void watch_timer_info(struct watch *w, uint64_t now, uint8_t out[TIMER_INFO_SIZE]);
 void watch_session_status(struct watch *w, uint64_t now, uint8_t out[SESSION_STATUS_SIZE]);
 
-/* Record an event at the position of `at` (§9.1), at uptime `clock_ms`. */
+/* Record an event of `entry` at the position of `at` (§9.1), at uptime `clock_ms`. */
 void watch_record(struct watch *w, uint8_t kind, const struct program_step *at,
-                  uint32_t duration_ms, uint64_t clock_ms);
+                  uint32_t duration_ms, uint64_t clock_ms, uint8_t entry);
 
 #endif

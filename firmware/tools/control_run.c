@@ -6,6 +6,7 @@
  *               program HEX      a Program write          -> code N
  *               control HEX      a Control Point write    -> code N | code replay
  *               info             -> info HEX (Timer Info at uptime 0)
+ *               events           -> events HEX (an Event Log Read at ATT_MTU 247, §9.5.1)
  *               local HEX        a Local Time Information write -> code N
  *               current HEX      a Current Time write     -> code N utc MS|-  (UTC now, ms)
  *               read-current     -> current HEX (the Current Time value at uptime 0)
@@ -111,10 +112,10 @@ int main(void)
             }
         } else if (strncmp(line, "local ", 6) == 0) {
             size_t n = unhex(line + 6, value, sizeof value);
-            printf("code %u\n", cts_write_local_time(&g_watch.clock, value, n));
+            printf("code %u\n", watch_write_local_time(&g_watch, 0, value, n));
         } else if (strncmp(line, "current ", 8) == 0) {
             size_t n = unhex(line + 8, value, sizeof value);
-            uint8_t code = cts_write_current_time(&g_watch.clock, 0, value, n);
+            uint8_t code = watch_write_current_time(&g_watch, 0, value, n);
             int64_t utc;
             if (watch_clock_utc(&g_watch.clock, 0, &utc)) {
                 printf("code %u utc %lld\n", code, (long long)utc);
@@ -127,6 +128,15 @@ int main(void)
             printf("current ");
             for (unsigned i = 0; i < CURRENT_TIME_SIZE; i++) {
                 printf("%02x", current[i]);
+            }
+            putchar('\n');
+        } else if (strncmp(line, "events", 6) == 0) {
+            static uint8_t batch[MAX_ATTRIBUTE_SIZE];
+            uint16_t included;
+            size_t n = event_batch(&g_watch.log, 0, g_watch.log.count, 0, batch, 246, &included);
+            printf("events ");
+            for (size_t i = 0; i < n; i++) {
+                printf("%02x", batch[i]);
             }
             putchar('\n');
         } else if (strncmp(line, "info", 4) == 0) {

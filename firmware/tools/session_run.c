@@ -3,12 +3,14 @@
  * given clock times and prints what the session engine reports.
  *
  * Input, per case:   program HEX
+ *                    entry N                          (optional: START_ENTRY N, §7.7; else 0)
  *                    at MS pause|resume|skip|stop     (any number, times not decreasing)
  *                    run
  * Output, per case:  cue NAME STEP|- SESSION_MS
  *                    event KIND STEP EXERCISE SET REP SIDE DIRECTION DURATION_MS CLOCK_MS
  *                    status STATE STEP ELAPSED_MS
  *                    result ACTION CODE               (the ATT code the action got)
+ *                    result start CODE                (only when the start itself failed)
  *                    end
  * The session starts at clock 0; after the last action the clock runs until it is idle.
  */
@@ -81,9 +83,10 @@ static size_t unhex(const char *text, uint8_t *out, size_t cap)
     return n;
 }
 
-static void run(const uint8_t *bytes, size_t len, const struct action *actions, unsigned count)
+static void run(const uint8_t *bytes, size_t len, uint8_t entry, const struct action *actions,
+                unsigned count)
 {
-    if (program_parse(&g_program, bytes, len) != PROGRAM_VALID) {
+    if (program_parse(&g_program, bytes, len, true) != PROGRAM_VALID) {
         puts("invalid\nend");
         return;
     }
@@ -91,7 +94,11 @@ static void run(const uint8_t *bytes, size_t len, const struct action *actions, 
         .event = on_event, .status = on_status, .cue = on_cue, .mark = on_mark, .ctx = NULL};
     struct session s;
     session_init(&s, &host);
-    session_start(&s, &g_program, 0);
+    uint8_t started = session_start(&s, &g_program, entry, 0);
+    if (started != 0) {
+        printf("result start %u\nend\n", started);
+        return;
+    }
     for (unsigned i = 0; i < count; i++) {
         uint64_t now = actions[i].at;
         session_poll(&s, now);
@@ -121,17 +128,21 @@ int main(void)
     size_t len = 0;
     static struct action actions[MAX_ACTIONS];
     unsigned count = 0;
+    uint8_t entry = 0;
     while (getline(&line, &cap, stdin) >= 0) {
         if (strncmp(line, "program ", 8) == 0) {
             len = unhex(line + 8, bytes, sizeof bytes);
             count = 0;
+            entry = 0;
+        } else if (strncmp(line, "entry ", 6) == 0) {
+            entry = (uint8_t)strtoul(line + 6, NULL, 10);
         } else if (strncmp(line, "at ", 3) == 0 && count < MAX_ACTIONS) {
             unsigned long long at;
             if (sscanf(line + 3, "%llu %7s", &at, actions[count].name) == 2) {
                 actions[count++].at = at;
             }
         } else if (strncmp(line, "run", 3) == 0) {
-            run(bytes, len, actions, count);
+            run(bytes, len, entry, actions, count);
             fflush(stdout);
         }
     }

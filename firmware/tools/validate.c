@@ -4,8 +4,11 @@
  * For each line it prints the verdict: `invalid`, `unsupported`, or
  * `valid STEPS IDENTITY CRC` followed by one line per expanded step (§5.6):
  * `kind duration_ms cue countdown_cue countdown_ms exercise set rep side direction`
- * (countdown_cue `-` when the step has none). Many programs per process keep a
- * few-thousand-case fuzz run to seconds.
+ * (countdown_cue `-` when the step has none), then the plan (§5.8): `plan none` for format 1,
+ * else `plan EVERY_DAYS FIRST_DAY TIMES ENTRIES REMINDER_CUE` (TIMES comma-separated minutes)
+ * and ENTRIES lines `entry EXERCISE FIRST_STEP END_STEP SLOTS` (SLOTS comma-separated
+ * minutes, `!` after one with NOT_ON_ROUTINE_DAYS). Format 2 is accepted (a watch with
+ * ENTRIES). Many programs per process keep a few-thousand-case fuzz run to seconds.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -39,10 +42,37 @@ static void print_cue_name(const struct program *p, uint8_t index)
     fwrite(cue.name, 1, cue.name_len, stdout);
 }
 
+static void print_plan(const struct program *p)
+{
+    if (!p->has_plan) {
+        puts("plan none");
+        return;
+    }
+    const struct plan *plan = &p->plan;
+    printf("plan %u %u ", plan->every_days, plan->first_day);
+    for (unsigned i = 0; i < plan->time_count; i++) {
+        printf(i ? ",%u" : "%u", plan->times[i]);
+    }
+    printf(" %u ", plan->entry_count);
+    print_cue_name(p, p->reminder_cue);
+    putchar('\n');
+    for (uint8_t n = 1; n <= plan->entry_count; n++) {
+        const struct plan_entry *e = &plan->entries[n - 1];
+        uint32_t first, end;
+        (void)program_entry_steps(p, n, &first, &end);
+        printf("entry %u %u %u ", e->exercise, (unsigned)first, (unsigned)end);
+        for (unsigned i = 0; i < e->slot_count; i++) {
+            printf(i ? ",%u%s" : "%u%s", plan_slot_minute(e->slots[i]),
+                   (e->slots[i] & PLAN_SLOT_NOT_ON_ROUTINE_DAYS) ? "!" : "");
+        }
+        putchar('\n');
+    }
+}
+
 static void run(const uint8_t *bytes, size_t len)
 {
     static struct program p; /* 2 KB: keep it off the stack */
-    switch (program_parse(&p, bytes, len)) {
+    switch (program_parse(&p, bytes, len, true)) {
     case PROGRAM_INVALID:
         puts("invalid");
         return;
@@ -72,6 +102,7 @@ static void run(const uint8_t *bytes, size_t len)
         printf(" %u %u %u %u %s %s\n", (unsigned)s.countdown_ms, s.exercise, s.set, s.rep,
                SIDES[s.side & 3], DIRECTIONS[s.direction & 3]);
     }
+    print_plan(&p);
 }
 
 int main(void)

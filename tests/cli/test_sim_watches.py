@@ -15,7 +15,7 @@ import pytest
 
 from tests.cli.test_processes import run, wearsync
 from wearsync.routine import compile_routine
-from wearsync.routine.loader import parse_routine
+from wearsync.routine.loader import load_routine, parse_routine
 
 SHORT = """
 format = 1
@@ -171,3 +171,31 @@ async def test_the_nimble_firmware_over_tcp_hci(tmp_path: Path, routine: Path) -
         assert json.loads(out)["ended"] == "session_completed"
         kinds = [line["kind"] for line in sim["lines"] if line["type"] == "event"]
         assert kinds[0] == "session_started" and kinds[-1] == "session_completed"
+
+
+async def test_session_entry_on_a_simulated_bangle_js(
+    tmp_path: Path, bangle: dict[str, Any]
+) -> None:
+    """``wearsync session --entry toe-presses`` runs that exercise alone on the watch; an
+    exercise done once a day is no entry: one line of error, nothing started."""
+    home = tmp_path / "home"
+    hci = bangle["ready"]["hci"]
+    foot = compile_routine(load_routine("foot-care"))
+    presses = [s for s in foot.steps if s.exercise == 0]
+    code, out, err = await run(
+        home, "session", "--entry", "toe-presses", "--hci", hci, "--speed", "30", "--json"
+    )
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["ended"] == "session_completed"
+    assert report["steps_seen"] == len(presses)
+    code, out, err = await run(home, "history", "--json")
+    assert code == 0, err
+    (session,) = [s for day in json.loads(out)["days"] for s in day["sessions"]]
+    assert (session["entry"], session["status"]) == ("toe-presses", "completed")
+    assert [e["exercise_id"] for e in session["exercises"]] == ["toe-presses"]
+    code, out, err = await run(home, "session", "--entry", "ankle-circles", "--hci", hci, "--json")
+    assert code != 0 and out == ""
+    (line,) = err.strip().splitlines()
+    error = json.loads(line)["error"]
+    assert "no entry 'ankle-circles'" in error["message"] and "toe-presses" in error["hint"]

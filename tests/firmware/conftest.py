@@ -18,8 +18,12 @@ import pytest
 from tests.firmware.build import firmware_binary
 from wearsync.ble.connection import FoundWatch, find_watch
 from wearsync.profiles import DeviceProfile
+from wearsync.records import utc_now
+from wearsync.routine import Routine, compile_routine
 from wearsync.sim.hci_server import HciServer
 from wearsync.sim.link import VirtualLink
+from wearsync.watches.wearsync_timer.codec import encode_program
+from wearsync.watches.wearsync_timer.codec.encode import wire_plan
 from wearsync.watches.wearsync_timer.firmware import FirmwareProcess
 
 #: Sanitizer output that fails a test.
@@ -71,6 +75,14 @@ async def firmware(hci_server: HciServer, tmp_path: Path) -> AsyncIterator[Firmw
     fw = await start_firmware(hci_server, tmp_path / "fw")
     yield fw
     await fw.stop()
+
+
+def wanted_program(routine: Routine) -> bytes:
+    """The program a first sync today pushes to the firmware, which has ENTRIES: format 2,
+    its plan starting today in the routine's zone (§12.8, ``kept_first_day``)."""
+    program = compile_routine(routine)
+    today = utc_now().astimezone(routine.schedule.zone).date()
+    return encode_program(program, wire_plan(routine, program, today))
 
 
 async def found(link: VirtualLink, profiles: list[DeviceProfile], fw: Firmware) -> FoundWatch:

@@ -5,8 +5,10 @@ prints each write's ATT code and Timer Info. The reference is built from the Pyt
 wearsync watch shares (``ProgramChunk``, ``Staging``, ``parse_control``), the simulator's
 ``SessionRunner`` and ``EventLog``, wired as the simulated watch wires them. Random sequences
 of writes (real chunks of a valid program cut at random sizes, corrupted chunks, requests of
-every opcode with right and wrong lengths, CRCs and identities) must get the same codes and
-leave the same Timer Info after every write. The clock stands still: a session stays at step 0.
+every opcode with right and wrong lengths, CRCs, identities and entries, under masks with and
+without ENTRIES) must get the same codes and leave the same Timer Info and Event Log Read
+(28- or 29-byte records, the entry included) after every write. The clock stands still: a
+session stays at its first step.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import subprocess
 import zlib
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime
 
 import pytest
@@ -21,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.firmware.build import validate_binary
-from tests.watches.wearsync_timer.codec.strategies import wire_programs
+from tests.watches.wearsync_timer.codec.strategies import wire_plans, wire_programs
 from wearsync.protocol import DecodeError
 from wearsync.routine.compiler import Step
 from wearsync.sim.clock import ManualClock
@@ -30,7 +33,9 @@ from wearsync.watches.wearsync_timer.codec import (
     AbortStaged,
     AckEvents,
     AttError,
+    BatchFlags,
     Commit,
+    EventBatch,
     EventKind,
     EventRecord,
     Feature,
@@ -42,6 +47,7 @@ from wearsync.watches.wearsync_timer.codec import (
     SessionState,
     SessionStatusValue,
     Staging,
+    StartEntry,
     StartSession,
     StopSession,
     TimerInfo,
@@ -51,15 +57,17 @@ from wearsync.watches.wearsync_timer.codec import (
     parse_control,
     program_identity,
 )
+from wearsync.watches.wearsync_timer.codec.plan import WireEntry, WirePlan, WireSlot
+from wearsync.watches.wearsync_timer.codec.program import REMINDER_CUE
 from wearsync.watches.wearsync_timer.sim.event_log import EventLog
 from wearsync.watches.wearsync_timer.sim.flash import SessionMarker
 from wearsync.watches.wearsync_timer.sim.session import SessionRunner
+from wearsync.watches.wearsync_timer.sim.timer_service import record_size_of
 
 MAX_PROGRAM = 4096
 CAPACITY = 256
-#: START_ENTRY (§7.7), defined after this firmware was written.
-START_ENTRY_OPCODE = 0x09
 FEATURE_OF = {
+    StartEntry: Feature.ENTRIES,
     StartSession: Feature.SESSION_CONTROL,
     StopSession: Feature.SESSION_CONTROL,
     PauseSession: Feature.PAUSE_RESUME,
@@ -90,6 +98,7 @@ class ReferenceWatch:
                 boot_id=1, seq=self.seq, time_s=0, time_ms=0, kind=kind, clock_set=False,
                 step=step.index, exercise=step.exercise, set=step.set, rep=step.rep,
                 side=step.side, direction=step.direction, duration_ms=duration_ms,
+                entry=self.runner.entry if self.features & Feature.ENTRIES else 0,
             )
         )  # fmt: skip
         self.seq += 1
@@ -121,10 +130,6 @@ class ReferenceWatch:
         return "code 0"
 
     def control(self, value: bytes) -> str:
-        if value and value[0] == START_ENTRY_OPCODE and not self.features & Feature.ENTRIES:
-            # An opcode whose feature is clear is unknown, whatever its length (§7.1); this
-            # firmware offers no ENTRIES, so START_ENTRY is always unknown to it.
-            return "code 128"
         try:
             request = parse_control(value)
         except UnknownOpcodeError:
@@ -148,17 +153,15 @@ class ReferenceWatch:
                 staging, self.staging = self.staging, Staging()
                 if self.runner.state is not SessionState.IDLE:
                     raise AttError(0x89)
-                # Format 2 only with ENTRIES (§3.4), which this firmware does not offer.
+                # Format 2 only with ENTRIES (§3.4).
                 formats = (1, 2) if self.features & Feature.ENTRIES else (1,)
                 self.program, self.wire = staging.commit(crc, formats)
             case AbortStaged():
                 self.staging = Staging()
             case StartSession(identity=identity):
-                if self.wire is None or self.program is None:
-                    raise AttError(0x8A)
-                if identity != program_identity(self.program):
-                    raise AttError(0x8B)
-                self.runner.start(self.wire)
+                self._start(identity, 0)
+            case StartEntry(identity=identity, entry=entry):
+                self._start(identity, entry)
             case StopSession():
                 self.runner.stop()
             case PauseSession():
@@ -167,6 +170,23 @@ class ReferenceWatch:
                 self.runner.resume()
             case AckEvents(boot_id=boot_id, seq=seq):
                 self.log.ack(boot_id, seq)
+
+    def _start(self, identity: bytes, entry: int) -> None:
+        # §7.7's order: NO_PROGRAM, PROGRAM_MISMATCH, then the runner's SESSION_ACTIVE and
+        # UNKNOWN_ENTRY.
+        if self.wire is None or self.program is None:
+            raise AttError(0x8A)
+        if identity != program_identity(self.program):
+            raise AttError(0x8B)
+        self.runner.start(self.wire, entry)
+
+    def events(self) -> str:
+        """An Event Log Read at ATT_MTU 247 (§9.5.1)."""
+        size = record_size_of(self.features)
+        room = (246 - 2) // size
+        pending = self.log.events
+        flags = BatchFlags.MORE if len(pending) > room else BatchFlags(0)
+        return f"events {bytes(EventBatch(flags, tuple(pending[:room]), size)).hex()}"
 
     def info(self) -> str:
         flags = InfoFlags(0)
@@ -231,21 +251,38 @@ def harness() -> Iterator[Harness]:
 Write = tuple[str, bytes]
 
 
+def with_entries(wire: WireProgram, plan: WirePlan) -> WireProgram:
+    """``wire`` as format 2 with ``plan``, given at least one entry, and a reminder cue."""
+    if not plan.entries:
+        plan = replace(plan, entries=(WireEntry(len(wire.exercises) - 1, (WireSlot(0),)),))
+    cues = (*wire.cues, WireCue(REMINDER_CUE, (100,)))
+    return replace(wire, cues=cues, plan=plan)
+
+
 @st.composite
 def writes(draw: st.DrawFn) -> tuple[int, list[Write]]:
     """A feature mask and a sequence of Program and Control Point writes around one program."""
-    program = bytes(draw(wire_programs()))
+    wire = draw(wire_programs())
+    if wire.plan is None and draw(st.booleans()):
+        wire = with_entries(wire, draw(wire_plans(len(wire.exercises))))
+    program = bytes(wire)
+    entries = 0 if wire.plan is None else len(wire.plan.entries)
     identity = program_identity(program)
     crc = zlib.crc32(program)
-    features = draw(st.sampled_from([0x0F, 0x0F, 0x0F, 0x00, 0x01, 0x03, 0x0B]))
+    features = draw(st.sampled_from([0x3F, 0x3F, 0x3F, 0x1F, 0x0F, 0x0F, 0x00, 0x03, 0x0B, 0x10]))
     out: list[Write] = []
     for _ in range(draw(st.integers(1, 12))):
-        match draw(st.sampled_from(["stage", "chunk", "raw", "commit", "request"])):
-            case "stage":  # the whole program in chunks of a random size
+        action = draw(
+            st.sampled_from(["stage", "sync", "chunk", "raw", "commit", "start", "request"])
+        )
+        match action:
+            case "stage" | "sync":  # the whole program in chunks of a random size
                 size = draw(st.integers(1, 240))
                 for offset in range(0, len(program), size):
                     piece = program[offset : offset + size]
                     out.append(("program", bytes(ProgramChunk(len(program), offset, piece))))
+                if action == "sync":
+                    out.append(("control", bytes(Commit(crc))))
             case "chunk":  # one chunk, possibly not continuing anything
                 total = draw(st.sampled_from([len(program), len(program) + 1, 5000, 1]))
                 offset = draw(st.integers(0, total - 1))
@@ -257,10 +294,15 @@ def writes(draw: st.DrawFn) -> tuple[int, list[Write]]:
             case "commit":
                 right = draw(st.booleans())
                 out.append(("control", bytes(Commit(crc if right else crc ^ 1))))
+            case "start":  # START_ENTRY of an entry the program has, or just not
+                entry = draw(st.integers(0, entries + 1))
+                out.append(("control", bytes(StartEntry(identity, entry))))
             case _:
                 opcode = draw(st.integers(0, 10))
+                right_identity = identity if draw(st.booleans()) else bytes(16)
                 body = {
-                    3: identity if draw(st.booleans()) else bytes(16),
+                    3: right_identity,
+                    9: right_identity + bytes([draw(st.integers(0, 16))]),
                     7: b"\x01\x00\x00\x00" + draw(st.integers(0, 8)).to_bytes(4, "little"),
                 }.get(opcode, b"")
                 if draw(st.integers(0, 9)) == 0:
@@ -281,3 +323,4 @@ def test_writes_get_the_codes_and_leave_the_timer_info_of_the_reference(
         expected = reference.program_write(value) if kind == "program" else reference.control(value)
         assert harness.ask(f"{kind} {value.hex()}") == expected, (kind, value.hex())
         assert harness.ask("info") == reference.info()
+        assert harness.ask("events") == reference.events()

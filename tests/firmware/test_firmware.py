@@ -11,23 +11,23 @@ from __future__ import annotations
 import pytest
 from bleak import BleakClient
 
-from tests.firmware.conftest import Firmware, found
+from tests.firmware.conftest import Firmware, found, wanted_program
 from tests.watches.conftest import sync_watch
 from wearsync.ble.bumble_backend import BumbleBleakClient
 from wearsync.profiles import DeviceProfile
-from wearsync.routine import compile_routine, load_routine
+from wearsync.routine import load_routine
 from wearsync.routine.loader import builtin_text
 from wearsync.sim.link import VirtualLink
 from wearsync.store import Store
 from wearsync.sync.reports import SyncReport
-from wearsync.watches.wearsync_timer.codec import encode_program, program_identity
+from wearsync.watches.wearsync_timer.codec import program_identity
 from wearsync.watches.wearsync_timer.codec import uuids as U
 
 pytestmark = pytest.mark.slow
 
 ROUTINE = load_routine("foot-care")
 TEXT = builtin_text("foot-care")
-WIRE = encode_program(compile_routine(ROUTINE))
+WIRE = wanted_program(ROUTINE)  # format 2: the firmware has ENTRIES
 IDENTITY = program_identity(WIRE)
 
 

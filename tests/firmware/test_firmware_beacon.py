@@ -1,16 +1,26 @@
 """The NimBLE firmware advertises the state beacon of docs/protocol.md §14, and ``wearsync
-serve`` reads it: no connection while nothing is new, one when the wearer did something."""
+serve`` reads it: no connection while nothing is new, one when the wearer did something.
+
+The firmware runs without ENTRIES (features 0x2F): the driver's ``needs_sync`` opens the beacon
+with the format-1 identity only, so against a watch holding the format-2 program it finds
+"another program" and always connects (a client limitation, noted in docs/firmware.md).
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
+
+import pytest
 
 from tests.firmware.conftest import Firmware
 from wearsync.ble import make_scanner
 from wearsync.ble.connection import bond_ltk
 from wearsync.profiles import DeviceProfile
 from wearsync.routine import compile_routine, load_routine
+from wearsync.sim.hci_server import HciServer
 from wearsync.sim.link import VirtualLink
 from wearsync.store import Store
 from wearsync.sync.daemon import SyncDaemon
@@ -27,6 +37,16 @@ from wearsync.watches.wearsync_timer.codec.beacon import (
 from wearsync.watches.wearsync_timer.codec.status import SessionState
 
 WANTED = program_identity(encode_program(compile_routine(load_routine("foot-care"))))
+#: Every feature but ENTRIES: the watch gets the format-1 program (§3.4).
+WITHOUT_ENTRIES = 0x2F
+
+
+@pytest.fixture
+async def firmware(hci_server: HciServer, tmp_path: Path) -> AsyncIterator[Firmware]:
+    fw = Firmware(hci_server.port, tmp_path / "fw", features=WITHOUT_ENTRIES)
+    await fw.start()
+    yield fw
+    await fw.stop()
 
 
 async def beacon_of(link: VirtualLink, address: str) -> bytes | None:

@@ -90,9 +90,12 @@ async def test_program_writes_and_commit_answer_in_the_order_of_6_3(client: Blea
 
     assert await write(client, PROGRAM_CHR, CHUNK) == 0
     assert await write(client, CONTROL, b"\x01" + bytes(4)) == 0x86  # CRC mismatch
-    future = b"\x02" + PROGRAM[1:]
+    future = b"\x03" + PROGRAM[1:]
     assert await write(client, PROGRAM_CHR, chunk(len(future), 0, future)) == 0
-    assert await write(client, CONTROL, commit(future)) == 0x88  # format 2
+    assert await write(client, CONTROL, commit(future)) == 0x88  # format 3 (§3.4)
+    planless = b"\x02" + PROGRAM[1:]
+    assert await write(client, PROGRAM_CHR, chunk(len(planless), 0, planless)) == 0
+    assert await write(client, CONTROL, commit(planless)) == 0x87  # format 2 without its plan
     broken = PROGRAM + b"\x00"
     assert await write(client, PROGRAM_CHR, chunk(len(broken), 0, broken)) == 0
     assert await write(client, CONTROL, commit(broken)) == 0x87  # trailing byte
@@ -104,14 +107,17 @@ async def test_program_writes_and_commit_answer_in_the_order_of_6_3(client: Blea
     after = await info(client)
     assert (after.program_length, after.program_identity) == (58, IDENTITY)
     assert after.max_program_length == 4096 and after.event_capacity == 256
-    assert after.features == 0x2F  # from_bytes accepted protocol version 1; STATE_BEACON (§14)
+    # from_bytes accepted protocol version 1; ENTRIES (§5.8) and STATE_BEACON (§14) are on.
+    assert after.features == 0x3F
     # Committing the committed program again succeeds and changes nothing.
     assert await write(client, PROGRAM_CHR, CHUNK) == 0
     assert await write(client, CONTROL, COMMIT) == 0
 
 
 async def test_control_point_requests_get_the_codes_of_table_11_1(client: BleakClient) -> None:
-    assert await write(client, CONTROL, b"\x09") == 0x80  # unknown opcode
+    assert await write(client, CONTROL, b"\x0a") == 0x80  # unknown opcode
+    assert await write(client, CONTROL, b"\x09") == 0x81  # START_ENTRY of the wrong length
+    assert await write(client, CONTROL, b"\x09" + bytes(16) + b"\x00") == 0x8A  # no program
     assert await write(client, CONTROL, b"\x01\x00") == 0x81  # COMMIT of the wrong length
     assert await write(client, CONTROL, b"\x04\x00") == 0x81
     assert await write(client, CONTROL, START) == 0x8A  # no program yet
@@ -125,7 +131,11 @@ async def test_control_point_requests_get_the_codes_of_table_11_1(client: BleakC
     assert await write(client, PROGRAM_CHR, CHUNK) == 0
     assert await write(client, CONTROL, COMMIT) == 0
     assert await write(client, CONTROL, b"\x03" + bytes(16)) == 0x8B  # another program
+    assert await write(client, CONTROL, b"\x09" + bytes(16) + b"\x00") == 0x8B
+    # A format-1 program has only entry 0 (§7.7).
+    assert await write(client, CONTROL, b"\x09" + IDENTITY + b"\x01") == 0x8E
     assert await write(client, CONTROL, START) == 0
+    assert await write(client, CONTROL, b"\x09" + IDENTITY + b"\x01") == 0x89  # active first
     status = SessionStatusValue.from_bytes(
         bytes(await client.read_gatt_char(str(U.SESSION_STATUS)))
     )
@@ -143,9 +153,11 @@ async def test_control_point_requests_get_the_codes_of_table_11_1(client: BleakC
     assert await write(client, CONTROL, b"\x04") == 0  # stop
     assert (await info(client)).unacked_events == 5  # started, step, paused, resumed, aborted
     events = bytes(await client.read_gatt_char(str(U.EVENT_LOG)))
-    assert events[:2] == bytes([0x00, 28]) and len(events) == 2 + 5 * 28
-    assert [events[2 + 28 * i + 14] for i in range(5)] == [0x01, 0x02, 0x07, 0x08, 0x06]
-    last_seq = int.from_bytes(events[2 + 28 * 4 + 4 : 2 + 28 * 4 + 8], "little")
+    size = 29  # with ENTRIES: the entry byte appended (§9.1)
+    assert events[:2] == bytes([0x00, size]) and len(events) == 2 + 5 * size
+    assert [events[2 + size * i + 14] for i in range(5)] == [0x01, 0x02, 0x07, 0x08, 0x06]
+    assert [events[2 + size * i + 28] for i in range(5)] == [0] * 5  # entry 0: the routine
+    last_seq = int.from_bytes(events[2 + size * 4 + 4 : 2 + size * 4 + 8], "little")
     boot = int.from_bytes(events[2:6], "little")
     ack = b"\x07" + boot.to_bytes(4, "little") + last_seq.to_bytes(4, "little")
     assert await write(client, CONTROL, ack) == 0
@@ -214,7 +226,7 @@ async def test_at_the_default_mtu_timer_info_is_read_whole_and_programs_go_in_ch
         assert after.program_identity == IDENTITY
         # An Event Log batch is whole records only: none fit 22 bytes, so none are sent.
         assert await write(client, CONTROL, START) == 0
-        assert bytes(await client.read_gatt_char(str(U.EVENT_LOG))) == bytes([0x01, 28])
+        assert bytes(await client.read_gatt_char(str(U.EVENT_LOG))) == bytes([0x01, 29])
 
 
 async def test_prepare_write_on_program_is_refused_with_0x06(client: BleakClient) -> None:

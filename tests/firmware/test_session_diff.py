@@ -3,7 +3,9 @@
 ``firmware/build/asan/session_run`` runs ``session.c`` on a program with pause, resume, skip
 and stop at given clock times and prints every cue, event, status change and action result.
 The reference is the simulator's ``SessionRunner`` (``wearsync_timer/sim/session.py``) on a
-ManualClock with the same actions.
+ManualClock with the same actions. Programs of both formats; a format-2 program runs one of its
+entries (§5.8 "Running an entry": the exercise's steps only, with whole-program indices, skip
+completing the session) or, now and then, an entry it lacks (UNKNOWN_ENTRY, §7.7).
 Both must report the same things in the same order, to the millisecond: cue timelines, event
 positions and durations, Session Status values, and the ATT codes of refused actions.
 """
@@ -13,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import subprocess
 from collections.abc import Iterator
-from datetime import datetime
+from dataclasses import replace
+from datetime import date, datetime
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -33,7 +36,13 @@ from wearsync.watches.wearsync_timer.codec import (
     WireProgram,
     expand,
 )
-from wearsync.watches.wearsync_timer.codec.program import DIRECTION_CODES, SIDE_CODES
+from wearsync.watches.wearsync_timer.codec.expand import entry_steps
+from wearsync.watches.wearsync_timer.codec.plan import WireEntry, WirePlan, WireSlot
+from wearsync.watches.wearsync_timer.codec.program import (
+    DIRECTION_CODES,
+    REMINDER_CUE,
+    SIDE_CODES,
+)
 from wearsync.watches.wearsync_timer.sim.flash import SessionMarker
 from wearsync.watches.wearsync_timer.sim.session import SessionRunner
 
@@ -77,11 +86,16 @@ class Recorder:
         self.lines.append(f"cue {cue.name} {'-' if step is None else step} {session_ms}")
 
 
-async def reference(program: WireProgram, actions: list[tuple[int, str]]) -> list[str]:
+async def reference(
+    program: WireProgram, actions: list[tuple[int, str]], entry: int = 0
+) -> list[str]:
     clock = ManualClock()
     recorder = Recorder()
     runner = SessionRunner(clock, recorder, recorder, Wearer())  # type: ignore[arg-type]
-    runner.start(program)
+    try:
+        runner.start(program, entry)
+    except AttError as exc:
+        return [f"result start {int(exc.code)}"]
     for at, name in actions:
         await clock.advance_to(at)
         try:
@@ -108,9 +122,14 @@ class Harness:
             text=True,
         )
 
-    def run(self, program: bytes, actions: list[tuple[int, str]]) -> list[str]:
+    def run(self, program: bytes, actions: list[tuple[int, str]], entry: int = 0) -> list[str]:
         assert self.process.stdin is not None and self.process.stdout is not None
-        script = [f"program {program.hex()}", *(f"at {at} {name}" for at, name in actions), "run"]
+        script = [
+            f"program {program.hex()}",
+            f"entry {entry}",
+            *(f"at {at} {name}" for at, name in actions),
+            "run",
+        ]
         self.process.stdin.write("\n".join(script) + "\n")
         self.process.stdin.flush()
         lines = []
@@ -135,31 +154,68 @@ def harness() -> Iterator[Harness]:
     assert "runtime error" not in stderr and "Sanitizer" not in stderr, stderr
 
 
+Session = tuple[WireProgram, int, list[tuple[int, str]]]
+
+
 @st.composite
-def sessions(draw: st.DrawFn) -> tuple[WireProgram, list[tuple[int, str]]]:
-    """A program and up to six actions at times within (and a little past) its session."""
-    # Format 1 only: the firmware offers no ENTRIES, so never runs a format-2 program (§3.4).
-    program = draw(wire_programs().filter(lambda p: p.plan is None))
-    total = sum(s.duration_ms for s in expand(program))
+def sessions(draw: st.DrawFn) -> Session:
+    """A program, the entry to run, and up to six actions at times within (and a little past)
+    the session."""
+    program = draw(wire_programs())
+    entries = 0 if program.plan is None else len(program.plan.entries)
+    entry = draw(st.integers(0, entries) | st.just(entries + 1))
+    try:
+        runs = entry_steps(program, entry)
+    except ValueError:
+        runs = range(0)
+    steps = [s for s in expand(program) if s.index in runs]
+    origin = steps[0].start_ms if steps else 0
+    total = sum(s.duration_ms for s in steps)
     # Actions land on step boundaries and ticks as often as between them.
-    starts = sorted({0, *(s.start_ms for s in expand(program))})
+    starts = sorted({0, *(s.start_ms - origin for s in steps)})
     moments = st.one_of(
         st.integers(0, min(total + 5000, 2**40)),
         st.sampled_from(starts),
         st.sampled_from(starts).map(lambda t: t + 1000),
     )
     times = sorted(draw(st.lists(moments, max_size=6)))
-    return program, [(at, draw(st.sampled_from(ACTIONS))) for at in times]
+    return program, entry, [(at, draw(st.sampled_from(ACTIONS))) for at in times]
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=sessions())
 def test_the_session_engine_reports_what_the_simulator_reports(
-    harness: Harness, case: tuple[WireProgram, list[tuple[int, str]]]
+    harness: Harness, case: Session
 ) -> None:
-    program, actions = case
-    expected = asyncio.run(reference(program, actions))
-    assert harness.run(bytes(program), actions) == expected
+    program, entry, actions = case
+    expected = asyncio.run(reference(program, actions, entry))
+    assert harness.run(bytes(program), actions, entry) == expected
+
+
+def test_an_entry_runs_its_exercise_only_and_skip_completes_it(harness: Harness) -> None:
+    """§5.8: entry 1 of a two-exercise program runs exercise 1's steps with their
+    whole-program indices; skipping it completes the session (EXERCISE_SKIPPED, then
+    SESSION_COMPLETED at the entry's last step)."""
+    from tests.watches.wearsync_timer.codec.test_golden import PROGRAM
+    from wearsync.watches.wearsync_timer.codec import decode_program
+
+    golden = decode_program(PROGRAM)
+    plan = WirePlan(1, date(2026, 3, 2), (1080,), (WireEntry(1, (WireSlot(480),)),))
+    cues = (*golden.cues, WireCue(REMINDER_CUE, (500,)))
+    program = replace(golden, cues=cues, exercises=golden.exercises * 2, plan=plan)
+    first = entry_steps(program, 1).start
+    assert first == len(expand(golden)) > 0
+    actions = [(2500, "skip")]
+    lines = harness.run(bytes(program), actions, entry=1)
+    assert lines == asyncio.run(reference(program, actions, entry=1))
+    events = [line.split() for line in lines if line.startswith("event")]
+    assert [(int(e[1]), int(e[2]), int(e[3])) for e in events] == [
+        (0x01, first, 1),  # SESSION_STARTED at the entry's first step, exercise 1
+        (0x02, first, 1),
+        (0x04, first, 1),  # EXERCISE_SKIPPED
+        (0x05, entry_steps(program, 1).stop - 1, 1),  # SESSION_COMPLETED at its last step
+    ]
+    assert lines[0] == f"status 1 {first} 0"
 
 
 def test_skipping_every_exercise_completes_the_session(harness: Harness) -> None:

@@ -12,6 +12,7 @@ from wearsync.routine import Routine, load_routine
 from wearsync.routine.occurrences import (
     ROUTINE_ENTRY,
     Plan,
+    daily_slots,
     day_occurrences,
     entry_ids,
     interval_start,
@@ -50,6 +51,22 @@ def test_routine_day_drops_the_repeat_nearest_the_routine(routine: Routine) -> N
     assert [o.entry for o in day_occurrences(routine, FIRST, FIRST) if o.local.hour == 18] == [
         ROUTINE_ENTRY
     ]
+
+
+def test_daily_slots_say_which_one_a_routine_day_drops(routine: Routine) -> None:
+    """What a watch planning by itself carries: each daily time, and whether the routine
+    stands for it on routine days; the same days as day_occurrences plans."""
+    assert daily_slots(routine, 3) == [(time(8), False), (time(13), False), (time(18), True)]
+    assert daily_slots(routine, 2) == [(time(8), False), (time(13), True)]
+    for day, routine_day in ((FIRST, True), (FIRST + timedelta(days=1), False)):
+        planned_times = [
+            o.local.time().replace(tzinfo=None)
+            for o in day_occurrences(routine, day, FIRST)
+            if o.entry == "toe-presses"
+        ]
+        assert planned_times == [
+            t for t, off in daily_slots(routine, 3) if not (routine_day and off)
+        ]
 
 
 def test_off_day_has_every_repeat_and_no_routine(routine: Routine) -> None:

@@ -129,6 +129,15 @@ def repeat_slots(routine: Routine, exercise_times: int, routine_day: bool) -> li
     return slots
 
 
+def daily_slots(routine: Routine, exercise_times: int) -> list[tuple[time, bool]]:
+    """The daily times of an exercise done ``exercise_times`` a day, in slot order, each with
+    whether it is dropped on routine days (the routine stands for it): what a watch that plans
+    by itself needs to know (docs/protocol.md §5.8, docs/bangle.md)."""
+    kept = set(repeat_slots(routine, exercise_times, routine_day=True))
+    daily = routine.schedule.daily_times
+    return [(daily[i], i not in kept) for i in range(min(exercise_times, len(daily)))]
+
+
 def day_occurrences(routine: Routine, day: date, first_day: date) -> list[Occurrence]:
     """The occurrences of one local day, in time order (none before ``first_day``)."""
     if day < first_day:

@@ -10,7 +10,15 @@ import zlib
 from pathlib import Path
 
 from wearsync.watches.bangle.app_loader import APP_ID, app_files, export_app
-from wearsync.watches.bangle.codec import BOOT_FILE, BOOT_SOURCE, RUNNER_FILE, runtime_source
+from wearsync.watches.bangle.codec import (
+    BOOT_FILE,
+    BOOT_SOURCE,
+    DATA_FILE,
+    REMINDER_FILE,
+    RUNNER_FILE,
+    SESSION_FILE,
+    runtime_source,
+)
 
 
 def test_export_writes_every_file(tmp_path: Path) -> None:
@@ -30,6 +38,20 @@ def test_metadata_names_files_that_exist_under_storage_names_that_fit() -> None:
     assert files[storage[RUNNER_FILE]].decode() == runtime_source()
     assert files[storage[BOOT_FILE]].decode() == BOOT_SOURCE
     assert re.fullmatch(r"\d+\.\d+", meta["version"])
+
+
+def test_uninstall_removes_every_file_the_runtime_writes() -> None:
+    """The App Loader removes what ``data`` lists: every Storage name the runtime uses that
+    is not one of the app's own files (the program slots through the wildcard)."""
+    meta = json.loads(app_files()["metadata.json"])
+    used = set(re.findall(r"'(wearsync\.[a-z0-9]+)'", runtime_source())) - {DATA_FILE}
+    assert {REMINDER_FILE, SESSION_FILE, "wearsync.p0", "wearsync.p1"} <= used
+    owned = {e["name"] for e in meta["storage"]} | {e["name"] for e in meta["data"] if "name" in e}
+    patterns = [
+        e["wildcard"].replace(".", r"\.").replace("?", ".") for e in meta["data"] if "wildcard" in e
+    ]
+    left = {n for n in used - owned if not any(re.fullmatch(p, n) for p in patterns)}
+    assert left == set()
 
 
 def test_watch_icon_is_a_48_pixel_one_bit_image() -> None:

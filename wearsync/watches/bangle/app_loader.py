@@ -23,8 +23,10 @@ from wearsync.watches.bangle.codec import (
     BOOT_SOURCE,
     EVENTS_FILE,
     POINTER_FILE,
+    REMINDER_FILE,
     RUNNER_FILE,
     RUNNER_VERSION,
+    SESSION_FILE,
     STATE_FILE,
     runtime_source,
 )
@@ -72,8 +74,9 @@ def _metadata() -> str:
         # The App Loader compares versions as dotted numbers; the runtime's is the minor part.
         "version": f"0.{RUNNER_VERSION:02d}",
         "description": "Interval timers for home exercise routines sent from the wearsync "
-        "companion: the watch times every hold and rest, buzzes each cue, and keeps what was "
-        "done until the phone has stored it.",
+        "companion: the watch times every hold and rest, buzzes each cue, reminds you at the "
+        "planned times (also from the clock face), and keeps what was done until the phone "
+        "has stored it.",
         "icon": "app.png",
         "type": "app",
         "tags": "tool,health,outdoors",
@@ -90,6 +93,8 @@ def _metadata() -> str:
             {"name": EVENTS_FILE, "storageFile": True},
             {"name": STATE_FILE},
             {"name": POINTER_FILE},
+            {"name": REMINDER_FILE},
+            {"name": SESSION_FILE},
             {"wildcard": f"{APP_ID}.p?"},
         ],
     }

@@ -57,6 +57,7 @@ from wearsync.watches.bangle.messages import (
     WatchMessage,
     parse_line,
 )
+from wearsync.watches.bangle.plan import EPOCH, NOT_ON_ROUTINE_DAYS, REMINDER_CUE, BanglePlan
 
 __all__ = [
     "BOOT_FILE",
@@ -66,8 +67,10 @@ __all__ = [
     "HELLO_PROBE",
     "MAX_STEPS",
     "POINTER_FILE",
+    "REMINDER_FILE",
     "RUNNER_FILE",
     "RUNNER_VERSION",
+    "SESSION_FILE",
     "STATE_FILE",
     "Ack",
     "DumpDone",
@@ -108,7 +111,7 @@ __all__ = [
 
 #: Bumped whenever the runtime (runner.js) changes, so an old one is replaced even when the
 #: program is the same.
-RUNNER_VERSION: Final = 2
+RUNNER_VERSION: Final = 3
 #: The most steps a program may have on a Bangle.js 2. Measured on Espruino 2v29's
 #: BANGLEJS2_LINUX build (12,000 variables; tests/watches/bangle/firmware): the runtime with
 #: a loaded program takes about 1,060 variables plus 14 a step (the decoded step rows), and
@@ -129,6 +132,11 @@ BOOT_FILE: Final = "wearsync.boot.js"
 EVENTS_FILE: Final = "wearsync.ev"
 #: Storage file keeping the current boot id and the last sequence number.
 STATE_FILE: Final = "wearsync.st"
+#: Storage file a running session leaves for the next app's runtime when the app changes.
+SESSION_FILE: Final = "wearsync.run"
+#: Storage file keeping when a session of each entry last started (it cancels a reminder),
+#: so that the rule holds across app changes, which restart the watch's JavaScript.
+REMINDER_FILE: Final = "wearsync.rm"
 
 #: Asks the REPL itself, not the runner, to answer: only a watch with Programmable on does.
 HELLO_PROBE: Final = (
@@ -255,7 +263,7 @@ def runtime_source() -> str:
     return _minify(_template().replace(_PLACEHOLDER, block))
 
 
-def program_data(program: TimerProgram) -> str:
+def program_data(program: TimerProgram, plan: BanglePlan | None = None) -> str:
     """``program`` as the runtime reads it: one compact JSON object (ASCII only).
 
     Keys: ``v`` format (1), ``h`` content hash, ``p`` routine name, ``x`` exercise names,
@@ -266,20 +274,29 @@ def program_data(program: TimerProgram) -> str:
     ``[shape, exercise, set - 1, rep]``, its exercise left out (width 0) when it is always the
     first exercise not yet over. Steps are back to back, so start times are sums of durations.
 
+    With a ``plan`` (docs/bangle.md, "Entries and reminders"), the cue table also has the
+    ``reminder`` cue (index ``y``), and ``n`` every how many days, ``d`` the first day (days
+    since 1970-01-01), ``m`` the routine's minutes of the day, ``e`` per entry ``[exercise,
+    first step, end step, [slot, ...]]`` with a slot's minute, plus 2048 when it is not
+    planned on routine days.
+
     Raises:
         ProgramTooLargeError: the watch could not hold it (:func:`check_fits`).
         EncodeError: the program has no steps, or its steps are not back to back, or a step
             names a cue or an exercise the program does not define.
     """
     check_fits(program)
-    return encode_program(program)
+    return encode_program(program, plan)
 
 
-def encode_program(program: TimerProgram) -> str:
+def encode_program(program: TimerProgram, plan: BanglePlan | None = None) -> str:
     """:func:`program_data` without the size check (for tests that need a too-large one)."""
     if not program.steps:
         raise EncodeError("a program without steps cannot run on a watch")
-    cue_names = sorted(program.cues)
+    cues = dict(program.cues)
+    if plan is not None:
+        cues.setdefault(REMINDER_CUE, plan.reminder)
+    cue_names = sorted(cues)
     cue_index = {name: i for i, name in enumerate(cue_names)}
     if program.end_cue not in cue_index:
         raise EncodeError(f"the end cue {program.end_cue!r} is not defined")
@@ -307,14 +324,32 @@ def encode_program(program: TimerProgram) -> str:
         "p": program.routine,
         "x": [ex.name for ex in program.exercises],
         "f": [[ex.first_step, ex.step_count] for ex in program.exercises],
-        "c": [[program.cues[n].strength, *program.cues[n].pattern] for n in cue_names],
+        "c": [[cues[n].strength, *cues[n].pattern] for n in cue_names],
         "z": cue_index[program.end_cue],
         "tw": shape_widths,
         "t": _base36_rows(shapes, shape_widths),
         "sw": step_widths,
         "s": _base36_rows(steps, step_widths),
     }
+    if plan is not None:
+        data.update(_plan_fields(plan, cue_index[REMINDER_CUE], len(program.steps)))
     return json.dumps(data, separators=(",", ":"), ensure_ascii=True)
+
+
+def _plan_fields(plan: BanglePlan, reminder: int, steps: int) -> dict[str, object]:
+    entries = []
+    for entry in plan.entries:
+        if not (0 <= entry.steps.start < entry.steps.stop <= steps):
+            raise EncodeError(f"entry {entry.id!r} runs steps the program does not have")
+        slots = [m + (NOT_ON_ROUTINE_DAYS if off else 0) for m, off in entry.slots]
+        entries.append([entry.exercise, entry.steps.start, entry.steps.stop, slots])
+    return {
+        "y": reminder,
+        "n": plan.every_days,
+        "d": (plan.first_day - EPOCH).days,
+        "m": list(plan.times),
+        "e": entries,
+    }
 
 
 def _exercise_is_implied(program: TimerProgram) -> bool:
@@ -582,7 +617,8 @@ class Upload:
 
 def plan_uploads(identity: Identity | None, program_hash: str, data: str, mtu: int) -> list[Upload]:
     """What to send so the watch runs ``data``: the runtime if it has none (or an older
-    one), then the program if it runs another; nothing when it already runs this one.
+    one), then the program if it runs another or the same with other data (a changed plan or
+    first day); nothing when it already runs exactly this data.
 
     Args:
         identity: what the runtime on the watch reported, or ``None`` when none answered.
@@ -604,7 +640,12 @@ def plan_uploads(identity: Identity | None, program_hash: str, data: str, mtu: i
         source = runtime_source()
         *writes, verify, finish = upload_commands(source, mtu)
         uploads.append(Upload("runtime", RUNNER_FILE, source, tuple(writes), verify, finish))
-    if fresh or identity is None or identity.program_hash != program_hash:
+    if (
+        fresh
+        or identity is None
+        or identity.program_hash != program_hash
+        or identity.data_crc != zlib.crc32(data.encode("ascii"))
+    ):
         *writes, verify, finish = data_commands(data, mtu)
         uploads.append(Upload("program", DATA_FILE, data, tuple(writes), verify, finish))
     return uploads
@@ -651,8 +692,12 @@ def identify_command(req: int | None = None) -> bytes:
     return command("id", req=req)
 
 
-def start_command(req: int | None = None) -> bytes:
-    """Starts a session now; answered by a :class:`Reply` (or :class:`WatchError` ``busy``)."""
+def start_command(req: int | None = None, *, entry: int = 0) -> bytes:
+    """Starts a session now: the whole routine (``entry`` 0) or entry ``entry`` of the plan
+    (:meth:`BanglePlan.number_of`); answered by a :class:`Reply` (or :class:`WatchError`
+    ``busy``, ``noprog``, or ``entry`` when the program has no such entry)."""
+    if entry:
+        return command("start", req=req, e=entry)
     return command("start", req=req)
 
 
@@ -685,7 +730,12 @@ def clock_commands(now_utc: datetime, tz: ZoneInfo) -> list[bytes]:
 
     The offset is the one in force at ``now_utc`` (DST included; fractional hours such as 5.5
     are allowed). It is also saved in the watch's settings so that it survives a reboot; the
-    companion sends these lines on every connection, which keeps DST changes right.
+    companion sends these lines on every connection, which keeps DST changes right. The last
+    line has the runtime (if loaded) arm its next reminder again on the new local time.
+
+    The watch has no time-zone rules, only this offset: across a daylight-saving change
+    between two syncs it keeps the old offset, so its reminders are an hour off (late after
+    the spring change, early after the autumn one) until the next sync sets the new one.
 
     Raises:
         EncodeError: ``now_utc`` is naive.
@@ -705,6 +755,7 @@ def clock_commands(now_utc: datetime, tz: ZoneInfo) -> list[bytes]:
         f"\x10setTime({seconds})\n".encode("ascii"),
         f"\x10E.setTimeZone({hours})\n".encode("ascii"),
         f"\x10{persist}\n".encode("ascii"),
+        b"\x10if(global.WS&&WS.arm)WS.arm()\n",
     ]
 
 

@@ -11,11 +11,18 @@ A sync, in the order that loses nothing (see :mod:`wearsync.watches.bangle.codec
 4. Replay the runner's stored events, store them (one transaction, exactly once), and only then
    acknowledge them. A dump that arrives damaged is stored as far as it is whole and not
    acknowledged, so the next sync gets it again.
-5. Upload the runner only if the watch runs another program or runner version: Storage writes,
+5. Upload the runner only if the watch runs another program or runner version, or the same
+   program with another plan (the schedule the watch reminds by, from the schedule's first day,
+   :func:`watch_plan`; the runtime reports the CRC-32 of the data it loaded): Storage writes,
    a CRC-32 check, then the install line. An upload cut midway leaves a file whose last byte is
    still erased flash, which the boot file refuses to run; the next sync uploads it again.
 6. Remember the push under :func:`~wearsync.sync.watch_link.program_key`, the key the runner's
    events carry, and re-derive the watch's sessions.
+
+A session (:meth:`BangleDriver.mirror`) starts the whole routine or one entry
+(``SessionOptions.entry``, an exercise done several times a day); every event the runtime
+prints carries its entry, stored as :attr:`StoredEvent.entry`. Reminders need no companion:
+the watch plays them from the plan and records ``reminder`` events, collected by the next sync.
 
 No bytes and no bleak here: lines are built by :mod:`wearsync.watches.bangle.codec` and travel
 through :class:`~wearsync.watches.bangle.client.UartClient`.
@@ -26,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import zlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -40,6 +48,7 @@ from wearsync.profiles import DriverSettings
 from wearsync.records import StoredEvent, utc_now
 from wearsync.routine.compiler import TimerProgram
 from wearsync.routine.model import Routine
+from wearsync.routine.occurrences import ROUTINE_ENTRY, entry_ids
 from wearsync.store import Store
 from wearsync.sync.driver import (
     Capabilities,
@@ -47,10 +56,12 @@ from wearsync.sync.driver import (
     HeldWatch,
     SessionOptions,
     SessionOutcome,
+    SessionStartError,
     SyncContext,
     SyncOutcome,
     program_key,
 )
+from wearsync.sync.first_day import fix_first_day
 from wearsync.sync.live import LiveUpdate
 from wearsync.sync.programs import ProgramLookup
 from wearsync.sync.reports import Progress, SyncError
@@ -78,6 +89,7 @@ from wearsync.watches.bangle.codec import (
     program_data,
     start_command,
 )
+from wearsync.watches.bangle.plan import BanglePlan, bangle_plan
 
 log = logging.getLogger(__name__)
 
@@ -146,12 +158,14 @@ class BangleLink:
         self.lookup = ProgramLookup(store)
         self._requests = itertools.count(1)
 
-    def runs_program(self, identity: Identity | None) -> bool:
-        """Whether the watch's runner already runs this program with this runner version."""
+    def runs_program(self, identity: Identity | None, data: str) -> bool:
+        """Whether the watch's runner already runs this program, as ``data`` (its plan and
+        first day included), with this runner version."""
         return (
             identity is not None
             and identity.program_hash == self.program.content_hash
             and identity.runner_version == RUNNER_VERSION
+            and identity.data_crc == zlib.crc32(data.encode("ascii"))
         )
 
     async def handshake(self) -> tuple[Identity | None, Hello | None]:
@@ -256,7 +270,9 @@ class BangleLink:
         newest: dict[int, int] = {}
         for event in events:
             newest[event.boot] = max(event.seq, newest.get(event.boot, -1))
-        for boot, seq in newest.items():
+        # In the order ack_commands sends them (by boot id): the watch answers in order, and
+        # waiting for one passes over (drops) the answers before it.
+        for boot, seq in sorted(newest.items()):
             await self.uart.require(
                 Ack, _acks(boot, seq), within=REPLY_TIMEOUT_S, operation="the acknowledgement"
             )
@@ -294,6 +310,15 @@ class BangleLink:
             if program is not None and event.step < len(program.steps)
             else None
         )
+        # An entry runs one exercise, and a reminder names the entry's exercise: its id is
+        # the entry's (wearsync.routine.occurrences).
+        entry = ROUTINE_ENTRY
+        if event.entry:
+            entry = (
+                program.exercises[event.exercise].id
+                if program is not None and event.exercise < len(program.exercises)
+                else f"entry-{event.entry}"
+            )
         return StoredEvent(
             device=self.address,
             boot_id=event.boot,
@@ -309,6 +334,7 @@ class BangleLink:
             step=event.step,
             duration_ms=event.duration_ms,
             program_hash=event.program,
+            entry=entry,
         )
 
     async def install(self, identity: Identity | None, data: str) -> Identity:
@@ -331,7 +357,7 @@ class BangleLink:
         answer: Identity | None = identity
         for upload in uploads:
             answer = await self._upload(upload)
-        if answer is None or not self.runs_program(answer):
+        if answer is None or not self.runs_program(answer, data):
             reported = answer.program_hash[:12] if answer is not None else "nothing"
             raise RunnerInstallError(f"it reports program {reported}")
         return answer
@@ -371,7 +397,7 @@ class BangleLink:
             ``(identity, collected, uploaded)``: the runner's identity after the sync.
         """
         identity, hello = await self.handshake()
-        upload = not self.runs_program(identity)
+        upload = not self.runs_program(identity, data)
         if hello is None and (upload or self.settings.requires_programmable):
             raise ProgrammableOffError()
         if hello is not None:
@@ -417,7 +443,7 @@ class BangleDriver(Driver):
     capabilities = Capabilities(
         cues="watch",
         start_from_companion=True,
-        start_on_watch=False,  # the runner starts only on command
+        start_on_watch=True,  # from the app's menu, any entry (docs/bangle.md)
         event_readback=True,
         clock=True,
     )
@@ -443,7 +469,7 @@ class BangleDriver(Driver):
             UploadVerifyError, RunnerInstallError: the upload arrived damaged (sync again).
             GarbledReplyError: the watch answered with malformed lines.
         """
-        data = program_data(ctx.program)
+        data = program_data(ctx.program, watch_plan(ctx))
         async with self.connected(ctx, held) as bangle:
             identity, collected, uploaded = await bangle.prepare(
                 ctx.routine, ctx.routine_text, data
@@ -469,12 +495,14 @@ class BangleDriver(Driver):
         events seen live are stored (not acknowledged: the next sync collects and acknowledges
         them), and the watch carries on alone.
         """
-        data = program_data(ctx.program)
+        plan = watch_plan(ctx)
+        entry = _entry_number(ctx, plan, options.entry)
+        data = program_data(ctx.program, plan)
         async with self.connected(ctx, held) as bangle:
             identity, _collected, uploaded = await bangle.prepare(
                 ctx.routine, ctx.routine_text, data
             )
-            mirror = _Mirror(bangle, options.on_update)
+            mirror = _Mirror(bangle, options.on_update, entry)
             bangle.uart.on_event(mirror.on_event)
             try:
                 ended = await mirror.run(
@@ -504,11 +532,36 @@ class BangleDriver(Driver):
         )
 
 
+def watch_plan(ctx: SyncContext) -> BanglePlan:
+    """The plan the watch reminds by: the routine's schedule from its first day (fixed on
+    first use, the one the calendar and adherence count from)."""
+    return bangle_plan(ctx.routine, ctx.program, fix_first_day(ctx.store, ctx.routine, utc_now()))
+
+
+def _entry_number(ctx: SyncContext, plan: BanglePlan, entry: str | None) -> int:
+    """The watch's number of ``entry`` (None: the whole routine, 0).
+
+    Raises:
+        SessionStartError: the routine has no such entry.
+    """
+    number = plan.number_of(entry)
+    if number is None:
+        raise SessionStartError(
+            f"{ctx.routine.name} has no entry {entry!r}",
+            hint=f"entries: {', '.join(entry_ids(ctx.routine))} (exercises done several "
+            "times a day)",
+        )
+    return number
+
+
 class _Mirror:
     """Hands every live event to the display and keeps it for the store."""
 
-    def __init__(self, bangle: BangleLink, on_update: Callable[[LiveUpdate], None]) -> None:
+    def __init__(
+        self, bangle: BangleLink, on_update: Callable[[LiveUpdate], None], entry: int = 0
+    ) -> None:
         self.bangle = bangle
+        self.entry = entry
         self.on_update = on_update
         self.records: list[StoredEvent] = []
         self.steps_seen = 0
@@ -553,7 +606,7 @@ class _Mirror:
             self.boot = identity.boot
             return
         req = self.bangle.next_request()
-        await self.bangle.uart.send([start_command(req=req)])
+        await self.bangle.uart.send([start_command(req=req, entry=self.entry)])
         answer = await self.bangle.uart.require_first(
             lambda m: isinstance(m, Reply | WatchError) and m.req == req,
             within=REPLY_TIMEOUT_S,

@@ -77,6 +77,8 @@ class Identity:
         step: the current (or last) step index.
         now_ms: the watch's clock, ms since the Unix epoch.
         req: the request id echoed back, if the command carried one.
+        data_crc: CRC-32 of the program data it loaded (None from a runner before version 3,
+            or with no program).
     """
 
     program_hash: str
@@ -89,6 +91,7 @@ class Identity:
     step: int
     now_ms: int
     req: int | None = None
+    data_crc: int | None = None
 
 
 @dataclass(frozen=True)
@@ -101,7 +104,8 @@ class Event:
         at_ms: the watch's clock when it happened, ms since the Unix epoch (UTC).
         kind: ``session_started``, ``step_started``, ``exercise_completed``,
             ``exercise_skipped``, ``paused``, ``resumed``, ``session_completed``,
-            ``session_aborted``, or a newer kind, kept as it came.
+            ``session_aborted``, ``reminder`` (a planned time, outside any session), or a
+            newer kind, kept as it came.
         exercise: exercise index in the program (0-based).
         set: 1-based set of the step it happened in.
         rep: repetition (0 outside one).
@@ -112,6 +116,8 @@ class Event:
             pause; for session ends the whole session.
         program: the first 12 hex digits of the program hash the runner had.
         replayed: sent by ``dump`` rather than live.
+        entry: what ran (or, for ``reminder``, what is due): 0 the whole routine, *n* the
+            *n*-th entry of the program's plan.
     """
 
     boot: int
@@ -126,6 +132,7 @@ class Event:
     duration_ms: int
     program: str
     replayed: bool = False
+    entry: int = 0
 
     @property
     def at(self) -> datetime:
@@ -240,6 +247,9 @@ class _Fields:
             raise self.fail(key, "is missing or not a string")
         return value
 
+    def opt_int(self, key: str, *, high: int = 2**53) -> int | None:
+        return None if self.obj.get(key) is None else self.integer(key, high=high)
+
     def opt_str(self, key: str) -> str | None:
         return None if self.obj.get(key) is None else self.text(key)
 
@@ -269,6 +279,7 @@ def _identity(f: _Fields) -> Identity:
         step=f.integer("step"),
         now_ms=f.integer("now"),
         req=f.req(),
+        data_crc=f.opt_int("dc", high=2**32 - 1),
     )
 
 
@@ -286,6 +297,7 @@ def _event(f: _Fields) -> Event:
         duration_ms=f.integer("dur"),
         program=f.text("prog"),
         replayed=f.flag("re"),
+        entry=f.opt_int("en", high=255) or 0,
     )
 
 

@@ -46,7 +46,7 @@ from wearsync.sync.driver import (
     SyncOutcome,
     hold_watch,
 )
-from wearsync.sync.first_day import fix_first_day
+from wearsync.sync.first_day import fix_first_day, kept_first_day
 from wearsync.sync.reports import SyncError
 from wearsync.watches.wearsync_timer.client import TimerClient
 from wearsync.watches.wearsync_timer.codec import (
@@ -236,6 +236,21 @@ def wanted_program(ctx: SyncContext, info: TimerInfo) -> bytes:
     return encode_program(ctx.program, wire_plan(ctx.routine, ctx.program, first))
 
 
+def program_identities(ctx: SyncContext) -> list[bytes]:
+    """The identities the program may have on the watch, without asking it (§14.4): format 1,
+    and format 2 with the kept first day (a watch with ENTRIES holds that one). A watch's
+    beacon carrying either one has this routine, as :func:`wanted_program` built it."""
+    found = [program_identity(encode_program(ctx.program))]
+    first = kept_first_day(ctx.store, ctx.routine.name)
+    if first is not None:
+        found.append(
+            program_identity(
+                encode_program(ctx.program, wire_plan(ctx.routine, ctx.program, first))
+            )
+        )
+    return found
+
+
 def _has_entries(info: TimerInfo) -> bool:
     wanted = Feature.ENTRIES | Feature.CURRENT_TIME_SERVICE
     return info.features & wanted == wanted
@@ -392,11 +407,11 @@ class TimerDriver(Driver):
         ltk = await bond_ltk(ctx.address, hci=ctx.hci)
         if ltk is None:
             return "no bond key to read the state beacon"
-        wanted = program_identity(encode_program(ctx.program))
-        state = open_beacon(beacon_key(ltk), beacon, candidate_states([wanted, bytes(16)]))
+        wanted = program_identities(ctx)
+        state = open_beacon(beacon_key(ltk), beacon, candidate_states([*wanted, bytes(16)]))
         if state is None:
             return "state beacon undecodable (another program, or the bond changed)"
-        if state.program_identity != wanted:
+        if state.program_identity not in wanted:
             return "the watch has no program"
         if state.events_waiting:
             return "events are waiting"

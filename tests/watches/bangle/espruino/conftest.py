@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from wearsync.routine import TimerProgram, compile_routine, load_routine
+from wearsync.routine import Routine, TimerProgram, compile_routine, load_routine
 from wearsync.watches.bangle.codec import (
     Event,
     Identity,
@@ -23,21 +23,35 @@ from wearsync.watches.bangle.codec import (
     plan_upload,
     program_data,
 )
-from wearsync.watches.bangle.espruino import EspruinoVM
+from wearsync.watches.bangle.espruino import DEFAULT_WALL_START, EspruinoVM
+from wearsync.watches.bangle.plan import BanglePlan, bangle_plan
 
 MTU = 131
+#: The schedule's first day in these tests: the day the simulated watch's clock starts on.
+FIRST_DAY = DEFAULT_WALL_START.date()
 
 needs_node = pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
 
 
 @pytest.fixture(scope="session")
-def program() -> TimerProgram:
-    return compile_routine(load_routine("foot-care"))
+def routine() -> Routine:
+    return load_routine("foot-care")
 
 
 @pytest.fixture(scope="session")
-def source(program: TimerProgram) -> str:
-    return program_data(program)
+def program(routine: Routine) -> TimerProgram:
+    return compile_routine(routine)
+
+
+@pytest.fixture(scope="session")
+def plan(routine: Routine, program: TimerProgram) -> BanglePlan:
+    return bangle_plan(routine, program, FIRST_DAY)
+
+
+@pytest.fixture(scope="session")
+def source(program: TimerProgram, plan: BanglePlan) -> str:
+    """The foot-care program as the driver sends it: with its entries and schedule."""
+    return program_data(program, plan)
 
 
 @pytest.fixture

@@ -51,6 +51,7 @@ from wearsync.watches.bangle.codec import (
     start_command,
     upload_commands,
 )
+from wearsync.watches.bangle.plan import BanglePlan
 
 WRITE_LINE = re.compile(
     rb"^\x10(?:global\.WSw=function\(d,o,t\)\{"
@@ -65,7 +66,13 @@ EVENT_LINE = (
 )
 
 
-def identity(program_hash: str, *, state: str = "idle", version: int = RUNNER_VERSION) -> Identity:
+def identity(
+    program_hash: str,
+    *,
+    state: str = "idle",
+    version: int = RUNNER_VERSION,
+    data: str | None = None,
+) -> Identity:
     return Identity(
         program_hash=program_hash,
         runner_version=version,
@@ -76,6 +83,7 @@ def identity(program_hash: str, *, state: str = "idle", version: int = RUNNER_VE
         state=state,
         step=0,
         now_ms=0,
+        data_crc=None if data is None else zlib.crc32(data.encode("ascii")),
     )
 
 
@@ -138,15 +146,21 @@ class TestProgramData:
         data = json.loads(source)
         assert (data["v"], data["h"], data["p"]) == (1, program.content_hash, "foot-care")
 
-    def test_steps_and_cues_decode_to_the_program(self, program: TimerProgram, source: str) -> None:
+    def test_steps_and_cues_decode_to_the_program(
+        self, program: TimerProgram, plan: BanglePlan, source: str
+    ) -> None:
         steps = decode_program(source)
-        table = json.loads(source)["c"]
+        data = json.loads(source)
+        table = data["c"]
         assert len(steps) == len(program.steps)
-        names = sorted(program.cues)
+        cues = {**program.cues, "reminder": plan.reminder}
+        names = sorted(cues)
+        assert table[data["y"]] == [plan.reminder.strength, *plan.reminder.pattern]
+        assert names[data["y"]] == "reminder"
         for step, row in zip(program.steps, steps, strict=True):
             assert row[0:3] == [step.exercise, step.set, step.rep]
             assert row[6] == step.duration_ms
-            cue = program.cues[names[row[7]]]
+            cue = cues[names[row[7]]]
             assert table[row[7]] == [cue.strength, *cue.pattern]
             assert row[9] == step.countdown_ms
         assert sum(r[6] for r in steps) == program.total_ms
@@ -165,14 +179,24 @@ class TestProgramData:
         assert [r[0] for r in steps] == [s.exercise for s in other.steps]
         assert [r[6] for r in steps] == [s.duration_ms for s in other.steps]
 
-    def test_foot_care_is_under_a_kilobyte_on_the_air(self, source: str) -> None:
-        lines = data_commands(source, 131)
+    def test_foot_care_is_under_a_kilobyte_on_the_air(self, program: TimerProgram) -> None:
+        lines = data_commands(program_data(program), 131)
         assert all(len(line) <= 128 for line in lines)  # one ATT write each, 3 header bytes
         assert sum(len(line) + 3 for line in lines) <= 1024
 
-    def test_same_program_same_data(self, program: TimerProgram, source: str) -> None:
+    def test_foot_care_with_its_plan_adds_under_150_bytes(
+        self, program: TimerProgram, source: str
+    ) -> None:
+        lines = data_commands(source, 131)
+        assert all(len(line) <= 128 for line in lines)
+        without = sum(len(line) + 3 for line in data_commands(program_data(program), 131))
+        assert sum(len(line) + 3 for line in lines) - without <= 150
+
+    def test_same_program_same_data(
+        self, program: TimerProgram, plan: BanglePlan, source: str
+    ) -> None:
         again = compile_routine(load_routine("foot-care"))
-        assert program_data(again) == source
+        assert program_data(again, plan) == source
 
     def test_other_program_other_identity(self, source: str) -> None:
         one = compile_routine(load_routine("foot-care"), CompileOptions(exercises=("toe-presses",)))
@@ -256,7 +280,12 @@ class TestDataUpload:
         older = identity(h, version=RUNNER_VERSION - 1)
         assert [u.what for u in plan_uploads(older, h, source, 131)] == ["runtime", "program"]
         assert [u.what for u in plan_uploads(identity("0" * 64), h, source, 131)] == ["program"]
-        assert [u.what for u in plan_uploads(identity(h), h, source, 131)] == []
+        assert [u.what for u in plan_uploads(identity(h, data=source), h, source, 131)] == []
+        # the same program with another plan or first day (its data differ) goes again
+        moved = source.replace('"d":', '"d":1')
+        assert [u.what for u in plan_uploads(identity(h, data=source), h, moved, 131)] == [
+            "program"
+        ]
 
 
 def lines_define_the_writer_once(lines: list[bytes]) -> bool:
@@ -306,7 +335,8 @@ class TestUpload:
         assert all(line.startswith(b"\x10") and line.endswith(b"\n") for line in (verify, install))
 
     def test_same_program_uploads_nothing(self, program: TimerProgram, source: str) -> None:
-        assert plan_upload(identity(program.content_hash), program.content_hash, source, 131) == []
+        same = identity(program.content_hash, data=source)
+        assert plan_upload(same, program.content_hash, source, 131) == []
 
     def test_other_program_or_runner_version_uploads(
         self, program: TimerProgram, source: str
@@ -390,10 +420,11 @@ class TestCommands:
 class TestClock:
     def test_summer_time_in_london(self) -> None:
         now = datetime(2025, 7, 1, 12, 0, 0, 250000, tzinfo=UTC)
-        set_time, zone, persist = clock_commands(now, ZoneInfo("Europe/London"))
+        set_time, zone, persist, arm = clock_commands(now, ZoneInfo("Europe/London"))
         assert set_time == b"\x10setTime(1751371200.250)\n"
         assert zone == b"\x10E.setTimeZone(1)\n"
         assert b"s.timezone!==1" in persist and b'writeJSON("setting.json",s)' in persist
+        assert arm == b"\x10if(global.WS&&WS.arm)WS.arm()\n"  # reminders on the new time
 
     def test_fractional_and_negative_offsets(self) -> None:
         now = datetime(2025, 1, 15, tzinfo=UTC)
@@ -424,6 +455,45 @@ class TestParseLine:
             program="8d1d37c455a8",
         )
         assert event.at == datetime(2025, 1, 6, 8, 9, 20, tzinfo=UTC)
+
+    def test_reminder_of_an_entry(self) -> None:
+        """Entry 2 (Toe Walking, exercise 1, its lead-in at step 21) reminded at 2025-01-06
+        08:00 UTC: ``en`` names the entry, left out for the whole routine (entry 0)."""
+        line = (
+            b'{"t":"wearsync","k":"ev","boot":7,"seq":3,"at":1736150400000,"kind":"reminder",'
+            b'"ex":1,"set":1,"rep":0,"side":"both","step":21,"dur":0,"prog":"8d1d37c455a8",'
+            b'"en":2}'
+        )
+        event = parse_line(line)
+        assert isinstance(event, Event)
+        assert (event.kind, event.entry, event.exercise, event.step) == ("reminder", 2, 1, 21)
+        assert event.at == datetime(2025, 1, 6, 8, tzinfo=UTC)
+        routine = parse_line(line.replace(b',"en":2', b""))
+        assert isinstance(routine, Event) and routine.entry == 0
+        for bad in (b'"en":-1', b'"en":256', b'"en":"2"', b'"en":1.5'):
+            with pytest.raises(DecodeError, match="'en'"):
+                parse_line(line.replace(b'"en":2', bad))
+
+    def test_identity_reports_the_data_it_loaded(self) -> None:
+        base = {
+            "t": "wearsync",
+            "k": "id",
+            "hash": "ab",
+            "v": 3,
+            "prog": "p",
+            "boot": 1,
+            "seq": 0,
+            "unacked": 0,
+            "state": "idle",
+            "step": 0,
+            "now": 0,
+        }
+        found = parse_line(json.dumps({**base, "dc": 4294967295}).encode())
+        assert isinstance(found, Identity) and found.data_crc == 4294967295
+        older = parse_line(json.dumps(base).encode())
+        assert isinstance(older, Identity) and older.data_crc is None
+        with pytest.raises(DecodeError, match="'dc'"):
+            parse_line(json.dumps({**base, "dc": 2**32}).encode())
 
     def test_every_kind(self) -> None:
         def line(**fields: object) -> bytes:

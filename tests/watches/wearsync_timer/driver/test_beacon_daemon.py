@@ -22,7 +22,7 @@ from wearsync.watches import registry
 from wearsync.watches.wearsync_timer.codec import encode_program, program_identity
 from wearsync.watches.wearsync_timer.codec.beacon import BeaconState
 from wearsync.watches.wearsync_timer.codec.status import SessionState
-from wearsync.watches.wearsync_timer.sim.watch import SimWatch
+from wearsync.watches.wearsync_timer.sim.watch import ALL_FEATURES, ENTRY_FEATURES, SimWatch
 
 
 class Counted:
@@ -59,16 +59,22 @@ def daemon(
     )
 
 
-@pytest.fixture
+@pytest.fixture(params=[ALL_FEATURES, ENTRY_FEATURES], ids=["format-1", "entries"])
 async def synced(
+    request: pytest.FixtureRequest,
     store: Store,
     link: VirtualLink,
     profiles: list[DeviceProfile],
     clock: ManualClock,
     tmp_path: Path,
 ) -> AsyncIterator[tuple[SyncDaemon, Counted]]:
-    """A watch the daemon has synced once (paired, program pushed): its beacon is keyed."""
-    watch = await SimWatch.start(link, flash_dir=tmp_path / "flash", clock=clock, utc=utc_now())
+    """A watch the daemon has synced once (paired, program pushed): its beacon is keyed.
+
+    Once a watch without ENTRIES (format-1 program), once one with them: its program is the
+    format-2 one with the plan, whose identity the beacon carries."""
+    watch = await SimWatch.start(
+        link, flash_dir=tmp_path / "flash", clock=clock, utc=utc_now(), features=request.param
+    )
     counted = Counted(watch)
     serve = daemon(store, link, profiles)
     assert (await serve.check_once()) is not None  # first sync

@@ -343,11 +343,14 @@ function makeGlobals() {
     print,
     console: { log: print },
     __wallNow: wallNow,
+    __timeZone: () => hw.timeZone,
   };
 }
 
-// Date.now() and new Date() follow the virtual wall clock.
-const DATE_SHIM = `(function(RealDate, now){
+// Date.now() and new Date() follow the virtual wall clock; getTimezoneOffset() follows
+// E.setTimeZone, as on Espruino (whose local time is UTC plus that offset, no zone rules).
+const DATE_SHIM = `(function(RealDate, now, zone){
+  RealDate.prototype.getTimezoneOffset = function(){ return -zone() * 60; };
   function VDate(...a){
     if(!new.target) return new RealDate(now()).toString();
     return a.length ? new RealDate(...a) : new RealDate(now());
@@ -357,7 +360,7 @@ const DATE_SHIM = `(function(RealDate, now){
   VDate.parse = RealDate.parse;
   VDate.prototype = RealDate.prototype;
   return VDate;
-})(Date, __wallNow)`;
+})(Date, __wallNow, __timeZone)`;
 
 function newContext() {
   const context = vm.createContext(makeGlobals());

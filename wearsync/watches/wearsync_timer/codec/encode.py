@@ -19,7 +19,7 @@ from wearsync.protocol.wire import U16_MAX, utf8_prefix
 from wearsync.routine.compiler import Step, StepKind, TimerProgram
 from wearsync.routine.cues import DEFAULT_CUES
 from wearsync.routine.model import Direction, Routine, Side
-from wearsync.routine.occurrences import interval_days, repeat_slots
+from wearsync.routine.occurrences import daily_slots, interval_days
 from wearsync.watches.wearsync_timer.codec.expand import (
     LocalStep,
     countdown_ms,
@@ -123,13 +123,10 @@ def wire_plan(routine: Routine, program: TimerProgram, first_day: date) -> WireP
     for ex in routine.exercises:
         if ex.times_per_day <= 1 or ex.id not in index:
             continue
-        kept = set(repeat_slots(routine, ex.times_per_day, routine_day=True))
         slots = sorted(
             {
-                minute_of(schedule.daily_times[i]): WireSlot(
-                    minute_of(schedule.daily_times[i]), not_on_routine_days=i not in kept
-                )
-                for i in range(min(ex.times_per_day, len(schedule.daily_times)))
+                minute_of(at): WireSlot(minute_of(at), not_on_routine_days=off)
+                for at, off in daily_slots(routine, ex.times_per_day)
             }.values(),
             key=lambda s: s.minute,
         )
