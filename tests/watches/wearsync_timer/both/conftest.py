@@ -1,6 +1,6 @@
 """One timer watch, two implementations: the tests here run against each.
 
-``timer_watch`` (and ``start_timer_watch``, to choose its speed or features) is parametrized
+``timer_watch`` (and ``start_timer_watch``, to choose its clock or features) is parametrized
 over ``sim`` (the Python simulated watch, ``wearsync/watches/wearsync_timer/sim/``, on bumble in
 this process) and ``firmware`` (the reference firmware in C on NimBLE, ``firmware/``, the
 sanitized build run as a process joining the same virtual link over TCP HCI). Both are reached
@@ -14,12 +14,14 @@ only as a client reaches a watch, plus what a test bench has beside the radio, b
   power cycle that keeps the flash;
 * :meth:`TimerWatch.run_until` for watch time to pass until something happened.
 
-Time: the simulator runs on a :class:`~wearsync.sim.clock.ManualClock` that only moves in
-``run_until`` (or at ``time_scale`` times real time with ``manual_clock=False``, as a sync test
-asks so that the watch's clock keeps up with ours); the firmware runs at ``time_scale`` times
-real time and ``run_until`` waits for its lines. Either way everything due is processed at its due
-time, so session times, positions and UTC stamps are exact and the same on both; no assertion
-is about how long anything took.
+Time: by default both watches are on a manual clock that moves only in ``run_until`` and
+``elapse``: the simulator's :class:`~wearsync.sim.clock.ManualClock`, and for the firmware its
+test interface's ``advance MS`` (with the process at its slowest time scale, so the real time
+a test spends over the air is next to no watch time). Each runs everything due on the way at
+its own due time, so session times, positions and UTC stamps are exact and the same on both.
+With ``manual_clock=False`` both run at ``time_scale`` times real time instead, as a sync test
+asks so that the watch's clock keeps up with ours. No assertion is about how long anything
+took.
 
 The firmware variant skips, saying why, where the firmware cannot be built
 (``tests/firmware/build.py``).
@@ -34,6 +36,7 @@ import pytest
 
 from tests.firmware.conftest import Firmware
 from tests.watches.wearsync_timer.both.watch import (
+    FROZEN_TIME_SCALE,
     VARIANTS,
     FirmwareTimerWatch,
     Lines,
@@ -62,11 +65,8 @@ async def start_timer_watch(
     """Start the variant's watch; all are switched off at the end.
 
     Keyword arguments of the start function:
-        time_scale: watch time per real time for the firmware (1 by default), and for the
-            simulator too with ``manual_clock=False``.
-        manual_clock: the simulator's clock moves only in ``run_until`` (the default); else it
-            runs at ``time_scale``, as a sync test wants so that the watch's clock keeps up
-            with ours.
+        manual_clock: watch time moves only in ``run_until`` and ``elapse`` (the default).
+        time_scale: without a manual clock, watch time per real time (1 by default).
         entries: offer feature ENTRIES. Without it both offer the features of revision 1
             (``ALL_FEATURES``); with it the simulator offers them and ENTRIES, the firmware
             everything it implements (a test reads from Timer Info whether that has ENTRIES).
@@ -114,11 +114,11 @@ async def start_timer_watch(
             firmware = Firmware(
                 servers[0].port,
                 directory,
-                time_scale=time_scale,
+                time_scale=FROZEN_TIME_SCALE if manual_clock else time_scale,
                 features=features,
             )
             await firmware.start()
-            watch = FirmwareTimerWatch(firmware, link)
+            watch = FirmwareTimerWatch(firmware, link, manual_clock=manual_clock)
         started.append(watch)
         return watch
 

@@ -2,9 +2,8 @@
 overflow.
 
 Events are made by the companion through the Control Point (START, PAUSE/RESUME pairs, STOP),
-so their number is exact; the simulator's clock stands still and the firmware runs at a tenth
-of real speed, so the foot routine's 5 s lead-in outlasts the writes (every event is at step 0
-whatever the timing).
+so their number is exact; both watches are on a manual clock that stands still, so every event
+is at step 0, in the foot routine's lead-in.
 """
 
 from __future__ import annotations
@@ -38,9 +37,6 @@ ROUTINE = load_routine("foot-care")
 TEXT = builtin_text("foot-care")
 WIRE = encode_program(compile_routine(ROUTINE))
 CONTROL = str(U.CONTROL_POINT)
-# For the firmware: at a tenth of real speed the 5 s lead-in lasts 50 s, so every event below
-# is at step 0.
-SLOW = 0.1
 
 
 async def make_events(
@@ -69,7 +65,7 @@ async def test_a_backlog_of_several_batches_is_replayed_and_stored_once(
     profiles: list[DeviceProfile],
     start_timer_watch: StartTimerWatch,
 ) -> None:
-    fw = await start_timer_watch(time_scale=SLOW)
+    fw = await start_timer_watch()
     made = await make_events(store, link, profiles, fw, pauses=10)  # 23: three batches of 8
     watch = await found(link, profiles, fw)
     report = await sync_watch(
@@ -90,7 +86,7 @@ async def test_without_event_replay_the_backlog_is_read_and_nothing_is_lost(
     start_timer_watch: StartTimerWatch,
 ) -> None:
     # Every feature but EVENT_REPLAY: the client reads Event Log batches (§9.5.1).
-    fw = await start_timer_watch(time_scale=SLOW, features=0x0B)
+    fw = await start_timer_watch(features=0x0B)
     made = await make_events(store, link, profiles, fw, pauses=5)  # 13: two batches
     watch = await found(link, profiles, fw)
     received = 0
@@ -109,7 +105,7 @@ async def test_without_event_replay_the_backlog_is_read_and_nothing_is_lost(
 async def test_a_full_log_drops_the_oldest_and_sets_events_lost_until_acknowledged(
     start_timer_watch: StartTimerWatch,
 ) -> None:
-    fw = await start_timer_watch(time_scale=SLOW)
+    fw = await start_timer_watch()
     async with connected(fw) as client:
         program = len(WIRE).to_bytes(2, "little") + bytes(2) + WIRE
         await client.write_gatt_char(str(U.PROGRAM), program, response=True)

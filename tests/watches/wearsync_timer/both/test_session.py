@@ -42,8 +42,6 @@ SHORT = load_routine(SHORT_PATH)
 SHORT_TEXT = SHORT_PATH.read_text()
 PROGRAM = compile_routine(SHORT)
 WIRE = encode_program(PROGRAM)
-#: Watch time per real time for the firmware: the 40 s program in 2 s.
-FAST = 20.0
 #: Long enough for any session of the short program, with room to spare (watch time).
 WITHIN_MS = 2 * PROGRAM.total_ms + 10_000
 
@@ -122,7 +120,7 @@ async def test_a_session_started_from_the_companion_plays_the_programs_cue_timel
     profiles: list[DeviceProfile],
     start_timer_watch: StartTimerWatch,
 ) -> None:
-    watch = await start_timer_watch(time_scale=FAST)
+    watch = await start_timer_watch()
     updates: list[LiveUpdate] = []
     session = asyncio.create_task(
         run_session(
@@ -160,8 +158,7 @@ async def test_skip_pressed_on_the_watch_jumps_to_the_next_exercise_and_is_store
     profiles: list[DeviceProfile],
     start_timer_watch: StartTimerWatch,
 ) -> None:
-    # At 5x the firmware's first exercise lasts 3.8 s of real time: the press lands inside it.
-    watch = await start_timer_watch(time_scale=5.0)
+    watch = await start_timer_watch()
     second = next(s.index for s in PROGRAM.steps if s.exercise == 1)
     session = asyncio.create_task(
         run_session(
@@ -193,7 +190,7 @@ async def test_a_session_done_on_the_watch_is_read_back_stored_and_acknowledged(
     profiles: list[DeviceProfile],
     start_timer_watch: StartTimerWatch,
 ) -> None:
-    watch = await start_timer_watch(time_scale=FAST)
+    watch = await start_timer_watch()
     target = await found(link, profiles, watch)
     await sync_watch(store=store, routine=SHORT, routine_text=SHORT_TEXT, watch=target, hci=link)
     assert await watch.press("start") == 0
@@ -224,8 +221,8 @@ async def test_a_reboot_during_a_session_records_session_aborted_at_the_next_boo
     profiles: list[DeviceProfile],
     start_timer_watch: StartTimerWatch,
 ) -> None:
-    # At a hundredth of real speed the firmware's 3 s lead-in lasts 300 s: the reboot cuts it.
-    watch = await start_timer_watch(time_scale=0.01)
+    # No watch time passes between the press and the reboot: the reboot cuts the lead-in.
+    watch = await start_timer_watch()
     target = await found(link, profiles, watch)
     await sync_watch(store=store, routine=SHORT, routine_text=SHORT_TEXT, watch=target, hci=link)
     boot = watch.boot_id

@@ -25,6 +25,9 @@ from wearsync.watches.wearsync_timer.sim.watch import SimWatch
 VARIANTS: Final = ("sim", "firmware")
 #: Real seconds a wait allows on top of the watch time it asked for (a margin, not a check).
 MARGIN_S: Final = 30.0
+#: The firmware's slowest time scale, where a manual clock keeps it: a second of real time is a
+#: millisecond of watch time, so what a test does over the air leaves watch time all but still.
+FROZEN_TIME_SCALE: Final = 0.001
 #: How far a manual clock moves between looks at the lines in ``run_until``.
 SLICE_MS: Final = 1000
 #: What a plain client discovers by default: discovery is most of a short link's PDUs.
@@ -184,13 +187,19 @@ class SimTimerWatch(TimerWatch):
 
 
 class FirmwareTimerWatch(TimerWatch):
-    """The NimBLE firmware, a process on the link."""
+    """The NimBLE firmware, a process on the link.
+
+    With ``manual_clock`` it runs at :data:`FROZEN_TIME_SCALE` and watch time moves through its
+    test interface's ``advance MS`` (every step and reminder due on the way happens at its own
+    watch time), as the simulator's manual clock does; else at its ``--time-scale``.
+    """
 
     variant = "firmware"
 
-    def __init__(self, firmware: Firmware, link: VirtualLink) -> None:
+    def __init__(self, firmware: Firmware, link: VirtualLink, *, manual_clock: bool) -> None:
         self.firmware = firmware
         self.link = link
+        self.manual_clock = manual_clock
         self.tap = AttTap(link, subject=self.address)
 
     @property
@@ -214,17 +223,34 @@ class FirmwareTimerWatch(TimerWatch):
         await self.firmware.restart()
 
     async def run_until(self, done: Done, *, within_ms: int, slice_ms: int = SLICE_MS) -> None:
-        seconds = within_ms / 1000 / self.firmware.time_scale + MARGIN_S
+        if not self.manual_clock:
+            await self._wait(done, within_ms / 1000 / self.firmware.time_scale + MARGIN_S)
+            return
+        passed = 0
+        while not done():
+            assert passed < within_ms, f"not done within {within_ms} ms of watch time"
+            await self._advance(slice_ms)
+            passed += slice_ms
+
+    async def elapse(self, ms: int) -> None:
+        if self.manual_clock:
+            await self._advance(ms)
+        else:
+            await asyncio.sleep(ms / 1000 / self.firmware.time_scale)
+
+    async def wait_for(self, done: Done) -> None:
+        await self._wait(done, MARGIN_S)
+
+    async def _advance(self, ms: int) -> None:
+        # Its lines of what happened on the way come before the answer to the step.
+        line = await self.firmware.press(f"advance {ms}")
+        assert line["code"] == 0, line
+
+    async def _wait(self, done: Done, seconds: float) -> None:
         try:
             await self.firmware.wait_for(lambda _line: done(), seconds)
         except TimeoutError:
-            raise AssertionError(f"not done within {within_ms} ms of watch time") from None
-
-    async def elapse(self, ms: int) -> None:
-        await asyncio.sleep(ms / 1000 / self.firmware.time_scale)
-
-    async def wait_for(self, done: Done) -> None:
-        await self.run_until(done, within_ms=0)
+            raise AssertionError(f"not done within {seconds:g} s") from None
 
     async def close(self) -> None:
         self.tap.close()
