@@ -17,6 +17,13 @@ from typing import Final
 import pytest
 
 from tests.watches.conftest import Updates, sync_watch
+from tests.watches.wearsync_timer.both.expected import (
+    Cue,
+    cue_of,
+    event_of,
+    expected_cues,
+    expected_events,
+)
 from tests.watches.wearsync_timer.both.watch import (
     StartTimerWatch,
     TimerWatch,
@@ -24,6 +31,7 @@ from tests.watches.wearsync_timer.both.watch import (
     skip_without_entries,
     timer_info,
 )
+from wearsync.ble.errors import GattError
 from wearsync.profiles import DeviceProfile
 from wearsync.records import utc_now
 from wearsync.routine import compile_routine, load_routine
@@ -42,6 +50,7 @@ from wearsync.watches.wearsync_timer.codec import (
     program_identity,
 )
 from wearsync.watches.wearsync_timer.codec.encode import wire_plan
+from wearsync.watches.wearsync_timer.driver import open_watch
 from wearsync.watches.wearsync_timer.sim.watch import ALL_FEATURES
 
 ROUTINE = load_routine("foot-care")
@@ -65,6 +74,11 @@ async def session(
     options = SessionOptions(on_update=Updates(), entry=entry, silence_timeout=10)
     ctx = SyncContext.of(store, await found(link, profiles, watch), ROUTINE, TEXT, hci=link)
     return asyncio.create_task(registry.driver_for(ctx.watch.profile).session(ctx, options))
+
+
+def cues(watch: TimerWatch) -> list[Cue]:
+    """The cues of sessions the watch played (reminders aside)."""
+    return [cue_of(v) for v in watch.of_type("vibration") if v["cue"] != "reminder"]
 
 
 def completions(watch: TimerWatch) -> int:
@@ -129,12 +143,27 @@ async def test_each_entry_from_the_watch_and_from_the_companion(
     assert {e["exercise"] for e in ran} == {0}
     assert ran[0]["step"] == PROGRAM.exercises[0].first_step - 1 == 0
     assert ran[-1]["kind"] == "session_completed"
+    # the cues and events of entry 1 alone, worked out from the program (§5.8)
+    first = kept_first_day(store, ROUTINE.name)
+    assert first is not None
+    wire = encode_program(PROGRAM, wire_plan(ROUTINE, PROGRAM, first))
+    assert [event_of(e) for e in ran] == expected_events(wire, 1)
+    assert cues(watch) == expected_cues(wire, 1)
+    played = len(cues(watch))
     assert await watch.press("start", entry=3) == AttErrorCode.UNKNOWN_ENTRY
-    # from the companion: START_ENTRY for toe walking, mirrored live
+    # from the companion: START_ENTRY of an entry the program lacks, then of toe walking (2)
+    ctx = SyncContext.of(store, await found(link, profiles, watch), ROUTINE, TEXT, hci=link)
+    async with open_watch(ctx) as (opened, info, _paired):
+        with pytest.raises(GattError) as refused:
+            await opened.client.start_session(info.program_identity, 3)
+        assert refused.value.code == AttErrorCode.UNKNOWN_ENTRY
     task = await session(store, link, profiles, watch, "toe-walking")
     await watch.wait_for(lambda: len(watch.events("session_started")) == 2)
     await watch.run_until(lambda: completions(watch) == 2, within_ms=PROGRAM.total_ms)
     await task
+    walked = [e for e in watch.events() if e["kind"] != "reminder"][len(ran) :]
+    assert [event_of(e) for e in walked] == expected_events(wire, 2)
+    assert cues(watch)[played:] == expected_cues(wire, 2)
     # a repeated sync changes nothing: every event was stored exactly once, with its entry
     await sync(store, link, profiles, watch)
     events = [e for e in store.events() if e.kind != "reminder"]

@@ -1,19 +1,24 @@
 """§5.6, §8 and table 9-2 on both watches: the same program plays the same cue timeline and
 records the same events, whichever watch runs it, and what a session leaves is read back once.
 
-The timeline both must play is worked out here from the program alone (its expansion, §5.6
-rules 6-7), so the two watches equal each other by equalling it. Session times are exact on
-both (the simulator's manual clock runs each callback at its due time; the firmware processes
-everything due at its due time at any time scale), so this is no timed check.
+The timeline both must play is worked out from the program alone (expected.py: its expansion,
+§5.6 rules 6-7), so the two watches equal each other by equalling it. Session times are exact
+on both (each manual clock runs everything due at its due time), so this is no timed check.
 """
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
 
 from tests.watches.conftest import run_session, sync_watch
+from tests.watches.wearsync_timer.both.expected import (
+    cue_of,
+    event_of,
+    expected_cues,
+    expected_events,
+    line_shapes,
+)
 from tests.watches.wearsync_timer.both.watch import (
     StartTimerWatch,
     TimerWatch,
@@ -23,19 +28,10 @@ from tests.watches.wearsync_timer.both.watch import (
 from wearsync.profiles import DeviceProfile
 from wearsync.records import SessionStatus
 from wearsync.routine import compile_routine, load_routine
-from wearsync.routine.model import Direction, Side
 from wearsync.sim.link import VirtualLink
-from wearsync.sim.motor import Vibration
 from wearsync.store import Store
 from wearsync.sync.live import LiveUpdate
-from wearsync.watches.wearsync_timer.codec import (
-    EventKind,
-    EventRecord,
-    decode_program,
-    encode_program,
-    expand,
-)
-from wearsync.watches.wearsync_timer.sim.cli import event_line, vibration_line
+from wearsync.watches.wearsync_timer.codec import encode_program
 
 SHORT_PATH = Path(__file__).parents[3] / "firmware" / "data" / "short.toml"
 SHORT = load_routine(SHORT_PATH)
@@ -44,66 +40,6 @@ PROGRAM = compile_routine(SHORT)
 WIRE = encode_program(PROGRAM)
 #: Long enough for any session of the short program, with room to spare (watch time).
 WITHIN_MS = 2 * PROGRAM.total_ms + 10_000
-
-Cue = tuple[str, tuple[int, ...], int, int | None, int]
-Event = tuple[str, int, int, int, int, int]
-
-
-def expected_cues(wire: bytes) -> list[Cue]:
-    """What the motor plays for a session run to the end (§5.6 rules 6-7): each step's cue at
-    its start, the countdown ticks once a second in its last ``countdown_ms``, the end cue."""
-    program = decode_program(wire)
-    cues = {c.name: c for c in program.cues}
-    steps = expand(program)
-    out: list[Cue] = []
-    for step in steps:
-        cue = cues[step.cue]
-        out.append((cue.name, tuple(cue.pattern), cue.strength, step.index, step.start_ms))
-        if step.countdown_cue is not None:
-            tick = cues[step.countdown_cue]
-            for k in range(step.countdown_ms // 1000, 0, -1):
-                at = step.end_ms - 1000 * k
-                out.append((tick.name, tuple(tick.pattern), tick.strength, step.index, at))
-    if program.end_cue is not None:
-        end = program.cues[program.end_cue]
-        out.append((end.name, tuple(end.pattern), end.strength, None, steps[-1].end_ms))
-    return out
-
-
-def expected_events(wire: bytes) -> list[Event]:
-    """The events of a session run to the end (table 9-2)."""
-    steps = expand(decode_program(wire))
-    first = steps[0]
-    out: list[Event] = [("session_started", 0, first.exercise, first.set, first.rep, 0)]
-    for step in steps:
-        position = (step.index, step.exercise, step.set, step.rep)
-        out.append(("step_started", *position, step.start_ms))
-        if step is steps[-1] or steps[step.index + 1].exercise != step.exercise:
-            begun = next(s for s in steps if s.exercise == step.exercise).start_ms
-            out.append(("exercise_completed", *position, step.end_ms - begun))
-    last = steps[-1]
-    out.append(("session_completed", last.index, last.exercise, last.set, last.rep, last.end_ms))
-    return out
-
-
-def line_shapes() -> dict[str, set[str]]:
-    """The keys of each line type as ``wearsync sim --json`` prints it."""
-    vibration = Vibration("cue", (100,), 50, session_ms=0, step=0, at_ms=0, utc=None)
-    event = EventRecord(
-        *(1, 0, 0, 0, EventKind.SESSION_STARTED, False, 0, 0, 1, 0),
-        *(next(iter(Side)), next(iter(Direction)), 0),
-    )
-    return {"vibration": set(vibration_line(vibration)), "event": set(event_line(event))}
-
-
-def cue_of(line: dict[str, Any]) -> Cue:
-    return (line["cue"], tuple(line["pattern"]), line["strength"], line["step"], line["session_ms"])
-
-
-def event_of(line: dict[str, Any]) -> Event:
-    keys = ("kind", "step", "exercise", "set", "rep", "duration_ms")
-    kind, step, exercise, set_, rep, duration = (line[k] for k in keys)
-    return (kind, step, exercise, set_, rep, duration)
 
 
 def completed(watch: TimerWatch) -> bool:
