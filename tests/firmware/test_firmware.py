@@ -1,4 +1,5 @@
-"""What only the firmware's own files show: its flash directory after a cut write and a bond.
+"""What only the firmware shows: its flash directory after a cut write and a bond, and a choice
+§2.4 leaves to the watch.
 
 The behaviour both watches share (sync, transfer cuts, events, security, sessions, entries)
 is tested against the simulator and the firmware alike in tests/watches/wearsync_timer/both/.
@@ -10,9 +11,11 @@ from __future__ import annotations
 
 import pytest
 from bleak import BleakClient
+from bumble import att
 
 from tests.firmware.conftest import Firmware, found, wanted_program
 from tests.watches.conftest import sync_watch
+from tests.watches.wearsync_timer.codec.test_golden import CHUNK
 from wearsync.ble.bumble_backend import BumbleBleakClient
 from wearsync.profiles import DeviceProfile
 from wearsync.routine import load_routine
@@ -20,7 +23,7 @@ from wearsync.routine.loader import builtin_text
 from wearsync.sim.link import VirtualLink
 from wearsync.store import Store
 from wearsync.sync.reports import SyncReport
-from wearsync.watches.wearsync_timer.codec import program_identity
+from wearsync.watches.wearsync_timer.codec import InfoFlags, TimerInfo, program_identity
 from wearsync.watches.wearsync_timer.codec import uuids as U
 
 pytestmark = pytest.mark.slow
@@ -69,3 +72,22 @@ async def test_a_commit_cut_before_the_slot_switch_leaves_the_previous_program(
     (flash / "slot").write_bytes(record[:-1] + bytes([record[-1] ^ 0xFF]))
     ready = await firmware.restart()
     assert ready["program_identity"] is None
+
+
+async def test_prepare_write_on_program_is_refused_with_0x06(
+    link: VirtualLink, profiles: list[DeviceProfile], firmware: Firmware
+) -> None:
+    """§2.4 lets a watch refuse Prepare Write on Program; the firmware does (the simulator
+    takes it, which §2.4 allows too)."""
+    device = (await found(link, profiles, firmware)).device
+    async with BleakClient(device, backend=BumbleBleakClient, hci=link, pair=True) as client:
+        connection = client._backend._connection  # type: ignore[attr-defined]
+        handle = client.services.get_characteristic(str(U.PROGRAM)).handle
+        request = att.ATT_Prepare_Write_Request(
+            attribute_handle=handle, value_offset=0, part_attribute_value=CHUNK[:16]
+        )
+        response = await connection.gatt_client.send_request(request)
+        assert isinstance(response, att.ATT_Error_Response)
+        assert response.error_code == 0x06  # Request Not Supported (§2.4, §11)
+        info = TimerInfo.from_bytes(bytes(await client.read_gatt_char(str(U.TIMER_INFO))))
+        assert not info.flags & InfoFlags.STAGING
