@@ -28,6 +28,10 @@ class SessionStatus(StrEnum):
     """Events so far show a session under way."""
 
 
+DONE_STATUSES = frozenset({SessionStatus.COMPLETED, SessionStatus.PARTIAL})
+"""The statuses of sessions that count for a planned occurrence (adherence, calendar marks)."""
+
+
 class ExerciseStatus(StrEnum):
     """What happened to one exercise in a session."""
 

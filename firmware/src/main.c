@@ -26,6 +26,7 @@
 
 #include "beacon.h"
 #include "gatt.h"
+#include "gatt_svc.h"
 #include "host/ble_hs.h"
 #include "host/util/util.h"
 #include "motor.h"
@@ -702,8 +703,9 @@ int main(int argc, char **argv)
     bond_store_init();
 
     ble_svc_gap_init();
-    ble_svc_gatt_init();
-    if (gatt_init(&g_watch) != 0 || ble_svc_gap_device_name_set(g_opt.name) != 0) {
+    /* Our GATT service replaces NimBLE's ble_svc_gatt_init(): it adds the Database Hash. */
+    if (gatt_svc_init() != 0 || gatt_init(&g_watch) != 0 ||
+        ble_svc_gap_device_name_set(g_opt.name) != 0) {
         fprintf(stderr, "cannot register the GATT services\n");
         return 1;
     }

@@ -98,3 +98,33 @@ def test_from_bleak_leaves_other_errors_alone() -> None:
     assert from_bleak(ValueError("x")) is None
     with pytest.raises(ValueError), ble_errors():
         raise ValueError("x")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="BlueZ's options")
+def test_a_passive_scanner_on_bluez_gets_the_advertisement_monitor_patterns(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """bleak's BlueZ backend refuses a passive scan without ``or_patterns`` when the scanner
+    is made (no D-Bus needed yet); the facade supplies them."""
+    monkeypatch.delenv("WEARSYNC_HCI", raising=False)
+    from bleak import BleakScanner
+
+    with pytest.raises(BleakError, match="or_patterns"):
+        BleakScanner(None, None, "passive")
+    make_scanner(scanning_mode="passive")  # no error: the patterns were passed
+
+
+def test_passive_scanning_falls_back_to_active_where_the_platform_has_none() -> None:
+    from wearsync.ble.factory import passive_platform_options
+
+    assert passive_platform_options("darwin") is None  # CoreBluetooth: active instead
+    assert passive_platform_options("win32") == {}  # WinRT takes the mode as it is
+    patterns = passive_platform_options("linux")
+    assert patterns is not None and {
+        p.content_of_pattern for p in patterns["bluez"]["or_patterns"]
+    } == {
+        b"\x01",
+        b"\x02",
+        b"\x05",
+        b"\x06",
+    }

@@ -86,11 +86,22 @@ def parse(body: bytes) -> icalendar.Calendar:
 
 
 def events(body: bytes) -> dict[str, icalendar.Event]:
-    """UID -> VEVENT of a calendar, checking that UIDs are unique."""
-    found = parse(body).walk("VEVENT")
+    """UID -> VEVENT of a calendar (overrides left out), checking that UIDs are unique."""
+    found = [e for e in parse(body).walk("VEVENT") if "RECURRENCE-ID" not in e]
     by_uid = {str(e["UID"]): e for e in found}
     assert len(by_uid) == len(found), "UIDs must be unique"
     return by_uid
+
+
+def overrides(body: bytes) -> dict[tuple[str, datetime], icalendar.Event]:
+    """(UID, RECURRENCE-ID in UTC) -> the VEVENT overriding that instance, checking that each
+    overrides an instance of an event of the calendar, once."""
+    masters = events(body)
+    found = [e for e in parse(body).walk("VEVENT") if "RECURRENCE-ID" in e]
+    by_key = {(str(e["UID"]), e["RECURRENCE-ID"].dt.astimezone(UTC)): e for e in found}
+    assert len(by_key) == len(found), "an instance is overridden twice"
+    assert all(uid in masters for uid, _ in by_key), "an override of no published event"
+    return by_key
 
 
 def content_lines(body: bytes) -> Iterator[bytes]:

@@ -8,11 +8,13 @@ import json
 import os
 import signal
 import sys
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
+from icalendar import Calendar
 from typer.testing import CliRunner
 
 from tests.calendar.factories import events, session
@@ -20,7 +22,7 @@ from wearsync.calendar.uids import exercise_uid, routine_uid, session_uid
 from wearsync.cli.app import app
 from wearsync.cli.export import ExportResult
 from wearsync.cli.feed import FeedLinks, FirstDay
-from wearsync.records import SessionStatus
+from wearsync.records import SessionStatus, utc_now
 from wearsync.routine.loader import builtin_text
 from wearsync.store import Store
 
@@ -196,3 +198,48 @@ async def test_feed_serve_runs_until_a_signal(home: Path) -> None:
                 await process.wait()
     # Both runs served the same secret: the one 'feed url' prints.
     assert feed("url").http.split("/feeds/")[1] == links.http.split("/feeds/")[1]
+
+
+def test_export_marks_follow_the_plans_pushed_at_the_time(home: Path) -> None:
+    """The CLI passes the push log's plans to the export: the routine pushed at 17:00 and
+    changed to 18:00 four days ago keeps 17:00 (and its missed marks) on its days."""
+    zone = ZoneInfo("Europe/London")
+    now = utc_now()
+    today = now.astimezone(zone).date()
+    first = today - timedelta(days=12)
+    old_push, new_push = now - timedelta(days=10), now - timedelta(days=4)
+    text = builtin_text("foot-care")
+    with Store.open(home / "wearsync.db") as store:
+        store.remember_device("AA", "watch", "wearsync-timer")
+        store.record_push(
+            "AA",
+            "01",
+            "foot-care",
+            text.replace('times = ["18:00"]', 'times = ["17:00"]'),
+            at=old_push,
+        )
+        store.record_push("AA", "02", "foot-care", text, at=new_push)
+    result = export("--start", first.isoformat(), "--out", str(home / "out.ics"))
+    body = (home / "out.ics").read_bytes()
+    title = result.schedule[0].summary
+    routine_events = [
+        e for e in Calendar.from_ical(body).walk("VEVENT") if str(e["SUMMARY"]).endswith(title)
+    ]
+    master = next(e for e in routine_events if "RRULE" in e)
+    assert master["DTSTART"].dt >= new_push  # the series is the plan in force now
+    missed_at_17 = sorted(
+        e["DTSTART"].dt.astimezone(zone)
+        for e in routine_events
+        if str(e["SUMMARY"]) == f"Missed: {title}" and e["DTSTART"].dt.astimezone(zone).hour == 17
+    )
+    expected = []
+    day = first
+    while day <= today:
+        at = datetime.combine(day, time(17), tzinfo=zone)
+        if old_push <= at < new_push:
+            expected.append(at)
+        day += timedelta(days=2)
+    assert missed_at_17 == expected and len(expected) >= 2
+    overrides = sum(1 for e in Calendar.from_ical(body).walk("VEVENT") if "RECURRENCE-ID" in e)
+    singles = sum(1 for e in Calendar.from_ical(body).walk("VEVENT") if "occurrence-" in e["UID"])
+    assert result.marks == overrides + singles > len(expected)

@@ -17,10 +17,14 @@ from wearsync.calendar.export import ExportOptions
 from wearsync.calendar.feed import FeedServer, FeedServerError
 from wearsync.calendar.httputil import is_loopback as _is_loopback
 from wearsync.calendar.ports import FeedSnapshot
-from wearsync.calendar.sources import StaticFeedSource
+from wearsync.calendar.sources import RoutineFeedSource, StaticFeedSource
 from wearsync.calendar.tokens import FeedTokens
 from wearsync.calendar.uids import exercise_uid, routine_uid
+from wearsync.routine.loader import builtin_text
+from wearsync.routine.model import Routine
+from wearsync.routine.occurrences import Plan
 from wearsync.store import Store
+from wearsync.sync.history import plans_in_store
 
 ROUTINE_UID = routine_uid("foot-care", 1)
 
@@ -328,3 +332,71 @@ async def test_the_day_moves_the_window_without_a_source_change(tmp_path: Path) 
     finally:
         await server.stop()
         store.close()
+
+
+async def test_the_served_feed_marks_what_the_pushed_plans_planned(tmp_path: Path) -> None:
+    """The serve edge hands the store's plans to the source; marks start at the first push."""
+    store = Store.open(tmp_path / "wearsync.db")
+    now = datetime(2026, 3, 20, 12, tzinfo=UTC)
+    pushed = datetime(2026, 3, 10, 12, tzinfo=UTC)
+    store.remember_device("AA", "watch", "wearsync-timer")
+    store.record_push("AA", "01", "foot-care", builtin_text("foot-care"), at=pushed)
+    store.save_sessions(many_sessions(3, until=now, years=0.01))
+
+    def plans(current: Routine, at: datetime) -> list[Plan]:
+        return plans_in_store(store, current, now=at)[1]
+
+    source = RoutineFeedSource(
+        "foot-care", store, store, start=date(2026, 3, 2), clock=lambda: now, plans=plans
+    )
+    server = FeedServer(
+        source, ledger=store.calendar_ledger(), tokens=FeedTokens(store), port=0, clock=lambda: now
+    )
+    await server.start()
+    try:
+        async with aiohttp.ClientSession() as http, http.get(server.feed_url()) as response:
+            assert response.status == 200
+            body = await response.read()
+    finally:
+        await server.stop()
+        store.close()
+    marked = [e["RECURRENCE-ID"].dt for e in parse(body).walk("VEVENT") if "RECURRENCE-ID" in e]
+    assert marked and min(marked) >= pushed
+
+
+async def test_missed_marks_appear_within_the_hour_the_day_ends(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "wearsync.db")
+    now = [datetime(2026, 1, 6, 23, 30, tzinfo=UTC)]  # London is on UTC in January
+    source = CountingSource(foot_care(), [], start=date(2026, 1, 5))
+    server = FeedServer(
+        source,
+        ledger=store.calendar_ledger(),
+        tokens=FeedTokens(store),
+        port=0,
+        clock=lambda: now[0],
+    )
+    await server.start()
+    try:
+        bodies = []
+        async with aiohttp.ClientSession() as http:
+            for step in (timedelta(0), timedelta(minutes=20), timedelta(minutes=20)):
+                now[0] += step
+                async with http.get(server.feed_url()) as response:
+                    bodies.append(await response.read())
+    finally:
+        await server.stop()
+        store.close()
+    assert source.snapshots == 2  # 23:30 and 23:50 share an hour; 00:10 does not
+
+    def missed_on(body: bytes, day: date) -> int:
+        return sum(
+            1
+            for e in parse(body).walk("VEVENT")
+            if "RECURRENCE-ID" in e
+            and e["RECURRENCE-ID"].dt.date() == day
+            and str(e["SUMMARY"]).startswith("Missed: ")
+        )
+
+    assert bodies[0] == bodies[1]
+    assert missed_on(bodies[1], date(2026, 1, 6)) == 0  # the 6th is still open at 23:50
+    assert missed_on(bodies[2], date(2026, 1, 6)) == 5  # 3 toe presses, 2 toe walking

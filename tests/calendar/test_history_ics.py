@@ -16,6 +16,7 @@ from tests.calendar.factories import (
     events,
     foot_care,
     many_sessions,
+    overrides,
     parse,
     session,
 )
@@ -142,7 +143,9 @@ def test_five_thousand_sessions_fit_the_default_feed(ledger: CalendarLedger) -> 
     by_uid = events(exported.body)
     shown = [e for u, e in by_uid.items() if u.startswith("session-")]
     summaries = [e for u, e in by_uid.items() if u.startswith("summary-")]
-    assert len(shown) == exported.sessions > 200
+    # The done and missed marks of the months shown share the budget with their sessions.
+    assert len(shown) == exported.sessions > 100
+    assert exported.marks > 100
     assert len(summaries) == exported.summaries
     # The newest sessions are shown one by one, the oldest only in summaries.
     newest = max(sessions, key=lambda s: s.started_at)
@@ -167,6 +170,10 @@ def test_five_thousand_sessions_fit_the_default_feed(ledger: CalendarLedger) -> 
     for month in months_shown:
         in_month = [s for s in sessions if s.started_at.astimezone(zone).strftime("%Y-%m") == month]
         assert all(session_uid(s.key) in shown_keys for s in in_month)
+    # Marks go with their month: only shown months have them.
+    marks = overrides(exported.body)
+    assert len(marks) == exported.marks
+    assert {e["DTSTART"].dt.strftime("%Y-%m") for e in marks.values()} <= months_shown
     # A summary is one all-day event on the month's first day, counting its sessions.
     march = by_uid[summary_uid("foot-care", "2023-03")]
     assert march["DTSTART"].dt == date(2023, 3, 1)

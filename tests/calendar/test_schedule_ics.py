@@ -52,10 +52,11 @@ def export(
     ).body
 
 
-def every(days: int, at: time, start: datetime, end: datetime) -> set[datetime]:
-    """Wall-clock ``at`` in London on FIRST_DAY and every ``days`` days after, in [start, end)."""
+def every(days: int, at: time, start: datetime, end: datetime, *, offset: int = 0) -> set[datetime]:
+    """Wall-clock ``at`` in London on FIRST_DAY (+ ``offset`` days) and every ``days`` days
+    after, in [start, end)."""
     found = set()
-    day = FIRST_DAY
+    day = FIRST_DAY + timedelta(days=offset)
     while True:
         moment = datetime(day.year, day.month, day.day, at.hour, at.minute, tzinfo=LONDON)
         if moment >= end:
@@ -92,9 +93,12 @@ def test_occurrences_match_the_schedule_exactly(window: str, ledger: CalendarLed
         routine_uid("foot-care", 1): every(2, time(18), start, end),
         exercise_uid("foot-care", "toe-presses", 1): every(1, time(8), start, end),
         exercise_uid("foot-care", "toe-presses", 2): every(1, time(13), start, end),
-        exercise_uid("foot-care", "toe-presses", 3): every(1, time(18), start, end),
+        # The 18:00 routine stands for the third toe presses on routine days, and for the
+        # second toe walking (13:00 is the nearest of its slots): those are planned on the
+        # days between routine days only.
+        exercise_uid("foot-care", "toe-presses", 3): every(2, time(18), start, end, offset=1),
         exercise_uid("foot-care", "toe-walking", 1): every(1, time(8), start, end),
-        exercise_uid("foot-care", "toe-walking", 2): every(1, time(13), start, end),
+        exercise_uid("foot-care", "toe-walking", 2): every(2, time(13), start, end, offset=1),
     }
     assert set(found) == set(expected)
     for uid, moments in expected.items():
@@ -228,16 +232,23 @@ def test_times_from_the_routine_file_and_from_options(ledger: CalendarLedger) ->
     found = occurrences(export(changed, ledger), start, end)
     assert as_utc(found[routine_uid("foot-care", 1)]) == as_utc(every(2, time(7, 30), start, end))
     assert as_utc(found[routine_uid("foot-care", 2)]) == as_utc(every(2, time(19, 15), start, end))
-    assert as_utc(found[exercise_uid("foot-care", "toe-presses", 3)]) == as_utc(
-        every(1, time(21, 45), start, end)
+    # Routine days: 07:30 stands for the nearest slot (09:05), 19:15 for 21:45; 12:00 stays.
+    assert as_utc(found[exercise_uid("foot-care", "toe-presses", 2)]) == as_utc(
+        every(1, time(12), start, end)
     )
+    for slot, at in ((1, time(9, 5)), (3, time(21, 45))):
+        assert as_utc(found[exercise_uid("foot-care", "toe-presses", slot)]) == as_utc(
+            every(2, at, start, end, offset=1)
+        )
     overridden = export(
         foot_care(), ledger, ScheduleOptions(daily_times=(time(6), time(14), time(22)))
     )
     found = occurrences(overridden, start, end)
-    assert as_utc(found[exercise_uid("foot-care", "toe-walking", 2)]) == as_utc(
-        every(1, time(14), start, end)
-    )
+    # The 18:00 routine is nearest to 14:00 (for toe presses a tie with 22:00: the earlier).
+    for exercise in ("toe-walking", "toe-presses"):
+        assert as_utc(found[exercise_uid("foot-care", exercise, 2)]) == as_utc(
+            every(2, time(14), start, end, offset=1)
+        )
     assert as_utc(found[exercise_uid("foot-care", "toe-presses", 3)]) == as_utc(
         every(1, time(22), start, end)
     )

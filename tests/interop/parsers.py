@@ -24,6 +24,9 @@ import vobject
 
 HERE = Path(__file__).resolve().parent
 Occurrences = dict[str, list[datetime]]
+Shown = dict[tuple[str, datetime], tuple[str, int]]
+"""(UID, start in UTC) -> (SUMMARY, number of VALARMs) of each occurrence as a client shows it,
+instance overrides (RECURRENCE-ID) in place of the occurrences they replace."""
 
 
 @dataclass(frozen=True)
@@ -98,3 +101,74 @@ def with_icalendar(job: Job) -> Occurrences:
         start = event["DTSTART"].dt
         found.setdefault(str(event["UID"]), []).append(start.astimezone(UTC))
     return {uid: sorted(times) for uid, times in found.items()}
+
+
+def shown_by_icaljs(job: Job) -> Shown:
+    """The job's occurrences with their summaries and alarms, as ical.js (Thunderbird) shows
+    them: overrides related to their series with ``Event.relateException``."""
+    payload = [
+        {
+            "id": job.id,
+            "ics": job.ics.decode(),
+            "start": int(job.start.timestamp() * 1000),
+            "end": int(job.end.timestamp() * 1000),
+            "details": True,
+        }
+    ]
+    done = subprocess.run(
+        ["node", str(HERE / "expand.mjs")],
+        input=json.dumps(payload).encode(),
+        capture_output=True,
+        check=False,
+        cwd=HERE,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    found = json.loads(done.stdout)[job.id]
+    assert "error" not in found, found["error"]
+    shown: Shown = {}
+    for uid, rows in found.items():
+        for ms, summary, alarms in rows:
+            key = (uid, datetime.fromtimestamp(ms / 1000, UTC))
+            assert key not in shown, key
+            shown[key] = (summary, alarms)
+    return shown
+
+
+def shown_by_vobject(job: Job) -> Shown:
+    """The same as vobject reads it, applying overrides by RECURRENCE-ID as Radicale does."""
+    calendar = vobject.readOne(job.ics.decode())
+    shown: Shown = {}
+    replaced: list[tuple[str, datetime, datetime, str, int]] = []
+    for vevent in calendar.vevent_list:
+        uid = str(vevent.uid.value)
+        summary = str(vevent.summary.value)
+        alarms = len(vevent.contents.get("valarm", []))
+        if "recurrence-id" in vevent.contents:
+            rid = vevent.contents["recurrence-id"][0].value.astimezone(UTC)
+            replaced.append((uid, rid, vevent.dtstart.value.astimezone(UTC), summary, alarms))
+            continue
+        rules = vevent.getrruleset(addRDate=True)
+        starts = (
+            [vevent.dtstart.value] if rules is None else rules.between(job.start, job.end, inc=True)
+        )
+        for s in starts:
+            at = s.astimezone(UTC)
+            if job.start <= at < job.end:
+                assert (uid, at) not in shown, (uid, at)
+                shown[uid, at] = (summary, alarms)
+    for uid, rid, at, summary, alarms in replaced:
+        assert shown.pop((uid, rid), None) is not None or not job.start <= rid < job.end
+        if job.start <= at < job.end:
+            shown[uid, at] = (summary, alarms)
+    return shown
+
+
+def shown_by_icalendar(job: Job) -> Shown:
+    """The same as icalendar and recurring-ical-events (which applies overrides) read it."""
+    calendar = icalendar.Calendar.from_ical(job.ics)
+    shown: Shown = {}
+    for event in recurring_ical_events.of(calendar).between(job.start, job.end):
+        key = (str(event["UID"]), event["DTSTART"].dt.astimezone(UTC))
+        assert key not in shown, key
+        shown[key] = (str(event["SUMMARY"]), len(event.walk("VALARM")))
+    return shown

@@ -19,7 +19,7 @@ from keyring.backend import KeyringBackend
 from typer.testing import CliRunner
 
 from tests.calendar.factories import session
-from wearsync.calendar.uids import exercise_uid, routine_uid
+from wearsync.calendar.uids import exercise_uid, routine_uid, session_uid
 from wearsync.cli.app import app
 from wearsync.cli.feed import PublishResult, publish_after_sync, publish_target
 from wearsync.routine.loader import builtin_text
@@ -261,3 +261,51 @@ def test_the_password_from_the_keyring(
     finally:
         keyring.set_keyring(previous)
     assert published.caldav is not None and len(published.caldav.created) == 8
+
+
+def test_a_series_and_its_marks_are_one_object_published_once(
+    radicale: Radicale, home: Path
+) -> None:
+    """With marks (overrides sharing their series' UID), each series is one resource holding
+    its overrides; a second publish finds every object unchanged, a new mark replaces one."""
+    now = datetime.now(UTC)
+    today = now.date()
+    first = runner.invoke(app, ["feed", "first-day", (today - timedelta(days=6)).isoformat()])
+    assert first.exit_code == 0, first.output
+    with Store.open(home / "wearsync.db") as store:
+        store.remember_device("AA", "watch", "wearsync-timer")
+        store.record_push(
+            "AA", "01", "foot-care", builtin_text("foot-care"), at=now - timedelta(days=5)
+        )
+    caldav = ("--caldav", radicale.url, "--user", USER)
+    published = publish(*caldav)
+    assert published.caldav is not None
+    assert radicale.uids() == set(published.caldav.created)
+    with DAVClient(url=radicale.url, username=USER, password=PASSWORD, require_tls=False) as c:
+        calendar = c.calendar(url=radicale.url)  # type: ignore[no-untyped-call]
+        stored = {
+            str(o.icalendar_component["UID"]): o.icalendar_instance.walk("VEVENT")
+            for o in calendar.events()
+        }
+    presses = stored[exercise_uid("foot-care", "toe-presses", 1)]
+    assert len(presses) > 1 and sum("RECURRENCE-ID" not in e for e in presses) == 1
+    assert all(
+        str(e["SUMMARY"]).startswith(("✓", "Missed")) for e in presses if "RECURRENCE-ID" in e
+    )
+    again = publish(*caldav)
+    assert again.caldav is not None
+    assert (again.caldav.created, again.caldav.updated, again.caldav.deleted) == ([], [], [])
+    with Store.open(home / "wearsync.db") as store:
+        store.save_sessions(
+            [
+                session(now - timedelta(days=2, hours=1), key="C0:FF:EE:00:00:01/2/1").model_copy(
+                    update={"entry": "toe-presses"}
+                )
+            ]
+        )
+    marked = publish(*caldav)
+    assert marked.caldav is not None
+    # It counts for that day's first toe presses, a mark of the first slot's series.
+    assert exercise_uid("foot-care", "toe-presses", 1) in marked.caldav.updated
+    assert marked.caldav.created == [session_uid("C0:FF:EE:00:00:01/2/1")]
+    assert marked.caldav.deleted == []

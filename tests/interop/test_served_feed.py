@@ -16,10 +16,20 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.calendar.factories import session
-from tests.interop.parsers import Job, icaljs_available, with_icalendar, with_icaljs, with_vobject
+from tests.interop.parsers import (
+    Job,
+    icaljs_available,
+    shown_by_icalendar,
+    shown_by_icaljs,
+    shown_by_vobject,
+    with_icalendar,
+    with_icaljs,
+    with_vobject,
+)
 from wearsync.calendar.uids import routine_uid, session_uid
 from wearsync.cli.app import app
 from wearsync.cli.feed import FeedLinks
+from wearsync.routine.loader import builtin_text
 from wearsync.store import Store
 
 # Europe/London changes on 29 March and 25 October 2026.
@@ -93,3 +103,42 @@ async def test_the_served_feed_reads_the_same_in_three_parsers(
     for record in sessions:
         minute = record.started_at.replace(second=0, microsecond=0)
         assert reference[session_uid(record.key)] == [minute]
+
+
+async def test_the_served_feed_marks_from_the_first_push_alike_in_three_parsers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``feed serve`` hands the push log's plans to the export: occurrences before the first
+    push carry no mark, later ones are done or missed, and all three parsers show the same."""
+    icaljs_available()
+    home = tmp_path / "home"
+    monkeypatch.setenv("WEARSYNC_HOME", str(home))
+    now = datetime.now(UTC)
+    today = now.astimezone(LONDON).date()
+    first = CliRunner().invoke(app, ["feed", "first-day", (today - timedelta(days=20)).isoformat()])
+    assert first.exit_code == 0, first.output
+    pushed = now - timedelta(days=10)
+    done = session(now - timedelta(days=5), key="C0:FF:EE:00:00:01/3/1").model_copy(
+        update={"entry": "toe-presses"}
+    )
+    with Store.open(home / "wearsync.db") as store:
+        store.remember_device("AA", "watch", "wearsync-timer")
+        store.record_push("AA", "01", "foot-care", builtin_text("foot-care"), at=pushed)
+        store.save_sessions([done])
+    body = await fetch_served_feed(home)
+    job = Job("served-marks", body, now - timedelta(days=19), now - timedelta(days=1))
+    readings = {
+        "ical.js": shown_by_icaljs(job),
+        "vobject": shown_by_vobject(job),
+        "icalendar": shown_by_icalendar(job),
+    }
+    assert readings["ical.js"] == readings["icalendar"] == readings["vobject"]
+    shown = {k: v for k, v in readings["icalendar"].items() if not k[0].startswith("session-")}
+    before = [summary for (_, at), (summary, _) in shown.items() if at < pushed]
+    # Occurrences whose day (or routine interval, two days) is over are marked one way or the
+    # other.
+    closed = now - timedelta(days=2)
+    after = [summary for (_, at), (summary, _) in shown.items() if pushed <= at < closed]
+    assert before and not [s for s in before if s.startswith(("✓", "Missed"))]
+    assert after and all(s.startswith(("✓ ", "Missed: ")) for s in after)
+    assert sum(s.startswith("✓ ") for s in after) == 1  # the one toe presses session

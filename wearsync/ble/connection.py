@@ -69,13 +69,14 @@ async def scan(
     seconds: float = 5.0,
     want: Callable[[FoundWatch], bool] | None = None,
 ) -> list[FoundWatch]:
-    """Scan for ``seconds`` and return the devices matching a profile, strongest first.
+    """Scan actively for ``seconds`` and return the devices matching a profile, strongest
+    first (active: a profile may match on the name, which a watch sends in its scan response).
 
     With ``want``, stop as soon as a matching device satisfies it.
     """
     known = list(profiles)
     found: dict[str, FoundWatch] = {}
-    scanner = make_scanner(hci=hci)
+    scanner = make_scanner(hci=hci, scanning_mode="active")
     with ble_errors(operation="scan"):
         async with scanner:
             try:
@@ -123,6 +124,47 @@ async def find_watch(
     target = f"'{name_or_address}'" if name_or_address else "a compatible watch"
     raise DeviceNotFoundError(
         f"{target} not found within {seconds:g} s of scanning", address=name_or_address
+    )
+
+
+async def find_known_watch(
+    address: str,
+    profile: DeviceProfile,
+    *,
+    name: str = "",
+    hci: HciSpec | None = None,
+    seconds: float = 10.0,
+) -> FoundWatch:
+    """Listen passively until the watch at ``address`` advertises; no scan request is sent.
+
+    A passive scan sees only the advertising data (the flags, the service UUIDs, the state
+    beacon), not the scan response where a watch puts its name, so the watch is recognised by
+    its address alone and keeps the ``profile`` (and ``name``) it was remembered with. Where
+    the platform cannot scan passively (CoreBluetooth) the scan is active
+    (:func:`~wearsync.ble.factory.make_scanner`).
+
+    Raises:
+        DeviceNotFoundError: it did not advertise within ``seconds``.
+    """
+    wanted = address.upper()
+    scanner = make_scanner(hci=hci, scanning_mode="passive")
+    with ble_errors(address=address, operation="scan"):
+        async with scanner:
+            try:
+                async with asyncio.timeout(seconds):
+                    async for device, data in scanner.advertisement_data():
+                        if str(device.address).upper() == wanted:
+                            return FoundWatch(
+                                device,
+                                name or data.local_name or "",
+                                data.rssi,
+                                profile,
+                                dict(data.manufacturer_data),
+                            )
+            except TimeoutError:
+                pass
+    raise DeviceNotFoundError(
+        f"'{name or address}' not found within {seconds:g} s of listening", address=address
     )
 
 

@@ -12,7 +12,9 @@ bleak and bumble are imported on first use so that importing :mod:`wearsync.ble`
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import sys
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -24,6 +26,8 @@ if TYPE_CHECKING:
     from bleak.backends.scanner import AdvertisementData, AdvertisementDataCallback
 
     from wearsync.ble.hci import HciSpec
+
+log = logging.getLogger(__name__)
 
 #: Environment variable naming the HCI transport (same as the backend's).
 HCI_ENV_VAR = "WEARSYNC_HCI"
@@ -52,19 +56,55 @@ def make_scanner(
         hci: HCI transport for the bumble backend; see :func:`resolve_hci`.
         detection_callback: called with ``(BLEDevice, AdvertisementData)`` per advertisement.
         service_uuids: only report devices advertising one of these services.
-        scanning_mode: ``"active"`` or ``"passive"``.
+        scanning_mode: ``"active"`` or ``"passive"`` (no scan requests: only the advertising
+            data is seen, never a scan response). On bleak's platform backends passive needs
+            platform options (:func:`passive_platform_options`); where the platform cannot
+            scan passively (CoreBluetooth) the scan is active instead.
     """
     from bleak import BleakScanner
 
     uuids = list(service_uuids) if service_uuids is not None else None
     spec = resolve_hci(hci)
     if spec is None:
-        return BleakScanner(detection_callback, uuids, scanning_mode)
+        extra: dict[str, Any] = {}
+        if scanning_mode == "passive":
+            options = passive_platform_options(sys.platform)
+            if options is None:
+                log.info("this platform cannot scan passively: scanning actively")
+                scanning_mode = "active"
+            else:
+                extra = options
+        return BleakScanner(detection_callback, uuids, scanning_mode, **extra)
     from wearsync.ble.bumble_backend import BumbleBleakScanner
 
     return BleakScanner(
         detection_callback, uuids, scanning_mode, backend=BumbleBleakScanner, hci=spec
     )
+
+
+#: Flags AD values a discoverable LE device advertises (general or limited discoverable, with
+#: or without "BR/EDR not supported"): the BlueZ advertisement monitor patterns that let a
+#: passive scan report any such device (Core Supplement Part A, 1.3).
+_DISCOVERABLE_FLAGS = (0x01, 0x02, 0x05, 0x06)
+
+
+def passive_platform_options(platform: str) -> dict[str, Any] | None:
+    """What bleak's platform backend needs to scan passively, or ``None`` if it cannot.
+
+    - BlueZ (``linux``) scans passively only through an advertisement monitor, which needs
+      ``or_patterns`` (bleak raises otherwise): one pattern per discoverable Flags value.
+    - CoreBluetooth (``darwin``) has no passive scanning (bleak raises): ``None``.
+    - WinRT and Android take ``scanning_mode="passive"`` as it is: no options.
+    """
+    if platform == "darwin":
+        return None
+    if not platform.startswith("linux"):
+        return {}
+    from bleak.args.bluez import OrPattern
+    from bleak.assigned_numbers import AdvertisementDataType
+
+    patterns = [OrPattern(0, AdvertisementDataType.FLAGS, bytes([f])) for f in _DISCOVERABLE_FLAGS]
+    return {"bluez": {"or_patterns": patterns}}
 
 
 def make_client(

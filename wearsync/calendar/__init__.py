@@ -9,8 +9,11 @@ CLI can reach its light parts without loading icalendar or aiohttp):
   bumps SEQUENCE and LAST-MODIFIED (the entries live in the store: ``Store.calendar_ledger()``);
 - :mod:`~wearsync.calendar.uids`: event UIDs from a safe alphabet (frozen);
 - :mod:`~wearsync.calendar.tokens`: the feed's secret token and the schedule's first day;
-- :mod:`~wearsync.calendar.schedule`: the routine as recurring events (pure);
+- :mod:`~wearsync.calendar.schedule`: the routine as recurring events, from the occurrence
+  generator (pure);
 - :mod:`~wearsync.calendar.history`: sessions as past events, windowed (pure);
+- :mod:`~wearsync.calendar.marks`: done and missed occurrences as overrides of their recurring
+  event (pure; the matching rule is ``wearsync.routine.adherence``'s);
 - :mod:`~wearsync.calendar.timezones`: VTIMEZONE with yearly rules (pure);
 - :mod:`~wearsync.calendar.icstext`: RFC 5545 text for the history's fast path (pure);
 - :mod:`~wearsync.calendar.export`: ``build_calendar``, the whole calendar as bytes;

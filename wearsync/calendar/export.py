@@ -7,7 +7,13 @@ ledger it is given).
   ``REFRESH-INTERVAL;VALUE=DURATION`` (RFC 7986) and ``X-PUBLISHED-TTL`` (Outlook), and a
   LAST-MODIFIED that moves whenever anything in the calendar does;
 - a VTIMEZONE for the schedule's zone (:mod:`wearsync.calendar.timezones`);
-- the schedule (:mod:`wearsync.calendar.schedule`), built with icalendar's components;
+- the schedule (:mod:`wearsync.calendar.schedule`), built with icalendar's components from the
+  effective routine (the options applied once), so it expands to the occurrence generator's
+  occurrences;
+- the done and missed marks (:mod:`wearsync.calendar.marks`) of the past occurrences, in the
+  plan in force at each (``plans``, as adherence counts them), as RECURRENCE-ID overrides; they
+  go with their month in the history window and its byte budget, and only where the schedule is
+  (not in the history-only view, not with ``history=none``);
 - the history (:mod:`wearsync.calendar.history`), written as text and cached per session.
 
 Every event gets SEQUENCE and LAST-MODIFIED from the revision ledger, which bumps them when the
@@ -21,13 +27,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
 from icalendar import Alarm, Calendar, Event, vDDDTypes, vDuration, vText, vUri
 
 from wearsync import __version__
 from wearsync.calendar.history import (
+    RECENT_MONTHS,
     HistoryMode,
     HistoryRenderer,
     RenderedEvent,
@@ -35,17 +42,22 @@ from wearsync.calendar.history import (
 )
 from wearsync.calendar.icstext import utc_stamp
 from wearsync.calendar.ledger import revise, whole_seconds
+from wearsync.calendar.marks import mark_events
 from wearsync.calendar.ports import EventLedger, LedgerEntry
 from wearsync.calendar.schedule import (
     EventKind,
     PlannedEvent,
     ScheduleOptions,
+    effective_routine,
     plan_schedule,
 )
 from wearsync.calendar.timezones import vtimezone
 from wearsync.calendar.uids import calendar_uid
-from wearsync.records import SessionRecord
+from wearsync.records import DONE_STATUSES, SessionRecord
+from wearsync.routine.adherence import Matched, match_sessions
 from wearsync.routine.model import Routine
+from wearsync.routine.occurrences import Plan, interval_days
+from wearsync.routine.occurrences import planned as occurrences_planned
 
 PRODID = f"-//wearsync//wearsync {__version__}//EN"
 DEFAULT_REFRESH = timedelta(hours=1)
@@ -109,6 +121,7 @@ class ExportedCalendar:
         schedule: the schedule's events.
         sessions: how many sessions are shown one by one.
         summaries: how many summary events stand for older sessions.
+        marks: how many occurrences are marked done or missed.
     """
 
     body: bytes
@@ -117,6 +130,7 @@ class ExportedCalendar:
     schedule: tuple[PublishedEvent, ...]
     sessions: int
     summaries: int
+    marks: int = 0
 
 
 def build_calendar(
@@ -128,6 +142,7 @@ def build_calendar(
     now: datetime,
     options: ExportOptions | None = None,
     renderer: HistoryRenderer | None = None,
+    plans: Sequence[Plan] | None = None,
 ) -> ExportedCalendar:
     """Build the calendar of ``routine`` and its ``sessions``.
 
@@ -139,15 +154,25 @@ def build_calendar(
         now: the current time (aware); new and changed events are stamped with it.
         options: what to publish; the defaults publish the schedule and recent history.
         renderer: a history renderer to reuse between builds (its cache makes rebuilds fast).
+        plans: the routine as it was in force over time, oldest first (``wearsync.sync.history.
+            plans_in_store`` reads them from the push log); the done and missed marks follow the
+            plan in force at each occurrence, as adherence does. None: ``routine`` from
+            ``start`` on. The published series are ``routine``'s, from the last plan's start
+            when there are several (earlier occurrences keep their own events).
 
     Raises:
         InputError: the schedule cannot be published as given (see ``plan_schedule``).
     """
     opts = options or ExportOptions()
     zone = routine.schedule.zone
+    current = effective_routine(routine, opts.schedule)
+    history_plans = [
+        Plan(effective_routine(p.routine, opts.schedule), p.since) for p in plans or ()
+    ] or [Plan(current)]
     planned: list[PlannedEvent] = []
     if opts.view is not CalendarView.HISTORY:
-        planned = plan_schedule(routine, start, opts.schedule)
+        since = history_plans[-1].since if len(history_plans) > 1 else None
+        planned = plan_schedule(current, start, opts.schedule, since=since)
     head = _calendar(routine, opts, zone_needed=bool(planned))
     zone_text = b""
     if planned:
@@ -156,9 +181,19 @@ def build_calendar(
         head.add_component(tz)
     fixed = len(head.to_ical()) + sum(_planned_size(p) for p in planned)
     history: list[RenderedEvent] = []
-    if opts.view is not CalendarView.SCHEDULE:
+    if opts.view is not CalendarView.HISTORY and opts.history is not HistoryMode.NONE:
+        marks = mark_events(
+            _matched(history_plans, sessions, start, now),
+            planned,
+            routine=current,
+            cache=(renderer or HistoryRenderer()).marks,
+        )
+    else:
+        marks = []
+    if opts.view is not CalendarView.SCHEDULE or marks:
         history = select_history(
-            sessions,
+            sessions if opts.view is not CalendarView.SCHEDULE else (),
+            marks=marks,
             mode=opts.history,
             routine=routine.name,
             title=routine.title,
@@ -193,7 +228,40 @@ def build_calendar(
         schedule=tuple(published),
         sessions=sum(1 for h in history if h.kind is EventKind.SESSION),
         summaries=sum(1 for h in history if h.kind is EventKind.SUMMARY),
+        marks=sum(1 for h in history if h.kind is EventKind.MARK),
     )
+
+
+def _matched(
+    plans: Sequence[Plan],
+    sessions: Sequence[SessionRecord],
+    first_day: date,
+    now: datetime,
+) -> list[Matched]:
+    """What became of the occurrences from the history window's start up to the open buckets.
+
+    The window starts on the first day of the oldest month the recent history shows one by one
+    (``RECENT_MONTHS``), in both modes: marks are about the current plan's recent days, older
+    months have their sessions (or summaries), and a five-year ``all`` feed stays quick to
+    build. It ends an interval past ``now``, so that an occurrence done early is marked too.
+    """
+    zone = plans[-1].routine.schedule.zone
+    today = now.astimezone(zone).date()
+    month = today.year * 12 + today.month - 1 - (RECENT_MONTHS - 1)
+    lo = max(
+        datetime.combine(first_day, time(0), tzinfo=zone),
+        datetime.combine(date(month // 12, month % 12 + 1, 1), time(0), tzinfo=zone),
+    )
+    longest = timedelta(days=max(interval_days(p.routine.schedule) for p in plans) + 1)
+    hi = now + longest
+    found = occurrences_planned(plans, first_day=first_day, start=lo, end=hi)
+    # A session can count only for an occurrence of its bucket, at most an interval earlier.
+    done = [
+        (s.entry, s.started_at)
+        for s in sessions
+        if s.status in DONE_STATUSES and s.started_at >= lo - longest
+    ]
+    return match_sessions(plans, found, done, first_day=first_day, now=now)
 
 
 def _calendar(routine: Routine, opts: ExportOptions, *, zone_needed: bool) -> Calendar:

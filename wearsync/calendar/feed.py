@@ -4,8 +4,8 @@
 ``?view=combined|schedule|history`` pick a variant) with a strong ETag and Last-Modified, and
 answers ``304 Not Modified`` to a matching If-None-Match (or, without one, an If-Modified-Since
 not older than the calendar). HEAD is supported. The body is built once per change of the
-source's revision (or of the day, which moves the history window), and served from memory,
-gzipped too for clients that ask.
+source's revision (or of the hour: the history window and the missed marks move with the
+clock), and served from memory, gzipped too for clients that ask.
 
 Everything else is a plain 404 that says nothing about why: an unknown, malformed or old
 token, a traversal attempt, an oversized path. The request target is matched as sent, never
@@ -37,7 +37,7 @@ import logging
 import re
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
 from urllib.parse import parse_qs
@@ -352,8 +352,11 @@ class FeedServer:
 
     def _built(self, variant: _Variant) -> _Built | None:
         now = self._clock()
-        # The day is part of the key: the history window moves with the calendar.
-        key = (self._source.revision(), self._generation, now.date(), self.url)
+        # The hour is part of the key: the history window moves with the day, and an occurrence
+        # is marked missed when its day ends (local midnight in the routine's zone, which the
+        # server does not know), so a mark is at most an hour late.
+        hour = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        key = (self._source.revision(), self._generation, hour, self.url)
         cached = self._cache.get(variant)
         if cached is not None and cached.key == key:
             return cached
@@ -382,6 +385,7 @@ class FeedServer:
             now=now,
             options=options,
             renderer=self._renderer,
+            plans=snapshot.plans,
         )
         suffix = "" if variant.view is CalendarView.COMBINED else f"-{variant.view}"
         gzipped = gzip.compress(exported.body, compresslevel=6, mtime=0)

@@ -5,7 +5,8 @@ with its status in SUMMARY and DESCRIPTION. The text is written directly
 (:mod:`wearsync.calendar.icstext`) and cached per record by :class:`HistoryRenderer`, so a feed
 with years of sessions is rebuilt in milliseconds when one session arrives.
 
-:func:`select_history` decides what is shown:
+:func:`select_history` decides what is shown (the done and missed marks of
+:mod:`wearsync.calendar.marks` go with their month, as the sessions do):
 
 - ``all``: every session;
 - ``recent`` (the default): the sessions of the current month and the eleven before, newest
@@ -18,7 +19,7 @@ with years of sessions is rebuilt in milliseconds when one session arrives.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -72,8 +73,9 @@ class RenderedEvent:
     LAST-MODIFIED), which come from the ledger.
 
     Attributes:
-        uid: the UID (also the first line of ``body``).
-        kind: session or summary.
+        uid: the UID (also the first line of ``body``); for a mark, its ledger key
+            (``<UID>;RECURRENCE-ID=<start>``, :mod:`wearsync.calendar.marks`).
+        kind: session, summary or mark (a done or missed occurrence).
         body: folded content lines, each ending in CRLF.
         size: ``body`` in bytes.
         fingerprint: SHA-256 of ``body``.
@@ -130,6 +132,8 @@ class HistoryRenderer:
         self._cache: dict[SessionRecord, RenderedEvent] = {}
         self._context = ""
         self._max = max_cached
+        self.marks: dict[Hashable, RenderedEvent] = {}
+        """The done and missed marks' text (:mod:`wearsync.calendar.marks`), by what they show."""
 
     def session(self, record: SessionRecord, title: str) -> RenderedEvent:
         """The event for one session."""
@@ -235,8 +239,13 @@ def select_history(
     now: datetime,
     budget: int | None,
     renderer: HistoryRenderer,
+    marks: Sequence[RenderedEvent] = (),
 ) -> list[RenderedEvent]:
     """The history events to publish, oldest first.
+
+    ``marks`` (the done and missed occurrences, :mod:`wearsync.calendar.marks`) go with the
+    month of their start: in ``recent`` mode a month is shown with its sessions and its marks,
+    or summarised without either; ``all`` shows every mark.
 
     Args:
         sessions: the sessions to show (any order).
@@ -247,25 +256,33 @@ def select_history(
         now: the current time, which decides what is recent.
         budget: bytes the history may take in ``recent`` mode (None: no limit).
         renderer: renders and caches the session events.
+        marks: done and missed marks to show with their months.
     """
-    if mode is HistoryMode.NONE or not sessions:
+    if mode is HistoryMode.NONE or not (sessions or marks):
         return []
     ordered = sorted(sessions, key=lambda s: (s.started_at, s.key))
     if mode is HistoryMode.ALL:
-        return [renderer.session(s, title) for s in ordered]
+        shown_all = [renderer.session(s, title) for s in ordered]
+        if not marks:
+            return shown_all  # the order (and so the bytes) of a feed without marks as before
+        return sorted(shown_all + list(marks), key=lambda e: (e.start, e.uid))
     this_month = _month_index(now.astimezone(zone).date())
     months: dict[int, list[SessionRecord]] = {}
     for s in ordered:
         months.setdefault(_month_index(s.started_at.astimezone(zone).date()), []).append(s)
+    marked: dict[int, list[RenderedEvent]] = {}
+    for m in marks:
+        marked.setdefault(_month_index(m.start.astimezone(zone).date()), []).append(m)
     summaries = _summaries(routine, title, months, this_month)
     limit = budget if budget is not None else 1 << 62
     older_cost = sum(e.size + EVENT_OVERHEAD for e in summaries.values())
     shown: list[RenderedEvent] = []
     used = 0
-    for month in sorted(months, reverse=True):
+    for month in sorted(months.keys() | marked.keys(), reverse=True):
         if month <= this_month - RECENT_MONTHS:
             break
-        events = [renderer.session(s, title) for s in months[month]]
+        events = [renderer.session(s, title) for s in months.get(month, ())]
+        events += marked.get(month, ())
         cost = sum(e.size + EVENT_OVERHEAD for e in events)
         own_summary = summaries.get(month)
         freed = own_summary.size + EVENT_OVERHEAD if own_summary is not None else 0

@@ -7,8 +7,9 @@ they can be tested on their own and wired to whatever owns the database:
   ``SEQUENCE`` and ``LAST-MODIFIED`` (Google Calendar only shows an edit when both move forward);
 - :class:`Settings` is a key/value store (the token of the feed URL, the date the schedule starts
   from); :class:`wearsync.store.Store` satisfies it as it is;
-- :class:`FeedSource` gives the feed server the current routine and sessions, and a cheap
-  revision that changes whenever they do.
+- :class:`FeedSource` gives the feed server the current routine and sessions (and the plans in
+  force over time, which the edge reads from the store's push log), and a cheap revision that
+  changes whenever they do.
 
 ``Store.calendar_ledger()`` implements the first over the store's database (where the SQL lives,
 with the other tables and their migrations) and ``Store`` itself the second. ``LedgerEntry`` is
@@ -24,6 +25,7 @@ from typing import Protocol
 
 from wearsync.records import SessionRecord
 from wearsync.routine.model import Routine
+from wearsync.routine.occurrences import Plan
 from wearsync.store import LedgerEntry
 
 __all__ = ["EventLedger", "FeedSnapshot", "FeedSource", "LedgerEntry", "Settings"]
@@ -66,11 +68,14 @@ class FeedSnapshot:
         sessions: stored sessions to show as history (any order; other routines' sessions are
             the source's business to leave out or keep).
         start: the date the schedule's recurrences start from (the first full-routine day).
+        plans: the routine as in force over time, oldest first, for the done and missed marks
+            (``build_calendar``'s ``plans``); None: the routine from ``start`` on.
     """
 
     routine: Routine
     sessions: Sequence[SessionRecord]
     start: date
+    plans: Sequence[Plan] | None = None
 
 
 class FeedSource(Protocol):

@@ -17,6 +17,7 @@ keyring), never from the command line, and is never logged.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tempfile
@@ -39,6 +40,7 @@ _LOOPBACK = ("localhost", "127.0.0.1", "::1")  # where plain http cannot expose 
 
 _BLOCK = re.compile(rb"BEGIN:(VEVENT|VTIMEZONE)\r\n.*?END:\1\r\n", re.DOTALL)
 _PROP = re.compile(rb"^(UID|SEQUENCE|LAST-MODIFIED|TZID):([^\r\n]*)", re.M)
+_RECURRENCE_ID = re.compile(rb"^RECURRENCE-ID(?:;[^:\r\n]*)?:([^\r\n]*)", re.M)
 _TZID_PARAM = re.compile(rb";TZID=([^:;\r\n]+)")
 
 
@@ -79,7 +81,22 @@ def _props(block: bytes) -> dict[bytes, bytes]:
     zone = _TZID_PARAM.search(unfolded)
     if zone is not None:
         found.setdefault(b"TZID", zone.group(1))
+    rid = _RECURRENCE_ID.search(unfolded)
+    if rid is not None:
+        found[b"RECURRENCE-ID"] = rid.group(1)
     return found
+
+
+def _group_revision(parts: list[tuple[bytes, bytes, bytes]]) -> tuple[str, str]:
+    """The revision of an object of several components (a series and its overrides): the
+    series' SEQUENCE and a digest of every component's RECURRENCE-ID, SEQUENCE and
+    LAST-MODIFIED, so a mark added, changed or dropped replaces the object."""
+    if len(parts) == 1:
+        _rid, sequence, modified = parts[0]
+        return sequence.decode(), modified.decode()
+    master = next((p for p in parts if not p[0]), parts[0])
+    digest = hashlib.sha256(b"\n".join(b"|".join(p) for p in sorted(parts))).hexdigest()[:16]
+    return master[1].decode(), f"{master[2].decode()}+{digest}"
 
 
 def split_events(body: bytes) -> list[EventObject]:
@@ -91,7 +108,9 @@ def split_events(body: bytes) -> list[EventObject]:
         if line.startswith((b"BEGIN:VCALENDAR", b"VERSION:", b"PRODID:", b"CALSCALE:"))
     )
     zones: dict[bytes, bytes] = {}
-    events: list[EventObject] = []
+    # UID -> its zone and its components: a series and its instance overrides (the done and
+    # missed marks) are one object (RFC 4791 section 4.1).
+    groups: dict[bytes, tuple[bytes, list[bytes], list[tuple[bytes, bytes, bytes]]]] = {}
     for match in _BLOCK.finditer(body):
         block = match.group(0)
         props = _props(block)
@@ -99,17 +118,23 @@ def split_events(body: bytes) -> list[EventObject]:
             zones[props[b"TZID"]] = block
             continue
         zone = zones.get(props.get(b"TZID", b""), b"")
-        events.append(
-            EventObject(
-                uid=props[b"UID"].decode(),
-                revision=(
-                    props.get(b"SEQUENCE", b"0").decode(),
-                    props.get(b"LAST-MODIFIED", b"").decode(),
-                ),
-                body=prolog + zone + block + b"END:VCALENDAR\r\n",
+        _zone, blocks, parts = groups.setdefault(props[b"UID"], (zone, [], []))
+        blocks.append(block)
+        parts.append(
+            (
+                props.get(b"RECURRENCE-ID", b""),
+                props.get(b"SEQUENCE", b"0"),
+                props.get(b"LAST-MODIFIED", b""),
             )
         )
-    return events
+    return [
+        EventObject(
+            uid=uid.decode(),
+            revision=_group_revision(parts),
+            body=prolog + zone + b"".join(blocks) + b"END:VCALENDAR\r\n",
+        )
+        for uid, (zone, blocks, parts) in groups.items()
+    ]
 
 
 def caldav_password(user: str, url: str) -> str:
@@ -188,7 +213,7 @@ def publish_caldav(url: str, user: str, password: str, events: list[EventObject]
                 component = obj.icalendar_component
                 uid = str(component.get("UID", ""))
                 if uid.endswith("@" + UID_DOMAIN):
-                    existing[uid] = (obj, _revision(component))
+                    existing[uid] = (obj, _revision(obj.icalendar_instance.walk("VEVENT")))
             wanted = {e.uid for e in events}
             for event in events:
                 have = existing.get(event.uid)
@@ -230,13 +255,22 @@ def _reason(exc: BaseException) -> str:
     return reason or type(exc).__name__
 
 
-def _revision(component: Any) -> tuple[str, str]:
+def _revision(components: list[Any]) -> tuple[str, str]:
+    """A stored object's revision, worked out as :func:`split_events` does for a new one."""
     from icalendar import vDDDTypes
 
-    sequence = str(component.get("SEQUENCE", "0"))
-    modified = component.get("LAST-MODIFIED")
-    stamp = vDDDTypes(modified.dt).to_ical().decode() if modified is not None else ""
-    return sequence, stamp
+    parts = []
+    for component in components:
+        rid = component.get("RECURRENCE-ID")
+        modified = component.get("LAST-MODIFIED")
+        parts.append(
+            (
+                vDDDTypes(rid.dt).to_ical() if rid is not None else b"",
+                str(component.get("SEQUENCE", "0")).encode(),
+                vDDDTypes(modified.dt).to_ical() if modified is not None else b"",
+            )
+        )
+    return _group_revision(parts) if parts else ("0", "")
 
 
 def publish_dir(directory: Path, name: str, body: bytes, etag: str) -> bool:

@@ -1,18 +1,28 @@
 """The routine's schedule as recurring, timed events (pure: a routine in, event plans out).
 
-Two kinds of event come out of one routine:
+The events expand to exactly the occurrences of :mod:`wearsync.routine.occurrences`, the one
+schedule adherence and the watch's reminders use, fed with the *effective* routine
+(:func:`effective_routine`: the routine with the options' interval, times and daily times,
+built once by the export). Three kinds of event come out of it:
 
 - the whole routine every N days (``RRULE:FREQ=DAILY;INTERVAL=N``), one event per time of day in
   ``schedule.times``; N is ``schedule.every_days`` picked with :class:`ScheduleOptions.every_pick`
   (the range's minimum unless the routine sets ``use``), or :attr:`ScheduleOptions.every_days`;
-- each exercise done several times a day (``times_per_day`` > 1) daily at the first
-  ``times_per_day`` of ``schedule.daily_times``, one event per time slot.
+- each exercise done several times a day (``times_per_day`` > 1) daily at each of the first
+  ``times_per_day`` of ``schedule.daily_times`` that it keeps on routine days, one event per slot;
+- each slot the routine stands for on routine days (the generator's ``daily_slots`` marks it:
+  no double booking, e.g. the third toe presses at 18:00 beside the 18:00 routine) as N - 1
+  events ``FREQ=DAILY;INTERVAL=N`` starting on the days after the first day (k = 1 .. N - 1),
+  and none when the routine is every day. One RRULE per event and no EXDATE or EXRULE, which
+  clients treat alike. The first of them keeps the UID the slot's daily event had (an edit, not
+  a new event); the others are ``exercise_uid(..., day=k)``.
 
 Events start on a fixed first day (:func:`wearsync.calendar.tokens.schedule_start`) at local
 wall-clock times with the schedule's TZID, so they stay at 18:00 across daylight-saving changes.
 Durations come from the compiled timer program. UIDs name the routine, the kind, the exercise
 and the slot, never the time, so moving the routine from 18:00 to 19:00 is an edit of the same
-event (SEQUENCE goes up) rather than a new event.
+event (SEQUENCE goes up) rather than a new event. Given a plan's start (``since``), each event
+starts at its first occurrence from then on, so earlier days keep the plan in force then.
 """
 
 from __future__ import annotations
@@ -20,15 +30,23 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from wearsync.calendar.uids import exercise_uid, routine_uid
 from wearsync.errors import InputError
 from wearsync.routine.compiler import CompileOptions, TimerProgram, compile_routine
 from wearsync.routine.describe import describe_exercise
-from wearsync.routine.model import RangePick, Routine
+from wearsync.routine.model import Range, RangePick, Routine
+from wearsync.routine.occurrences import (
+    ROUTINE_ENTRY,
+    Occurrence,
+    daily_slots,
+    interval_days,
+    wall_time,
+)
 
 
 class EventKind(StrEnum):
@@ -38,6 +56,8 @@ class EventKind(StrEnum):
     EXERCISE = "exercise"
     SESSION = "session"
     SUMMARY = "summary"
+    MARK = "mark"
+    """A done or missed occurrence (:mod:`wearsync.calendar.marks`)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -77,6 +97,8 @@ class PlannedEvent:
         duration: how long each occurrence lasts.
         interval_days: the RRULE's INTERVAL (FREQ=DAILY).
         reminder: the alarm's offset before the start, or None.
+        entry: the occurrence generator's entry (``routine`` or the exercise id).
+        slot: the generator's slot (index into ``times`` or ``daily_times``).
     """
 
     uid: str
@@ -88,10 +110,30 @@ class PlannedEvent:
     duration: timedelta
     interval_days: int
     reminder: timedelta | None
+    entry: str = ROUTINE_ENTRY
+    slot: int = 0
+
+    def holds(self, occurrence: Occurrence) -> bool:
+        """Whether ``occurrence`` is one of this event's occurrences."""
+        if occurrence.entry != self.entry or occurrence.slot != self.slot:
+            return False
+        first = self.start.date()
+        day = occurrence.day
+        if day < first or (day - first).days % self.interval_days:
+            return False
+        at = self.start.time()
+        if occurrence.local.time() == at:  # the usual case; a wall time in a DST gap moved
+            return True
+        zone = occurrence.local.tzinfo
+        assert isinstance(zone, ZoneInfo)
+        return wall_time(day, at, zone) == occurrence.local
 
     def fingerprint(self) -> str:
         """A digest of everything published about the event (not DTSTAMP/SEQUENCE)."""
         data = asdict(self)
+        # entry and slot only say which generator series the event is; leaving them out keeps
+        # the fingerprints (and so SEQUENCE) of events published before they existed.
+        del data["entry"], data["slot"]
         data["start"] = f"{self.start.isoformat()}[{self.start.tzinfo}]"
         data["duration"] = self.duration.total_seconds()
         data["reminder"] = None if self.reminder is None else self.reminder.total_seconds()
@@ -106,36 +148,76 @@ def every_days(routine: Routine, options: ScheduleOptions) -> int:
     return max(1, math.floor(routine.schedule.every_days.pick(options.every_pick) + 0.5))
 
 
-def plan_schedule(routine: Routine, start: date, options: ScheduleOptions) -> list[PlannedEvent]:
-    """The recurring events of ``routine``, first occurring on ``start``.
+def effective_routine(routine: Routine, options: ScheduleOptions) -> Routine:
+    """``routine`` with the schedule the options publish: their interval, times and daily times.
+
+    The calendar builds it once and feeds it both to :func:`plan_schedule` and to the occurrence
+    generator (:mod:`wearsync.routine.occurrences`), so the published events and the marks on
+    them come from one schedule.
+    """
+    schedule = routine.schedule
+    n = every_days(routine, options)
+    return routine.model_copy(
+        update={
+            "schedule": schedule.model_copy(
+                update={
+                    "every_days": Range(min=n, max=n),
+                    "times": options.times or schedule.times,
+                    "daily_times": options.daily_times or schedule.daily_times,
+                }
+            )
+        }
+    )
+
+
+def plan_schedule(
+    routine: Routine, start: date, options: ScheduleOptions, *, since: datetime | None = None
+) -> list[PlannedEvent]:
+    """The recurring events of ``routine``, whose occurrences are the generator's.
+
+    ``routine`` is the effective routine (:func:`effective_routine`); ``options`` gives the
+    alarms and durations. The events expand to exactly
+    ``wearsync.routine.occurrences.occurrences(routine, first_day=start, ...)``: the routine
+    every N days from ``start``; each repeated exercise daily at the slots it keeps on routine
+    days; and each slot the routine stands for on routine days (the generator's
+    ``daily_slots``) as N - 1 events ``FREQ=DAILY;INTERVAL=N`` starting on ``start + k``
+    (k = 1 .. N - 1), none when N is 1.
 
     Args:
-        routine: the routine.
-        start: the first day of the schedule (in the schedule's zone).
+        routine: the effective routine.
+        start: the schedule's first day (a routine day, in the schedule's zone).
         options: the choices in :class:`ScheduleOptions`.
+        since: when this plan came into force (None: from ``start``); each event starts at
+            its first occurrence at or after it, so earlier days keep the plan then in force.
 
     Raises:
         InputError: an exercise is done more times a day than there are daily time slots.
     """
-    zone = routine.schedule.zone
+    schedule = routine.schedule
     program = compile_routine(routine, options.compile)
-    interval = every_days(routine, options)
-    times = options.times or routine.schedule.times
+    interval = interval_days(schedule)
+    times = schedule.times
+    zone = schedule.zone
     events = [
-        PlannedEvent(
-            uid=routine_uid(routine.name, slot),
-            kind=EventKind.ROUTINE,
-            exercise=None,
-            summary=routine.title,
-            description=_routine_description(routine, interval, times, program),
-            start=datetime.combine(start, at, tzinfo=zone),
-            duration=_duration(program.total_ms),
-            interval_days=interval,
-            reminder=options.reminder,
+        _from(
+            PlannedEvent(
+                uid=routine_uid(routine.name, slot + 1),
+                kind=EventKind.ROUTINE,
+                exercise=None,
+                summary=routine.title,
+                description=_routine_description(routine, interval, times, program),
+                start=datetime.combine(start, at, tzinfo=zone),
+                duration=_duration(program.total_ms),
+                interval_days=interval,
+                reminder=options.reminder,
+                entry=ROUTINE_ENTRY,
+                slot=slot,
+            ),
+            since,
         )
-        for slot, at in enumerate(times, 1)
+        for slot, at in enumerate(times)
     ]
-    daily = options.daily_times or routine.schedule.daily_times
+    daily = schedule.daily_times
     for ex in routine.exercises:
         if ex.times_per_day < 2:
             continue
@@ -148,21 +230,51 @@ def plan_schedule(routine: Routine, start: date, options: ScheduleOptions) -> li
             )
         one = compile_routine(routine, options.compile.model_copy(update={"exercises": (ex.id,)}))
         slots = daily[: ex.times_per_day]
-        for slot, at in enumerate(slots, 1):
-            events.append(
-                PlannedEvent(
-                    uid=exercise_uid(routine.name, ex.id, slot),
-                    kind=EventKind.EXERCISE,
-                    exercise=ex.id,
-                    summary=f"{ex.name} ({slot} of {ex.times_per_day} today)",
-                    description=_exercise_description(routine, ex.id, slots, one.total_ms),
-                    start=datetime.combine(start, at, tzinfo=zone),
-                    duration=_duration(one.total_ms),
-                    interval_days=1,
-                    reminder=options.reminder,
-                )
+        description = _exercise_description(routine, ex.id, slots, one.total_ms)
+        # The generator's slots, each with whether the routine stands for it on routine days.
+        for slot, (at, dropped) in enumerate(daily_slots(routine, ex.times_per_day)):
+            template = PlannedEvent(
+                uid="",
+                kind=EventKind.EXERCISE,
+                exercise=ex.id,
+                summary=f"{ex.name} ({slot + 1} of {ex.times_per_day} today)",
+                description=description,
+                start=datetime.combine(start, at, tzinfo=zone),
+                duration=_duration(one.total_ms),
+                interval_days=1,
+                reminder=options.reminder,
+                entry=ex.id,
+                slot=slot,
             )
+            if not dropped:
+                uid = exercise_uid(routine.name, ex.id, slot + 1)
+                events.append(_from(replace(template, uid=uid), since))
+                continue
+            # The routine stands for this slot on routine days: one event per other day of
+            # the interval, so no client has to honour an exception rule.
+            note = f"Not on routine days: {routine.title} at {_hhmm(times)} stands for this one."
+            for k in range(1, interval):
+                moved = replace(
+                    template,
+                    uid=exercise_uid(routine.name, ex.id, slot + 1, day=k),
+                    description=f"{description}\n{note}",
+                    start=template.start + timedelta(days=k),
+                    interval_days=interval,
+                )
+                events.append(_from(moved, since))
     return events
+
+
+def _from(event: PlannedEvent, since: datetime | None) -> PlannedEvent:
+    """``event`` starting at its first occurrence at or after ``since``."""
+    if since is None:
+        return event
+    zone = event.start.tzinfo
+    assert isinstance(zone, ZoneInfo)
+    day, at = event.start.date(), event.start.time()
+    while wall_time(day, at, zone) < since:
+        day += timedelta(days=event.interval_days)
+    return replace(event, start=datetime.combine(day, at, tzinfo=zone))
 
 
 def _duration(ms: int) -> timedelta:

@@ -21,6 +21,7 @@ from wearsync.calendar.tokens import schedule_start
 from wearsync.records import SessionRecord, utc_now
 from wearsync.routine.loader import load_routine
 from wearsync.routine.model import Routine
+from wearsync.routine.occurrences import Plan
 
 
 class SessionReader(Protocol):
@@ -70,7 +71,9 @@ class RoutineFeedSource:
 
     Only sessions of this routine (``SessionRecord.routine == routine.name``) are published. The
     first day of the schedule is kept in ``settings`` (see
-    :func:`~wearsync.calendar.tokens.schedule_start`).
+    :func:`~wearsync.calendar.tokens.schedule_start`). ``plans``, given by the edge that owns the
+    store (``wearsync.sync.history.plans_in_store``), gives the routine's plans over time for
+    the done and missed marks; without it the marks follow the current routine.
     """
 
     def __init__(
@@ -82,6 +85,7 @@ class RoutineFeedSource:
         changes: Callable[[], Hashable] | None = None,
         start: date | None = None,
         clock: Callable[[], datetime] = utc_now,
+        plans: Callable[[Routine, datetime], Sequence[Plan]] | None = None,
     ) -> None:
         self._ref = ref
         self._store = store
@@ -89,6 +93,7 @@ class RoutineFeedSource:
         self._changes = changes
         self._start = start
         self._clock = clock
+        self._plans = plans
         self._nudges = 0
         self._loaded: tuple[Hashable, Routine] | None = None
 
@@ -125,7 +130,9 @@ class RoutineFeedSource:
         routine = self.routine()
         sessions = [s for s in self._store.sessions() if s.routine == routine.name]
         start = self._start
+        now = self._clock()
         if start is None:
-            today = self._clock().astimezone(routine.schedule.zone).date()
+            today = now.astimezone(routine.schedule.zone).date()
             start = schedule_start(self._settings, routine.name, today)
-        return FeedSnapshot(routine, sessions, start)
+        plans = self._plans(routine, now) if self._plans is not None else None
+        return FeedSnapshot(routine, sessions, start, plans)

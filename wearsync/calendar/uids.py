@@ -35,8 +35,15 @@ def routine_uid(routine: str, slot: int) -> str:
     return make_uid("routine", routine, str(slot))
 
 
-def exercise_uid(routine: str, exercise: str, slot: int) -> str:
-    """One exercise done several times a day, at its ``slot``-th daily time."""
+def exercise_uid(routine: str, exercise: str, slot: int, *, day: int = 0) -> str:
+    """One exercise done several times a day, at its ``slot``-th daily time.
+
+    ``day`` k > 0 names the event of a slot the routine stands for on routine days, which
+    recurs on the k-th day of each routine interval; k = 1 keeps the UID of the daily event the
+    slot had before (so that clients see an edit of it), later days get their own.
+    """
+    if day > 1:
+        return make_uid("exercise", routine, exercise, str(slot), f"day{day}")
     return make_uid("exercise", routine, exercise, str(slot))
 
 

@@ -184,15 +184,21 @@ def _export_calendar(home: Path, store: Store, routine: Routine) -> tuple[Path, 
     from wearsync.calendar.export import build_calendar
     from wearsync.calendar.tokens import schedule_start
     from wearsync.records import utc_now
+    from wearsync.sync.history import plans_in_store
 
     now = utc_now()
     first = schedule_start(store, routine.name, now.astimezone(routine.schedule.zone).date())
     calendar = build_calendar(
-        routine, store.sessions(), start=first, ledger=store.calendar_ledger(), now=now
+        routine,
+        store.sessions(),
+        start=first,
+        ledger=store.calendar_ledger(),
+        now=now,
+        plans=plans_in_store(store, routine, now=now)[1],
     )
     path = home / f"{routine.name}.ics"
     path.write_bytes(calendar.body)
-    return path, len(calendar.schedule) + calendar.sessions + calendar.summaries
+    return path, len(calendar.schedule) + calendar.sessions + calendar.summaries + calendar.marks
 
 
 def _render(result: DemoResult) -> None:

@@ -71,6 +71,8 @@ class ExportResult(BaseModel):
     schedule: list[ExportedEventRow]
     sessions: int
     summaries: int
+    marks: int = 0
+    """Past occurrences marked done or missed (overrides of the schedule's events)."""
 
 
 @app.command()
@@ -133,6 +135,7 @@ def ics(
     from wearsync.records import utc_now
     from wearsync.routine.loader import load_routine
     from wearsync.store import Store
+    from wearsync.sync.history import plans_in_store
 
     loaded = load_routine(routine)
     now = utc_now()
@@ -150,6 +153,7 @@ def ics(
             ledger=store.calendar_ledger(),
             now=now,
             options=options,
+            plans=plans_in_store(store, loaded, now=now)[1],
         )
     target = out or f"{loaded.name}.ics"
     _write(target, exported.body)
@@ -175,6 +179,7 @@ def ics(
         ],
         sessions=exported.sessions,
         summaries=exported.summaries,
+        marks=exported.marks,
     )
     if target == "-" and not as_json:
         return  # the calendar itself went to stdout
@@ -342,5 +347,7 @@ def _render(result: ExportResult, routine: Routine) -> None:
         )
         for e in result.schedule:
             typer.echo(f"  {e.summary:<52} SEQUENCE {e.sequence}")
+        if result.marks:
+            typer.echo(f"  {result.marks} past occurrences marked done or missed")
     if result.view != "schedule":
         typer.echo(f"  {result.sessions} sessions, {result.summaries} monthly summaries")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import sys
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from wearsync.calendar.feed import FeedServer
     from wearsync.calendar.sources import RoutineFeedSource
     from wearsync.calendar.tokens import FeedTokens
+    from wearsync.routine.model import Routine
+    from wearsync.routine.occurrences import Plan
     from wearsync.store import Store
 
 app = new_app(help="Serve the calendar feed and manage its secret URL.")
@@ -274,6 +276,7 @@ def build_feed(store: Store, ref: str) -> tuple[str, ExportedCalendar]:
     from wearsync.calendar.tokens import schedule_start
     from wearsync.records import utc_now
     from wearsync.routine.loader import load_routine
+    from wearsync.sync.history import plans_in_store
 
     loaded = load_routine(ref)
     now = utc_now()
@@ -285,6 +288,7 @@ def build_feed(store: Store, ref: str) -> tuple[str, ExportedCalendar]:
         ledger=store.calendar_ledger(),
         now=now,
         options=ExportOptions(url=stored_base(store, None, None, None)),
+        plans=plans_in_store(store, loaded, now=now)[1],
     )
     return loaded.name, exported
 
@@ -401,6 +405,7 @@ async def start_feed(
     from wearsync.calendar.httputil import DEFAULT_HOST, DEFAULT_PORT
     from wearsync.calendar.sources import RoutineFeedSource
     from wearsync.calendar.tokens import FeedTokens
+    from wearsync.sync.history import plans_in_store
 
     conn = store.conn
 
@@ -408,7 +413,11 @@ async def start_feed(
         # Changes whenever another connection (e.g. 'wearsync sync') commits.
         return int(conn.execute("PRAGMA data_version").fetchone()[0])
 
-    source = RoutineFeedSource(routine, store, store, changes=data_version)
+    def plans(current: Routine, now: datetime) -> list[Plan]:
+        # The plans adherence counts against (the push log), so the marks agree with it.
+        return plans_in_store(store, current, now=now)[1]
+
+    source = RoutineFeedSource(routine, store, store, changes=data_version, plans=plans)
     source.routine()  # fail now, with the routine's own error, rather than on a request
     store.restrict_to_owner()  # the token is in it
     tokens = FeedTokens(store)

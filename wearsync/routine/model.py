@@ -262,6 +262,13 @@ class Routine(Frozen):
         for i, ex in enumerate(self.exercises):
             if ex.id in seen:
                 raise ValueError(f"exercises[{i}].id: exercise id {ex.id!r} is used twice")
+            if ex.id == "routine" and ex.times_per_day > 1:
+                # An exercise done several times a day is an entry of its own, named by its id;
+                # "routine" names the whole routine (routine/occurrences.py ROUTINE_ENTRY).
+                raise ValueError(
+                    f"exercises[{i}].id: an exercise done several times a day cannot be called "
+                    "'routine' (the whole routine's entry)"
+                )
             seen.add(ex.id)
             for slot, cue in ex.cues.items():
                 where = f"exercises[{i}].cues.{slot}"

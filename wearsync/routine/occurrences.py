@@ -18,8 +18,10 @@ on the last Sunday of March); a wall time that happens twice (the autumn fold) i
 the two (the one at the summer offset). :attr:`Occurrence.local` is the wall time the wearer
 sees after that rule, :attr:`Occurrence.at` the same instant in UTC.
 
-The calendar export and the watch's reminders are meant to use this same generator, so that
-the calendar, the reminders and adherence agree on what was planned.
+The calendar export (``wearsync.calendar.schedule``: its recurring events expand to exactly
+these occurrences, and a slot dropped on routine days is published only between them), the
+watch's reminders and adherence use this same generator, so that they agree on what was
+planned; :mod:`wearsync.routine.adherence` says which occurrence a session satisfies.
 """
 
 from __future__ import annotations

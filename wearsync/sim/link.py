@@ -38,6 +38,8 @@ from bumble.core import PhysicalTransport
 from bumble.link import LocalLink
 from bumble.transport.common import AsyncPipeSink, Transport
 
+from wearsync.sim.air import AirLog
+
 logger = logging.getLogger(__name__)
 
 #: Reason code a link loss reports (HCI "Connection Timeout", i.e. supervision timeout).
@@ -52,6 +54,10 @@ _ACTIVE_SCAN = 1
 LE_ACL_PACKET_LENGTH = 251
 
 _public_address_counter = itertools.count(1)
+
+
+def _name(address: hci.Address) -> str:
+    return address.to_string(with_type_qualifier=False)
 
 
 def _next_public_address() -> hci.Address:
@@ -86,6 +92,7 @@ class LinkController(bumble_controller.Controller):
         if pending is None:
             return hci.HCI_StatusReturnParameters(hci.HCI_ErrorCode.COMMAND_DISALLOWED_ERROR)
         self.pending_le_connection = None
+        self.virtual_link.air.initiating(_name(self.random_address), False)
 
         def report_cancelled() -> None:
             # Sent after the Command Complete event, as the spec orders them.
@@ -124,7 +131,11 @@ class LinkController(bumble_controller.Controller):
         if self.le_scan_enable:
             self._report(pdu, pdu.data, response=False)
             if self.le_scan_type == _ACTIVE_SCAN:
-                self._report(pdu, self._scan_response_of(pdu), response=True)
+                response = self._scan_response_of(pdu)
+                self.virtual_link.air.scan_request(
+                    _name(self.random_address), _name(pdu.advertiser_address), len(response)
+                )
+                self._report(pdu, response, response=True)
         pending = self.pending_le_connection
         if pending is not None and pending.peer_address == pdu.advertiser_address:
             self.create_le_connection(pdu.advertiser_address)
@@ -192,6 +203,84 @@ class LinkController(bumble_controller.Controller):
         if result.status == hci.HCI_ErrorCode.SUCCESS and command.scan_types:
             self.le_scan_type = command.scan_types[0]
         return result
+
+    # -- what the air log records (wearsync.sim.air) -----------------------------------
+
+    def on_hci_le_set_scan_enable_command(
+        self, command: hci.HCI_LE_Set_Scan_Enable_Command
+    ) -> hci.HCI_StatusReturnParameters:
+        """Scan on or off, and record it with its type (active or passive)."""
+        result = super().on_hci_le_set_scan_enable_command(command)
+        self._record_scan()
+        return result
+
+    def on_hci_le_set_extended_scan_enable_command(
+        self, command: hci.HCI_LE_Set_Extended_Scan_Enable_Command
+    ) -> hci.HCI_StatusReturnParameters:
+        """Scan on or off (extended), and record it with its type."""
+        result = super().on_hci_le_set_extended_scan_enable_command(command)
+        self._record_scan()
+        return result
+
+    def _record_scan(self) -> None:
+        self.virtual_link.air.scan_enabled(
+            _name(self.random_address),
+            self.le_scan_enable,
+            active=self.le_scan_type == _ACTIVE_SCAN,
+        )
+
+    def on_hci_le_create_connection_command(
+        self, command: hci.HCI_LE_Create_Connection_Command
+    ) -> None:
+        """Start initiating (the receiver listens for the peer), and record it."""
+        super().on_hci_le_create_connection_command(command)
+        if self.pending_le_connection is command:
+            self.virtual_link.air.initiating(_name(self.random_address), True)
+
+    def on_hci_le_extended_create_connection_command(
+        self, command: hci.HCI_LE_Extended_Create_Connection_Command
+    ) -> None:
+        """Start initiating (extended), and record it."""
+        super().on_hci_le_extended_create_connection_command(command)
+        if self.pending_le_connection is command:
+            self.virtual_link.air.initiating(_name(self.random_address), True)
+
+    def create_le_connection(self, peer_address: hci.Address) -> None:
+        """Connect (a CONNECT_IND on air), and record the connection."""
+        pending = self.pending_le_connection
+        super().create_le_connection(peer_address)
+        if pending is None or peer_address not in self.le_connections:
+            return
+        air = self.virtual_link.air
+        air.initiating(_name(self.random_address), False)
+        interval = (
+            pending.connection_interval_mins[0]
+            if isinstance(pending, hci.HCI_LE_Extended_Create_Connection_Command)
+            else pending.connection_interval_min
+        )
+        grid = self.virtual_link.connection_event_s
+        air.connected(
+            _name(self.random_address),
+            _name(peer_address),
+            grid if grid is not None else interval * 1.25e-3,
+        )
+
+    def on_le_disconnected(self, connection: bumble_controller.Connection, reason: int) -> None:
+        """A link went down: the air log closes its connection."""
+        self.virtual_link.air.disconnected(
+            _name(self.random_address), _name(connection.peer_address)
+        )
+        super().on_le_disconnected(connection, reason)
+
+    def on_le_encryption_change(
+        self, connection: bumble_controller.Connection, status: int
+    ) -> None:
+        """Encryption started: later PDUs carry a MIC in the air log."""
+        if status == hci.HCI_ErrorCode.SUCCESS:
+            self.virtual_link.air.encrypted(
+                _name(self.random_address), _name(connection.peer_address)
+            )
+        super().on_le_encryption_change(connection, status)
 
     def on_hci_le_set_advertising_data_command(
         self, command: hci.HCI_LE_Set_Advertising_Data_Command
@@ -274,6 +363,8 @@ class VirtualLink(LocalLink):
             raise ValueError("connection_event_ms must be positive")
         self.connection_event_s = None if connection_event_ms is None else connection_event_ms / 1e3
         self.observers: list[LinkObserver] = []
+        #: What went on air, for radio-on time (:mod:`wearsync.sim.air`).
+        self.air = AirLog()
         self._controller_names = itertools.count(1)
         self._queue: deque[tuple[float, Callable[[], None]]] = deque()
         self._timer: asyncio.TimerHandle | None = None
@@ -383,6 +474,8 @@ class VirtualLink(LocalLink):
         if verdict is PduVerdict.DROP:
             return
 
+        self.air.data(_name(source_address), _name(destination_address), len(data))
+
         def deliver() -> None:
             # The connection may have been severed while the PDU was in flight.
             if receiver.le_connections.get(source_address) is receiver_connection:
@@ -403,6 +496,7 @@ class VirtualLink(LocalLink):
         if receiver is None:
             logger.debug("dropping LL control PDU to %s: peer gone", receiver_address)
             return
+        self.air.control(_name(sender_address), _name(receiver_address), int(packet.opcode))
         self._schedule(lambda: receiver.on_ll_control_pdu(sender_address, packet))
 
     # -- the link model -------------------------------------------------------------------

@@ -15,7 +15,10 @@ misses that reminder.
 A watch it has synced before is connected to only when needed: when the driver, reading what
 the watch advertises (the timer watch's state beacon, docs/protocol.md §14), finds a reason,
 or when the last sync is ``full_every`` old. Only the watch synced last (or ``device``) is ever
-looked for, so a stranger's watch nearby is never connected to.
+looked for, so a stranger's watch nearby is never connected to. A watch it knows is listened
+for passively (no scan request, so the watch never answers with a scan response) and
+recognised by its address: the beacon is in the advertising data, the name only in the scan
+response.
 """
 
 from __future__ import annotations
@@ -198,6 +201,7 @@ class SyncDaemon:
             hci=self.hci,
             seconds=self.scan_seconds,
             watch_at=self.watch_at,
+            passive=True,
         )
 
     async def sync_once(self) -> SyncReport:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from itertools import groupby
 from typing import TYPE_CHECKING, ClassVar, Final, Literal
 
-from wearsync.ble.connection import FoundWatch, find_watch
+from wearsync.ble.connection import FoundWatch, find_known_watch, find_watch
 from wearsync.errors import WearSyncError
 from wearsync.paths import data_dir
 from wearsync.profiles import DeviceProfile
@@ -219,9 +219,16 @@ async def locate_watch(
     seconds: float,
     progress: Progress = quiet,
     watch_at: WatchAt | None = None,
+    passive: bool = False,
 ) -> FoundWatch:
     """Find ``device`` (name, address or path), else the watch synced last, else any compatible
     one: first where a family reaches it without a scan (``watch_at``), else by scanning.
+
+    Args:
+        passive: a watch the store knows (by address or name, with a profile among
+            ``profiles``) is listened for passively, by its address: no scan request, and the
+            remembered name and profile (a passive scan never sees the scan response's name).
+            An unknown one is still found by an active scan.
 
     Raises:
         DeviceNotFoundError: it did not advertise within ``seconds``.
@@ -234,6 +241,12 @@ async def locate_watch(
         if found is not None:
             return found
     progress(f"looking for {target or 'a compatible watch'}")
+    record = store.device(target) if passive and target is not None else None
+    profile = next((p for p in profiles if record and p.id == record.profile), None)
+    if record is not None and profile is not None:
+        return await find_known_watch(
+            record.address, profile, name=record.name, hci=hci, seconds=seconds
+        )
     return await find_watch(profiles, name_or_address=target, hci=hci, seconds=seconds)
 
 

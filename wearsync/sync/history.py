@@ -11,13 +11,14 @@ of the routine on (a plan did not exist before the watch had it), up to now. The
 at a time is the routine pushed last before it (:class:`~wearsync.routine.occurrences.Plan`),
 so changing the schedule never rewrites earlier days.
 
-**Which occurrence a session counts for.** A session counts for an occurrence of its entry in
-its *bucket*: for a daily repeat, its local day; for the whole routine, its interval (the
-routine day and the ``every_days - 1`` days after it), so a routine done a day late or earlier
-on the day still counts for that interval's occurrence. A bucket counts at most as many
-sessions as it has occurrences. An occurrence not yet due counts as planned only once a session
-was done for it (done early). Completed sessions count, even with skipped exercises
-(``partial``); aborted and interrupted sessions are listed but not counted.
+**Which occurrence a session counts for** is decided by
+:func:`wearsync.routine.adherence.match_sessions`, the rule the calendar's done/missed marks use
+too: a session counts for an occurrence of its entry in its *bucket* (for a daily repeat, its
+local day; for the whole routine, its interval: the routine day and the ``every_days - 1`` days
+after it), and a bucket counts at most as many sessions as it has occurrences. An occurrence
+not yet due counts as planned only once a session was done for it (done early). Completed
+sessions count, even with skipped exercises (``partial``); aborted and interrupted sessions are
+listed but not counted.
 """
 
 from __future__ import annotations
@@ -29,21 +30,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from pydantic import BaseModel
 
 from wearsync.errors import RoutineError
-from wearsync.records import SessionRecord, SessionStatus
+from wearsync.records import DONE_STATUSES, SessionRecord, SessionStatus
+from wearsync.routine.adherence import Mark, match_sessions
 from wearsync.routine.loader import parse_routine
 from wearsync.routine.model import Routine
-from wearsync.routine.occurrences import (
-    ROUTINE_ENTRY,
-    Occurrence,
-    Plan,
-    interval_days,
-    interval_start,
-    planned,
-)
+from wearsync.routine.occurrences import ROUTINE_ENTRY, Plan, planned
 from wearsync.store import Store
 from wearsync.sync.first_day import kept_first_day
-
-DONE_STATUSES = frozenset({SessionStatus.COMPLETED, SessionStatus.PARTIAL})
 
 
 class DaySessions(BaseModel):
@@ -132,9 +125,6 @@ def summarize(
     )
 
 
-Bucket = tuple[str, date]
-
-
 def _adherence(
     sessions: list[SessionRecord],
     plans: Sequence[Plan],
@@ -146,23 +136,17 @@ def _adherence(
     zone = plans[-1].routine.schedule.zone
     start = datetime.combine(since, time(0), tzinfo=zone) - timedelta(days=1)
     end = datetime.combine(until + timedelta(days=2), time(0), tzinfo=zone)
-    occurrences: dict[Bucket, list[Occurrence]] = defaultdict(list)
-    for o in planned(plans, first_day=first_day, start=start, end=end):
-        if since <= o.day <= until:
-            occurrences[_bucket(o.entry, o.day, _plan_at(plans, o.at), first_day)].append(o)
-    done_in: Counter[Bucket] = Counter()
-    for s in sessions:
-        if s.status in DONE_STATUSES:
-            plan = _plan_at(plans, s.started_at)
-            day = s.started_at.astimezone(plan.schedule.zone).date()
-            done_in[_bucket(s.entry, day, plan, first_day)] += 1
+    found = [
+        o
+        for o in planned(plans, first_day=first_day, start=start, end=end)
+        if since <= o.day <= until
+    ]
+    done = [(s.entry, s.started_at) for s in sessions if s.status in DONE_STATUSES]
     planned_n: Counter[str] = Counter()
     done_n: Counter[str] = Counter()
-    for bucket, found in occurrences.items():
-        done = min(done_in[bucket], len(found))
-        due = sum(1 for o in found if o.at <= now)
-        planned_n[bucket[0]] += max(due, done)
-        done_n[bucket[0]] += done
+    for m in match_sessions(plans, found, done, first_day=first_day, now=now):
+        planned_n[m.occurrence.entry] += m.counted
+        done_n[m.occurrence.entry] += m.mark is Mark.DONE
     return [
         EntryAdherence(
             entry=entry,
@@ -172,20 +156,6 @@ def _adherence(
         )
         for entry in _entries(plans)
     ]
-
-
-def _bucket(entry: str, day: date, routine: Routine, first_day: date) -> Bucket:
-    if entry == ROUTINE_ENTRY:
-        return entry, interval_start(day, first_day, interval_days(routine.schedule))
-    return entry, day
-
-
-def _plan_at(plans: Sequence[Plan], moment: datetime) -> Routine:
-    chosen = plans[0].routine
-    for plan in plans:
-        if plan.since is None or plan.since <= moment:
-            chosen = plan.routine
-    return chosen
 
 
 def _entries(plans: Sequence[Plan]) -> list[str]:

@@ -28,7 +28,7 @@ from bumble.transport import open_transport
 from bumble.transport.common import Transport
 
 from wearsync.ble.bumble_backend.exc import BumbleTransportError
-from wearsync.ble.bumble_backend.gatt import GattLayout
+from wearsync.ble.bumble_backend.gatt_cache import GattCache
 from wearsync.ble.hci import (
     HciSpec,
     describe_hci_spec,
@@ -107,7 +107,13 @@ class BumbleCentral:
         connecting: set by the holder of ``connect_lock`` while it waits for a connection.
     """
 
-    def __init__(self, hci_spec: HciSpec, transport: Transport, device: Device) -> None:
+    def __init__(
+        self,
+        hci_spec: HciSpec,
+        transport: Transport,
+        device: Device,
+        gatt_cache: GattCache | None = None,
+    ) -> None:
         self.hci_spec = hci_spec
         self.transport = transport
         self.device = device
@@ -115,11 +121,14 @@ class BumbleCentral:
         self.connect_lock = asyncio.Lock()
         #: GATT layouts of bonded peers by (address, service filter), checked against the
         #: peer's Database Hash before use (see the client's ``_discover``).
-        self.gatt_cache: dict[tuple[str, tuple[str, ...]], GattLayout] = {}
+        self.gatt_cache = gatt_cache if gatt_cache is not None else GattCache()
         #: Bonded peers found to serve no Database Hash: not asked again.
         self.without_database_hash: set[tuple[str, tuple[str, ...]]] = set()
         self.connecting = False
-        self._scan_users = 0
+        #: One entry per scanning user: whether it wants an active scan.
+        self._scan_users: list[bool] = []
+        #: How the controller scans now: None (not), True (active), False (passive).
+        self._scanning: bool | None = None
         self._scan_lock = asyncio.Lock()
         self._closed = False
         self._background: set[asyncio.Future[None]] = set()
@@ -136,6 +145,7 @@ class BumbleCentral:
         *,
         address: str | None = None,
         keystore: KeyStore | None = None,
+        gatt_cache: GattCache | None = None,
     ) -> BumbleCentral:
         """Open the transport and power the controller on.
 
@@ -143,6 +153,7 @@ class BumbleCentral:
             hci_spec: where the controller is.
             address: the random static address to use; a fresh one by default.
             keystore: where bonds are kept; in memory by default.
+            gatt_cache: where bonded peers' GATT layouts are kept; in memory by default.
 
         Raises:
             BumbleTransportError: the transport or the controller failed.
@@ -166,7 +177,7 @@ class BumbleCentral:
             await transport.close()
             raise BumbleTransportError(describe_hci_spec(hci_spec), repr(exc)) from exc
         logger.debug("central %s up on %s", own_address, describe_hci_spec(hci_spec))
-        return cls(hci_spec, transport, device)
+        return cls(hci_spec, transport, device, gatt_cache)
 
     @property
     def closed(self) -> bool:
@@ -176,20 +187,35 @@ class BumbleCentral:
     # -- scanning -------------------------------------------------------------------------
 
     async def start_scanning(self, *, active: bool = True) -> None:
-        """Start scanning unless another user already did (reference counted)."""
-        async with self._scan_lock:
-            self._scan_users += 1
-            if self._scan_users == 1:
-                await self.device.start_scanning(active=active, filter_duplicates=False)
+        """Start scanning unless another user already did (reference counted).
 
-    async def stop_scanning(self) -> None:
-        """Stop scanning when the last user stops."""
+        The controller scans actively while any user wants scan responses, and passively
+        (no SCAN_REQ on air) otherwise; a change of mode restarts the scan.
+        """
         async with self._scan_lock:
-            if self._scan_users == 0:
+            self._scan_users.append(active)
+            await self._apply_scan_mode()
+
+    async def stop_scanning(self, *, active: bool = True) -> None:
+        """Stop one user's scan (started with the same ``active``); the last one stops it."""
+        async with self._scan_lock:
+            if active in self._scan_users:
+                self._scan_users.remove(active)
+            elif self._scan_users:
+                self._scan_users.pop()
+            else:
                 return
-            self._scan_users -= 1
-            if self._scan_users == 0 and not self._closed:
-                await self.device.stop_scanning()
+            await self._apply_scan_mode()
+
+    async def _apply_scan_mode(self) -> None:
+        wanted = None if not self._scan_users else any(self._scan_users)
+        if wanted == self._scanning or self._closed:
+            return
+        if self._scanning is not None:
+            await self.device.stop_scanning()
+        self._scanning = wanted
+        if wanted is not None:
+            await self.device.start_scanning(active=wanted, filter_duplicates=False)
 
     def on_advertisement(self, listener: Callable[[Advertisement], None]) -> Callable[[], None]:
         """Call ``listener`` for every advertisement; returns a function that unregisters it."""
@@ -197,7 +223,8 @@ class BumbleCentral:
         return lambda: self.device.remove_listener(Device.EVENT_ADVERTISEMENT, listener)
 
     async def find_peer(self, address: str, scan_seconds: float) -> SeenPeer | None:
-        """Scan until ``address`` advertises, for at most ``scan_seconds``."""
+        """Scan passively until ``address`` advertises, for at most ``scan_seconds`` (its
+        address type is all a connection needs: no scan request is sent for it)."""
         key = address_key(address)
         found: asyncio.Future[SeenPeer] = asyncio.get_running_loop().create_future()
 
@@ -206,14 +233,14 @@ class BumbleCentral:
                 found.set_result(self.peers[key])
 
         unregister = self.on_advertisement(listener)
-        await self.start_scanning()
+        await self.start_scanning(active=False)
         try:
             return await asyncio.wait_for(found, scan_seconds)
         except TimeoutError:
             return None
         finally:
             unregister()
-            await self.stop_scanning()
+            await self.stop_scanning(active=False)
 
     def _on_advertisement(self, advertisement: Advertisement) -> None:
         names = [
@@ -282,16 +309,17 @@ def _usable(task: asyncio.Task[BumbleCentral]) -> bool:
     return not task.cancelled() and task.exception() is None and not task.result().closed
 
 
-def _identity(hci_spec: HciSpec) -> tuple[str | None, KeyStore | None]:
-    """A lasting address and bond store for a transport other processes share.
+def _identity(hci_spec: HciSpec) -> tuple[str | None, KeyStore | None, GattCache | None]:
+    """A lasting address, bond store and GATT cache for a transport other processes share.
 
     A companion must come back as the same device with the same keys, or every run would pair
-    anew: for a named transport (``tcp-client:``, ``usb:``) the central's random static address
-    and its bonds are kept in the data directory (``central.json``, ``bonds.json``). An
-    in-process link is a test's: it keeps both in memory.
+    anew: for a named transport (``tcp-client:``, ``usb:``) the central's random static address,
+    its bonds and its bonded peers' GATT layouts are kept in the data directory
+    (``central.json``, ``bonds.json``, ``gatt_cache.json``). An in-process link is a test's:
+    it keeps them in memory.
     """
     if not isinstance(hci_spec, str):
-        return None, None
+        return None, None, None
     from wearsync.paths import data_dir, private_dir, tighten, write_private_text
 
     folder = private_dir(data_dir())
@@ -303,7 +331,11 @@ def _identity(hci_spec: HciSpec) -> tuple[str | None, KeyStore | None]:
     except (OSError, ValueError, KeyError, TypeError):
         address = hci.Address.generate_static_address().to_string(with_type_qualifier=False)
         write_private_text(identity, json.dumps({"address": address}))
-    return address, _private_key_store(address, folder / "bonds.json")
+    return (
+        address,
+        _private_key_store(address, folder / "bonds.json"),
+        GattCache(folder / "gatt_cache.json"),
+    )
 
 
 def _private_key_store(namespace: str, path: Path) -> KeyStore:
@@ -337,9 +369,9 @@ async def get_central(hci_spec: HciSpec) -> BumbleCentral:
     if task is not None and task.done() and not _usable(task):
         task = None
     if task is None:
-        address, keystore = _identity(hci_spec)
+        address, keystore, gatt_cache = _identity(hci_spec)
         task = asyncio.ensure_future(
-            BumbleCentral.open(hci_spec, address=address, keystore=keystore)
+            BumbleCentral.open(hci_spec, address=address, keystore=keystore, gatt_cache=gatt_cache)
         )
         registry[key] = task
     try:

@@ -34,6 +34,7 @@ from bumble.hci import (
 )
 
 from wearsync.ble.bumble_backend.central import BumbleCentral, address_key, get_central
+from wearsync.ble.bumble_backend.dbhash import database_hash, read_hashed_attributes
 from wearsync.ble.bumble_backend.exc import (
     BumbleBackendError,
     BumbleLinkLostError,
@@ -219,11 +220,22 @@ class BumbleBleakClient(BaseBleakClient):
             # central then drops any connection that completes late.
             async with asyncio.timeout(timeout + 1.0), central.connect_lock:
                 central.connecting = True
+                device = central.device
+                resolver = device.address_resolver
+                if not peer_address.is_resolvable:
+                    # bumble looks for a bonded peer's identity address with an active scan
+                    # of its own first (find_peer_by_identity_address): a SCAN_REQ on air and
+                    # a scan for nothing, since a peer that advertises its identity address
+                    # (public or static) is reached at it. Only a resolvable private address
+                    # needs the resolver, and bumble never scans for one.
+                    device.address_resolver = None
                 try:
-                    connection = await central.device.connect(
+                    connection = await device.connect(
                         peer_address, own_address_type=OwnAddressType.RANDOM, timeout=timeout
                     )
                 finally:
+                    if device.address_resolver is None:  # unless bonds were refreshed meanwhile
+                        device.address_resolver = resolver
                     central.connecting = False
         except (core.TimeoutError, TimeoutError) as exc:
             await self._cancel_initiation(central)
@@ -292,6 +304,18 @@ class BumbleBleakClient(BaseBleakClient):
             return None
         return bytes(values[0]) if len(values) == 1 and len(values[0]) == 16 else None
 
+    async def computed_database_hash(self) -> bytes:
+        """The peer's Database Hash as computed from a full discovery of its attributes
+        (:mod:`.dbhash`), to check what its 0x2B2A characteristic serves. Slow: one request per
+        declaration.
+
+        Raises:
+            BleakError: not connected, or a request failed.
+        """
+        gatt = self._require_gatt("compute the database hash")
+        attributes = await self._guard("discover attributes", read_hashed_attributes(gatt))
+        return database_hash(attributes)
+
     async def _discover(self, peer: Peer, *, bonded: bool) -> None:
         """Discover, or on a bonded peer whose Database Hash is unchanged reuse the layout
         discovered before (robust caching: one round trip instead of a dozen)."""
@@ -318,10 +342,10 @@ class BumbleBleakClient(BaseBleakClient):
             return
         database_hash = await self._database_hash(peer, None)
         if database_hash is not None:
-            central.gatt_cache[key] = GattLayout.of(database_hash, services)
+            central.gatt_cache.put(key, GattLayout.of(database_hash, services))
         else:
             # Asked once per process: a watch without the hash is discovered every time.
-            central.gatt_cache.pop(key, None)
+            central.gatt_cache.pop(key)
             central.without_database_hash.add(key)
 
     def _on_disconnection(self, reason: int) -> None:

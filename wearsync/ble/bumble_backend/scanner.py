@@ -125,7 +125,7 @@ class BumbleBleakScanner(BaseBleakScanner):
         if self._unregister is not None:
             self._unregister()
             self._unregister = None
-        await central.stop_scanning()
+        await central.stop_scanning(active=self._active)
 
     def _on_advertisement(self, advertisement: Advertisement) -> None:
         data = to_advertisement_data(advertisement)

@@ -11,6 +11,7 @@ import pytest
 from bumble.device import Connection
 
 from tests.watches.conftest import SHORT_ROUTINE
+from wearsync.ble.connection import find_watch
 from wearsync.profiles import DeviceProfile
 from wearsync.records import utc_now
 from wearsync.routine import compile_routine, load_routine
@@ -20,7 +21,7 @@ from wearsync.store import Store
 from wearsync.sync.daemon import SyncDaemon
 from wearsync.watches import registry
 from wearsync.watches.wearsync_timer.codec import encode_program, program_identity
-from wearsync.watches.wearsync_timer.codec.beacon import BeaconState
+from wearsync.watches.wearsync_timer.codec.beacon import BEACON_COMPANY_ID, BeaconState
 from wearsync.watches.wearsync_timer.codec.status import SessionState
 from wearsync.watches.wearsync_timer.sim.watch import ALL_FEATURES, ENTRY_FEATURES, SimWatch
 
@@ -227,3 +228,26 @@ async def test_a_watch_that_forgot_the_bond_advertises_no_beacon_and_is_synced(
     await counted.watch.beacon_settled()
     assert counted.watch.beacon is not None  # keyed with the new bond
     assert not await check(serve, counted)
+
+
+async def test_checks_listen_passively_and_read_the_beacon_from_the_advertising_data(
+    synced: tuple[SyncDaemon, Counted], link: VirtualLink, profiles: list[DeviceProfile]
+) -> None:
+    """Seen at the virtual controllers: the daemon's checks send no SCAN_REQ, so the watch
+    never sends its scan response (the name); the beacon alone decides, both ways."""
+    serve, counted = synced
+    address = counted.watch.address
+    link.air.reset()
+    assert not await check(serve, counted)  # the beacon said nothing new
+    await counted.watch.press_start()
+    assert await check(serve, counted)  # the beacon said events wait
+    assert link.air.scan_requests_received[address] == 0
+    scans = list(link.air.scanners.values())
+    assert sum(s.passive_s for s in scans) > 0
+    assert sum(s.active_s for s in scans) == 0
+    heard = await serve.locate()  # what a check hears: the advertising data alone
+    assert heard.address == address and BEACON_COMPANY_ID in heard.manufacturer_data
+    assert link.air.scan_requests_received[address] == 0
+    # The same controllers count an active scan's requests: the assertion above can fail.
+    await find_watch(profiles, name_or_address=address, hci=link, seconds=5)
+    assert link.air.scan_requests_received[address] > 0

@@ -132,3 +132,29 @@ async def test_every_sync_refreshes_the_local_offset_for_reminders(
         assert len(requests) == 2
     finally:
         await watch.close()
+
+
+async def test_an_entry_cut_by_a_restart_is_aborted_with_its_entry(
+    link: VirtualLink, store: Store, profiles: list[DeviceProfile], tmp_path: Path
+) -> None:
+    clock = ManualClock()
+    watch = await start(link, tmp_path, clock, ENTRY_FEATURES)
+    try:
+        await sync_watch(
+            store=store,
+            routine=ROUTINE,
+            routine_text=TEXT,
+            watch=await found(link, profiles, watch),
+            hci=link,
+        )
+        await watch.press_start(entry=2)
+        await clock.advance(4_000)
+        assert watch.state is SessionState.RUNNING
+    finally:
+        await watch.close()  # the flash keeps the running session's marker
+    again = await start(link, tmp_path, clock, ENTRY_FEATURES)
+    try:
+        aborted = again.events[-1]
+        assert (aborted.kind, aborted.boot_id, aborted.entry) == (EventKind.SESSION_ABORTED, 2, 2)
+    finally:
+        await again.close()

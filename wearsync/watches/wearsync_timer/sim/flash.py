@@ -83,6 +83,8 @@ class SessionMarker:
         side: its side.
         direction: its direction.
         session_ms: session time then, pauses excluded.
+        entry: the entry running (0 the whole program, §7.7), so the SESSION_ABORTED the next
+            boot records names it as the firmware's does.
     """
 
     step: int
@@ -92,6 +94,7 @@ class SessionMarker:
     side: Side
     direction: Direction
     session_ms: int
+    entry: int = 0
 
     def to_json(self) -> dict[str, Any]:
         """A JSON object for ``log.json``."""
@@ -103,6 +106,7 @@ class SessionMarker:
             "side": self.side.value,
             "direction": self.direction.value,
             "session_ms": self.session_ms,
+            "entry": self.entry,
         }
 
     @classmethod
@@ -120,6 +124,7 @@ class SessionMarker:
             Side(data["side"]),
             Direction(data["direction"]),
             int(data["session_ms"]),
+            int(data.get("entry", 0)),  # files written before entries ran name none
         )
 
 

@@ -412,6 +412,13 @@ class SessionRunner:
         step = self.steps[self._index]
         self.host.on_session_marker(
             SessionMarker(
-                step.index, step.exercise, step.set, step.rep, step.side, step.direction, at
+                step.index,
+                step.exercise,
+                step.set,
+                step.rep,
+                step.side,
+                step.direction,
+                at,
+                self.entry,
             )
         )

@@ -411,7 +411,13 @@ class SimWatch:
         self._marker = None
         if marker is not None:
             # The previous boot ended during a session (§8.2).
-            self._record_at(EventKind.SESSION_ABORTED, marker, marker.session_ms, self._boot_at)
+            self._record_at(
+                EventKind.SESSION_ABORTED,
+                marker,
+                marker.session_ms,
+                self._boot_at,
+                entry=marker.entry,
+            )
         self.service = self.service_class(self, self.flash)
         self.peripheral = await start_peripheral(
             self.link,
