@@ -71,7 +71,6 @@ async def start_timer_watch(
             (``ALL_FEATURES``); with it the simulator offers them and ENTRIES, the firmware
             everything it implements (a test reads from Timer Info whether that has ENTRIES).
         features: a feature mask instead (table 3-1), on both.
-        flash: the flash directory's name under the test's tmp_path.
     """
     started: list[TimerWatch] = []
     servers: list[HciServer] = []
@@ -82,9 +81,8 @@ async def start_timer_watch(
         manual_clock: bool = True,
         entries: bool = False,
         features: int | None = None,
-        flash: str = "flash",
     ) -> TimerWatch:
-        directory = tmp_path / f"{variant}-{flash}"
+        directory = tmp_path / f"{variant}-flash-{len(started)}"
         watch: TimerWatch
         if variant == "sim":
             lines = Lines()
@@ -131,5 +129,5 @@ async def start_timer_watch(
 
 @pytest.fixture
 async def timer_watch(start_timer_watch: StartTimerWatch) -> TimerWatch:
-    """The variant's watch with its defaults: a manual clock (sim) or real time (firmware)."""
+    """The variant's watch with its defaults: revision 1's features, on a manual clock."""
     return await start_timer_watch()
