@@ -19,10 +19,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import logging
 import os
-import signal
 import sys
 import tempfile
 import time
@@ -41,6 +39,7 @@ from wearsync.sync.driver import SyncContext
 from wearsync.watches.registry import driver_for
 from wearsync.watches.wearsync_timer.codec import Feature
 from wearsync.watches.wearsync_timer.driver import open_watch
+from wearsync.watches.wearsync_timer.firmware import FirmwareProcess
 
 ROUTINE = "foot-care"
 FIRMWARE = Path(__file__).resolve().parents[1] / "firmware" / "build" / "release" / "wearsync-fw"
@@ -61,30 +60,14 @@ def all_bytes(counts: AttCounts) -> int:
 async def nimble_watch(link: VirtualLink, directory: Path) -> AsyncIterator[str]:
     """Run the firmware on ``link``; yields its address."""
     async with HciServer(link, 0) as server:
-        process = await asyncio.create_subprocess_exec(
-            str(FIRMWARE),
-            "--hci-port",
-            str(server.port),
-            "--dir",
-            str(directory),
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.DEVNULL,
+        firmware = FirmwareProcess(
+            FIRMWARE, hci_port=server.port, directory=directory, capture_stderr=True
         )
-        assert process.stdout is not None
+        ready = await firmware.start()
         try:
-            async with asyncio.timeout(20):
-                while True:
-                    line = json.loads(await process.stdout.readline())
-                    if line["type"] == "ready":
-                        break
-            drain = asyncio.create_task(process.stdout.read())
-            yield str(line["address"])
+            yield str(ready["address"])
         finally:
-            with contextlib.suppress(ProcessLookupError):
-                process.send_signal(signal.SIGTERM)
-            await process.wait()
-            with contextlib.suppress(Exception):
-                await drain
+            await firmware.stop()
 
 
 @contextlib.asynccontextmanager

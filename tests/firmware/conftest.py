@@ -2,20 +2,16 @@
 
 ``HciServer`` listens on 127.0.0.1 (port 0) for a :class:`VirtualLink`; the sanitized firmware
 binary connects to it as its controller, and the wearsync client joins the same link
-in-process. The firmware's stdout is JSON lines (ready, vibration, event, stopped); its stderr
-must stay free of sanitizer reports.
+in-process. The launcher is the package's :class:`FirmwareProcess` (the one ``wearsync sim
+--watch nimble`` runs); here it runs the sanitized build, and its stderr must stay free of
+sanitizer reports.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import json
 import os
-import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -28,109 +24,33 @@ from wearsync.sim.hci_server import HciServer
 from wearsync.sim.link import VirtualLink
 from wearsync.watches.wearsync_timer.codec import encode_program
 from wearsync.watches.wearsync_timer.codec.encode import wire_plan
+from wearsync.watches.wearsync_timer.firmware import FirmwareProcess
 
 #: Sanitizer output that fails a test.
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer", "SUMMARY:")
-READY_TIMEOUT_S = 20.0
 
 
-class Firmware:
-    """One run of the firmware process; :meth:`restart` is a reboot on the same files."""
+class Firmware(FirmwareProcess):
+    """The sanitized firmware (built if needed); :meth:`stop` fails on a sanitizer report."""
 
     def __init__(
         self, port: int, directory: Path, *, time_scale: float = 1.0, features: int | None = None
     ) -> None:
-        self.port = port
-        self.directory = directory
-        self.time_scale = time_scale
-        self.features = features
-        self.process: asyncio.subprocess.Process | None = None
-        self.lines: list[dict[str, Any]] = []
-        self.stderr = ""
-        self.ready: dict[str, Any] = {}
-        self._reader: asyncio.Task[None] | None = None
-        self._got_line = asyncio.Condition()
-
-    async def start(self) -> dict[str, Any]:
-        """Start the firmware and wait for its ready line."""
-        env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=0")
-        self.process = await asyncio.create_subprocess_exec(
-            str(firmware_binary()),
-            "--hci-port",
-            str(self.port),
-            "--dir",
-            str(self.directory),
-            "--time-scale",
-            str(self.time_scale),
-            *(() if self.features is None else ("--features", str(self.features))),
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env=env,
+        super().__init__(
+            firmware_binary(),
+            hci_port=port,
+            directory=directory,
+            time_scale=time_scale,
+            features=features,
+            env=dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=0"),
+            capture_stderr=True,
         )
-        self._reader = asyncio.create_task(self._read(self.process))
-        self.ready = await self.wait_for(lambda line: line["type"] == "ready", READY_TIMEOUT_S)
-        return self.ready
-
-    async def _read(self, process: asyncio.subprocess.Process) -> None:
-        assert process.stdout is not None
-        async for raw in process.stdout:
-            line = json.loads(raw)
-            async with self._got_line:
-                self.lines.append(line)
-                self._got_line.notify_all()
-
-    async def wait_for(self, match: Any, seconds: float) -> dict[str, Any]:
-        """The first line (from any run) that ``match`` accepts, waiting up to ``seconds``."""
-        async with asyncio.timeout(seconds), self._got_line:
-            while True:
-                for line in self.lines:
-                    if match(line):
-                        return line
-                await self._got_line.wait()
-
-    async def press(self, button: str) -> dict[str, Any]:
-        """Press a button on the watch (start, start N, pause, resume, skip, stop) or step its
-        clock (advance MS); its result line."""
-        assert self.process is not None and self.process.stdin is not None
-        before = len(self.of_type("button"))
-        self.process.stdin.write(f"{button}\n".encode())
-        await self.process.stdin.drain()
-        await self.wait_for(
-            lambda line: line["type"] == "button" and len(self.of_type("button")) > before,
-            READY_TIMEOUT_S,
-        )
-        return self.of_type("button")[before]  # this press's line, not the first ever
-
-    def of_type(self, kind: str) -> list[dict[str, Any]]:
-        """Every line of type ``kind`` so far."""
-        return [line for line in self.lines if line["type"] == kind]
 
     async def stop(self) -> None:
         """SIGTERM, wait, collect stderr; fail on a sanitizer report."""
-        process, self.process = self.process, None
-        if process is None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            process.send_signal(signal.SIGTERM)
-        try:
-            async with asyncio.timeout(10):
-                await process.wait()
-        except TimeoutError:
-            process.kill()
-            await process.wait()
-        if self._reader is not None:
-            await self._reader
-        assert process.stderr is not None
-        self.stderr += (await process.stderr.read()).decode(errors="replace")
+        await super().stop()
         reports = [mark for mark in SANITIZER_MARKS if mark in self.stderr]
         assert not reports, f"sanitizer report from the firmware:\n{self.stderr}"
-
-    async def restart(self) -> dict[str, Any]:
-        """A reboot: stop the process and start it again on the same directory."""
-        await self.stop()
-        self.lines = [line for line in self.lines if line["type"] != "ready"]
-        return await self.start()
 
 
 @pytest.fixture
@@ -142,9 +62,9 @@ async def hci_server(link: VirtualLink) -> AsyncIterator[HciServer]:
 
 
 async def start_firmware(
-    server: HciServer, directory: Path, *, time_scale: float = 1.0
+    server: HciServer, directory: Path, *, time_scale: float = 1.0, features: int | None = None
 ) -> Firmware:
-    firmware = Firmware(server.port, directory, time_scale=time_scale)
+    firmware = Firmware(server.port, directory, time_scale=time_scale, features=features)
     await firmware.start()
     return firmware
 

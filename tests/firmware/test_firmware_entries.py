@@ -1,5 +1,8 @@
-"""Entries and reminders on the NimBLE firmware, with the unchanged client (docs/protocol.md
-§5.8, §5.9, §7.7, §9.1).
+"""Reminders on the NimBLE firmware over a week, with the unchanged client (docs/protocol.md
+§5.8, §5.9, §7.7, §9.1): cancellations, a session running or paused, and the firmware's own
+timer. What every timer watch must do with entries (the format-2 program, entries from the menu
+and from the companion, their cues, events and a day of reminders) runs against the firmware
+and the simulator alike in tests/watches/wearsync_timer/both/test_entries.py.
 
 The firmware is driven through its stdin test interface: ``start N`` is the menu's item for
 entry N, and ``advance MS`` steps its clock (monotonic and UTC alike) MS ms ahead, everything
@@ -9,7 +12,6 @@ reminders takes seconds. Events are read back through the wearsync client over b
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -19,40 +21,29 @@ import pytest
 
 from tests.firmware.conftest import Firmware, found, start_firmware
 from tests.watches.conftest import sync_watch
-from wearsync.ble.errors import GattError
 from wearsync.profiles import DeviceProfile
 from wearsync.records import utc_now
 from wearsync.routine import compile_routine, load_routine
 from wearsync.routine.loader import builtin_text
 from wearsync.routine.occurrences import ROUTINE_ENTRY, Occurrence, occurrences
-from wearsync.sim.clock import ManualClock
 from wearsync.sim.hci_server import HciServer
 from wearsync.sim.link import VirtualLink
-from wearsync.sim.motor import Vibration
 from wearsync.store import Store
-from wearsync.sync.driver import SyncContext
 from wearsync.sync.first_day import kept_first_day
 from wearsync.watches.wearsync_timer.codec import (
-    EventRecord,
     decode_program,
     encode_program,
-    program_identity,
 )
 from wearsync.watches.wearsync_timer.codec.encode import wire_plan
 from wearsync.watches.wearsync_timer.codec.expand import entry_steps
 from wearsync.watches.wearsync_timer.codec.plan import WirePlan
-from wearsync.watches.wearsync_timer.driver import open_watch
-from wearsync.watches.wearsync_timer.sim.flash import Flash
 from wearsync.watches.wearsync_timer.sim.reminders import PlannedTime, window_start
-from wearsync.watches.wearsync_timer.sim.watch import ENTRY_FEATURES, SimWatch
 
 pytestmark = pytest.mark.slow
 
 ROUTINE = load_routine("foot-care")
 TEXT = builtin_text("foot-care")
 PROGRAM = compile_routine(ROUTINE)
-FEATURES_ALL = 0x003F
-UNKNOWN_ENTRY = 0x8E
 WEEK = timedelta(days=7)
 MS = timedelta(milliseconds=1)
 
@@ -104,106 +95,8 @@ async def synced(
     return encode_program(PROGRAM, plan), plan
 
 
-Cue = tuple[str, tuple[int, ...], int, int | None, int]
-Event = tuple[str, int, int, int, int, int, int]
-
-
-async def simulated_entry(
-    program: bytes, entry: int, tmp_path: Path
-) -> tuple[list[Cue], list[Event]]:
-    """The cues and events of entry ``entry`` of ``program`` on the Python simulator."""
-    Flash(tmp_path / "sim").save_program(program)
-    clock = ManualClock()
-    vibrations: list[Vibration] = []
-    events: list[EventRecord] = []
-    watch = await SimWatch.start(
-        VirtualLink(),
-        flash_dir=tmp_path / "sim",
-        clock=clock,
-        features=ENTRY_FEATURES,
-        on_vibration=vibrations.append,
-        on_event=events.append,
-    )
-    try:
-        await watch.press_start(entry=entry)
-        await clock.advance(int(session_length(program, entry) / MS) + 1000)
-        await watch.drain()
-    finally:
-        await watch.close()
-    cues = [(v.cue, v.pattern, v.strength, v.step, v.session_ms) for v in vibrations]
-    return cues, [
-        (e.kind_name, e.step, e.exercise, e.set, e.rep, e.duration_ms, e.entry) for e in events
-    ]
-
-
 def of_kind(fw: Firmware, kind: str) -> list[dict[str, Any]]:
     return [e for e in fw.of_type("event") if e["kind"] == kind]
-
-
-async def test_format_2_program_and_entries_from_the_menu_and_from_the_companion(
-    store: Store,
-    link: VirtualLink,
-    profiles: list[DeviceProfile],
-    hci_server: HciServer,
-    tmp_path: Path,
-) -> None:
-    fw = await start_firmware(hci_server, tmp_path / "fw")
-    clock = Clock(fw)
-    try:
-        assert fw.ready["features"] == FEATURES_ALL  # ENTRIES advertised (table 3-1)
-        program, plan = await synced(store, link, profiles, fw)
-        names = entry_names(plan)
-        assert len(names) >= 3, "the foot routine has two entries besides the routine"
-        watch = await found(link, profiles, fw)
-        ctx = SyncContext.of(store, watch, ROUTINE, TEXT, hci=link)
-        async with open_watch(ctx) as (_session, info, _paired):
-            # The plan went as format 2 (§12.8): the committed program is the format-2 one.
-            assert info.program_identity == program_identity(program)
-            assert info.program_length == len(program) and program[0] == 2
-        # The menu's entry 1 runs its exercise only, with whole-program step indices.
-        assert (await fw.press("start 1"))["code"] == 0
-        await clock.advance(session_length(program, 1) + timedelta(seconds=2))
-        ran = fw.of_type("event")
-        first = entry_steps(decode_program(program), 1)
-        assert ran[0]["kind"] == "session_started" and ran[0]["step"] == first.start
-        assert {e["exercise"] for e in ran} == {plan.entries[0].exercise}
-        assert ran[-1]["kind"] == "session_completed" and ran[-1]["step"] == first.stop - 1
-        # The same cue timeline and events as the simulator's for the same program and entry.
-        sim_cues, sim_events = await simulated_entry(program, 1, tmp_path)
-        fw_cues = [
-            (v["cue"], tuple(v["pattern"]), v["strength"], v["step"], v["session_ms"])
-            for v in fw.of_type("vibration")
-            if v["cue"] != "reminder"
-        ]
-        assert len(sim_cues) > len(first) and fw_cues == sim_cues
-        keys = ("kind", "step", "exercise", "set", "rep", "duration_ms")
-        assert [tuple(e[k] for k in keys) for e in ran] == [e[:-1] for e in sim_events]
-        assert {e[-1] for e in sim_events} == {1}
-        assert (await fw.press(f"start {len(plan.entries) + 1}"))["code"] == UNKNOWN_ENTRY
-        # START_ENTRY from the companion (§7.7), and an entry the program lacks.
-        async with open_watch(ctx) as (session, info, _paired):
-            with pytest.raises(GattError) as refused:
-                await session.client.start_session(info.program_identity, len(plan.entries) + 1)
-            assert refused.value.code == UNKNOWN_ENTRY
-            await session.client.start_session(info.program_identity, 2)
-        await clock.advance(session_length(program, 2) + timedelta(seconds=2))
-        assert fw.of_type("event")[-1]["kind"] == "session_completed"
-        # Read back through the client: every event once, each session under its entry.
-        report = await sync_watch(
-            store=store, routine=ROUTINE, routine_text=TEXT, watch=watch, hci=link
-        )
-        assert report.events_new == len(fw.of_type("event"))
-        again = await sync_watch(
-            store=store, routine=ROUTINE, routine_text=TEXT, watch=watch, hci=link
-        )
-        assert again.events_new == 0
-        events = store.events()
-        assert len({(e.boot_id, e.seq) for e in events}) == len(events)
-        done = Counter(e.entry for e in events if e.kind == "session_completed")
-        assert done == {names[1]: 1, names[2]: 1}
-        assert {e.entry for e in events} == {names[1], names[2]}
-    finally:
-        await fw.stop()
 
 
 def expected_reminders(

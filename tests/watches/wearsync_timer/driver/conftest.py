@@ -10,7 +10,7 @@ import pytest
 from wearsync.ble.connection import FoundWatch, find_watch
 from wearsync.profiles import DeviceProfile
 from wearsync.records import utc_now
-from wearsync.sim.clock import ManualClock, SimClock
+from wearsync.sim.clock import ManualClock
 from wearsync.sim.link import VirtualLink
 from wearsync.watches.wearsync_timer.sim.watch import SimWatch
 
@@ -19,14 +19,6 @@ from wearsync.watches.wearsync_timer.sim.watch import SimWatch
 async def watch(link: VirtualLink, clock: ManualClock, tmp_path: Path) -> AsyncIterator[SimWatch]:
     """A watch whose timer runs only when the test advances its clock."""
     sim = await SimWatch.start(link, flash_dir=tmp_path / "flash", clock=clock, utc=utc_now())
-    yield sim
-    await sim.close()
-
-
-@pytest.fixture
-async def realtime_watch(link: VirtualLink, tmp_path: Path) -> AsyncIterator[SimWatch]:
-    """A watch on a real-time clock, so its clock stays in step with ours between syncs."""
-    sim = await SimWatch.start(link, flash_dir=tmp_path / "rt-flash", clock=SimClock())
     yield sim
     await sim.close()
 

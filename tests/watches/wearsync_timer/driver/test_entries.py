@@ -1,41 +1,31 @@
-"""Entries and reminders on the simulated timer watch, over the real link (docs/protocol.md §5.8,
-§5.9, §7.7): each entry startable from the watch and from the companion, events back once with
-their entry, history counting them, and a reminder at every planned time of a week."""
+"""Entries and reminders that only the simulated timer watch shows (docs/protocol.md §5.8,
+§5.9): a week of reminders with the titles the screen shows, one cancelled by a session done
+early, and the local offset every sync refreshes. What both watches must do with entries runs
+against the simulator and the firmware in ../both/test_entries.py."""
 
 from __future__ import annotations
 
-import asyncio
-from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
-
-from tests.watches.conftest import Updates, sync_watch
+from tests.watches.conftest import sync_watch
 from tests.watches.wearsync_timer.driver.conftest import found
 from wearsync.profiles import DeviceProfile
 from wearsync.protocol.cts import DstOffset, LocalTimeInformation
 from wearsync.records import utc_now
 from wearsync.routine import compile_routine, load_routine
 from wearsync.routine.loader import builtin_text
-from wearsync.routine.occurrences import ROUTINE_ENTRY, Plan, occurrences
+from wearsync.routine.occurrences import ROUTINE_ENTRY, occurrences
 from wearsync.sim.att_tap import AttKind
 from wearsync.sim.clock import ManualClock
 from wearsync.sim.link import VirtualLink
 from wearsync.store import Store
-from wearsync.sync.driver import SessionOptions, SessionStartError, SyncContext
 from wearsync.sync.first_day import kept_first_day
-from wearsync.sync.history import plans_in_store, summarize
-from wearsync.watches import registry
 from wearsync.watches.wearsync_timer.codec import (
-    AttError,
-    AttErrorCode,
     EventKind,
     SessionState,
-    encode_program,
 )
-from wearsync.watches.wearsync_timer.codec.encode import wire_plan
-from wearsync.watches.wearsync_timer.sim.watch import ALL_FEATURES, ENTRY_FEATURES, SimWatch
+from wearsync.watches.wearsync_timer.sim.watch import ENTRY_FEATURES, SimWatch
 
 ROUTINE = load_routine("foot-care")
 TEXT = builtin_text("foot-care")
@@ -60,112 +50,6 @@ async def run_until_idle(watch: SimWatch, clock: ManualClock) -> None:
     while watch.state is not SessionState.IDLE:
         await clock.advance(5_000)
     await watch.drain()
-
-
-async def session(
-    store: Store, link: VirtualLink, profiles: list[DeviceProfile], watch: SimWatch, entry: str
-) -> asyncio.Task[object]:
-    options = SessionOptions(on_update=Updates(), entry=entry, silence_timeout=10)
-    ctx = SyncContext.of(store, await found(link, profiles, watch), ROUTINE, TEXT, hci=link)
-    return asyncio.create_task(registry.driver_for(ctx.watch.profile).session(ctx, options))
-
-
-async def test_entries_watch_gets_the_plan_in_one_write(
-    link: VirtualLink, store: Store, profiles: list[DeviceProfile], tmp_path: Path
-) -> None:
-    clock = ManualClock()
-    watch = await start(link, tmp_path, clock, ENTRY_FEATURES)
-    try:
-        report = await sync_watch(
-            store=store,
-            routine=ROUTINE,
-            routine_text=TEXT,
-            watch=await found(link, profiles, watch),
-            hci=link,
-        )
-        first = kept_first_day(store, ROUTINE.name)
-        assert first == utc_now().astimezone(ROUTINE.schedule.zone).date()
-        assert watch.committed_program == encode_program(
-            PROGRAM, wire_plan(ROUTINE, PROGRAM, first)
-        )
-        assert report.program_bytes == len(watch.committed_program) == 236
-        program_writes = [
-            p
-            for p in watch.tap.connections[-1].pdus
-            if p.direction == "rx" and p.opcode in (0x12, 0x52) and p.size == 3 + 4 + 236
-        ]
-        assert len(program_writes) == 1  # the whole program in one ATT write at MTU 247
-    finally:
-        await watch.close()
-
-
-async def test_old_watch_gets_format_1_and_cannot_start_an_entry(
-    link: VirtualLink, store: Store, profiles: list[DeviceProfile], tmp_path: Path
-) -> None:
-    clock = ManualClock()
-    watch = await start(link, tmp_path, clock, ALL_FEATURES)
-    try:
-        target = await found(link, profiles, watch)
-        await sync_watch(store=store, routine=ROUTINE, routine_text=TEXT, watch=target, hci=link)
-        assert watch.committed_program == encode_program(PROGRAM)  # unchanged bytes
-        task = await session(store, link, profiles, watch, "toe-presses")
-        with pytest.raises(SessionStartError, match="ENTRIES"):
-            await task
-        await clock.advance(7 * DAY_MS)
-        assert watch.reminders == []  # no plan, no reminders
-    finally:
-        await watch.close()
-
-
-async def test_each_entry_from_the_watch_and_from_the_companion(
-    link: VirtualLink, store: Store, profiles: list[DeviceProfile], tmp_path: Path
-) -> None:
-    clock = ManualClock()
-    watch = await start(link, tmp_path, clock, ENTRY_FEATURES)
-    try:
-        target = await found(link, profiles, watch)
-        await sync_watch(store=store, routine=ROUTINE, routine_text=TEXT, watch=target, hci=link)
-        # from the watch's menu: entry 1 (Toe Presses) runs exercise 0 only
-        await watch.press_start(entry=1)
-        assert watch.status.step == PROGRAM.exercises[0].first_step - 1 == 0
-        await run_until_idle(watch, clock)
-        ran = [e for e in watch.events if e.kind is not EventKind.REMINDER]
-        assert {e.entry for e in ran} == {1}
-        assert {e.exercise for e in ran} == {0}
-        assert ran[-1].kind is EventKind.SESSION_COMPLETED
-        with pytest.raises(AttError) as caught:
-            await watch.press_start(entry=3)
-        assert caught.value.code is AttErrorCode.UNKNOWN_ENTRY
-        # from the companion: START_ENTRY for toe walking, mirrored live
-        task = await session(store, link, profiles, watch, "toe-walking")
-        while not task.done():
-            await clock.advance(5_000)
-            await asyncio.sleep(0)
-        await task
-        # a repeated sync changes nothing: every event was stored exactly once
-        await sync_watch(store=store, routine=ROUTINE, routine_text=TEXT, watch=target, hci=link)
-        events = [e for e in store.events() if e.kind != "reminder"]
-        assert len({(e.boot_id, e.seq) for e in events}) == len(events)
-        by_entry = Counter(e.entry for e in events if e.kind == "session_completed")
-        assert by_entry == {"toe-presses": 1, "toe-walking": 1}
-        sessions = store.sessions()
-        assert sorted(s.entry for s in sessions) == ["toe-presses", "toe-walking"]
-        assert [len(s.exercises) for s in sessions] == [1, 1]
-        # history counts them for their entries (the plan taken from the start of the day:
-        # what the store says rules only from the push on, and today's slots may have passed)
-        now = utc_now()
-        first_day, plans = plans_in_store(store, ROUTINE, now=now)
-        assert first_day == kept_first_day(store, ROUTINE.name)
-        whole_day = [Plan(plans[0].routine)]
-        report = summarize(sessions, whole_day, first_day=first_day, now=now)
-        done = {e.entry: e.done for e in report.entries}
-        assert done == {ROUTINE_ENTRY: 0, "toe-presses": 1, "toe-walking": 1}
-        # an exercise done once a day is no entry
-        task = await session(store, link, profiles, watch, "ankle-circles")
-        with pytest.raises(SessionStartError, match="no entry"):
-            await task
-    finally:
-        await watch.close()
 
 
 async def test_a_reminder_at_each_planned_time_of_a_week(

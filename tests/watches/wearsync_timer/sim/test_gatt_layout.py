@@ -27,7 +27,6 @@ from wearsync.watches.wearsync_timer.codec import (
     Feature,
     InfoFlags,
     PauseSession,
-    ProgramChunk,
     ReplayEvents,
     StopSession,
 )
@@ -72,57 +71,6 @@ async def test_timer_info_is_readable_unpaired(watch: SimWatch) -> None:
     assert info.boot_id == 1 and info.unacked_events == 0
     assert not info.has_program and info.program_identity == bytes(16)
     assert bytes(info)[0] == PROTOCOL_VERSION
-
-
-@pytest.mark.parametrize(
-    ("uuid", "value"),
-    [
-        (PROGRAM, bytes(ProgramChunk(5, 0, b"\x01\x00\x00\x01\xff"))),
-        (CONTROL_POINT, bytes(ReplayEvents())),
-        (SESSION_STATUS, None),
-        (EVENT_LOG, None),
-        (LOCAL_TIME, b"\x00\x00"),
-    ],
-)
-async def test_unpaired_access_fails_with_insufficient_authentication(
-    watch: SimWatch, uuid: str, value: bytes | None
-) -> None:
-    async with connected(watch, pair=False) as client:
-        with pytest.raises(BleakGATTProtocolError) as caught:
-            if value is None:
-                await client.read_gatt_char(uuid)
-            else:
-                await client.write_gatt_char(uuid, value, response=True)
-        assert caught.value.code == 0x05
-        # Nothing was staged: Timer Info's STAGING flag is clear.
-        assert not (await read_info(client)).flags & InfoFlags.STAGING
-
-
-async def test_unpaired_cccd_write_is_refused(watch: SimWatch) -> None:
-    async with connected(watch, pair=False) as client:
-        with pytest.raises(BleakGATTProtocolError) as caught:
-            await client.start_notify(EVENT_LOG, lambda _c, _v: None)
-        assert caught.value.code == 0x05
-
-
-async def test_a_bonded_peer_on_a_plain_link_gets_insufficient_encryption(
-    watch: SimWatch,
-) -> None:
-    async with connected(watch) as client:
-        await client.read_gatt_char(SESSION_STATUS)
-        # The central forgets its keys; the watch keeps the bond.
-        await client.unpair()
-    async with connected(watch, pair=False) as client:
-        with pytest.raises(BleakGATTProtocolError) as caught:
-            await client.read_gatt_char(SESSION_STATUS)
-        assert caught.value.code == 0x0F
-
-
-async def test_bond_lets_a_client_reconnect_encrypted_without_pairing(watch: SimWatch) -> None:
-    async with connected(watch) as client:
-        await client.read_gatt_char(SESSION_STATUS)
-    async with connected(watch, pair=False) as client:
-        assert len(await client.read_gatt_char(SESSION_STATUS)) == 7
 
 
 async def test_timer_info_at_mtu_23_is_read_with_a_blob_from_one_snapshot(

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import pytest
 from bleak import BleakClient
-from bleak.exc import BleakError, BleakGATTProtocolError
+from bleak.exc import BleakGATTProtocolError
 
-from tests.watches.wearsync_timer.sim.conftest import StartWatch
 from tests.watches.wearsync_timer.sim.helpers import (
     CONTROL_POINT,
     DEMO,
@@ -169,40 +166,3 @@ async def test_staging_is_discarded_on_disconnection(watch: SimWatch) -> None:
     async with connected(watch) as client:
         assert not (await read_info(client)).flags & InfoFlags.STAGING
         assert await refused(client, PROGRAM, chunk(DEMO, 20, 38)) == 0x83
-
-
-@pytest.mark.slow
-async def test_a_transfer_cut_at_any_pdu_leaves_old_or_new_never_a_mix(
-    start_watch: StartWatch,
-) -> None:
-    """Cut the link after each ATT PDU of a whole transfer at ATT_MTU 23 (14 chunks)."""
-    watch = await start_watch()
-    tap = watch.tap
-    async with connected(watch) as client:
-        await push(client, DEMO)
-    # A full transfer, counted once: every chunk and the COMMIT, each a request and response.
-    async with connected(watch, mtu=23) as client:
-        mark = tap.current.mark()
-        await push(client, FOOT_CARE)
-        full = tap.current.since(mark).total
-        await push(client, DEMO)
-    assert full == 2 * (len(program_chunks(FOOT_CARE, 23)) + 1) == 30
-    commit_request = full - 1
-
-    for k in range(1, full + 1):
-        async with connected(watch, mtu=23) as client:
-            tap.cut_after(k)
-            with contextlib.suppress(BleakError):
-                await push(client, FOOT_CARE)
-            await tap.wait_for_cut()
-        async with connected(watch, mtu=23) as client:
-            info = await read_info(client)
-            expected = FOOT_CARE if k >= commit_request else DEMO
-            assert info.program_identity == program_identity(expected), f"cut after PDU {k}"
-            assert info.program_length == len(expected)
-            assert not info.flags & InfoFlags.STAGING
-            assert watch.committed_program == expected
-            if expected is FOOT_CARE:
-                await push(client, DEMO)
-        # What flash holds is the same whole program a new boot finds.
-        assert watch.flash.load_program() == DEMO

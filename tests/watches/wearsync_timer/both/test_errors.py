@@ -1,8 +1,9 @@
-"""The firmware's answers, byte for byte, to the requests of §6, §7 and §10 (table 11-1).
+"""Both watches' answers, byte for byte, to the requests of §6, §7 and §10 (table 11-1).
 
 One bonded client walks through every error a request can get and the golden writes of §13,
 checking each answer and what the watch shows afterwards (Timer Info, Session Status, Current
-Time). The watch is the NimBLE firmware; no wearsync layer sits between the test and ATT.
+Time). The watch is the simulator or the NimBLE firmware, each with every feature it offers
+(ENTRIES too); no wearsync layer sits between the test and ATT.
 """
 
 from __future__ import annotations
@@ -10,13 +11,12 @@ from __future__ import annotations
 import zlib
 from collections.abc import AsyncIterator, Awaitable
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from bleak import BleakClient
 from bleak.exc import BleakGATTProtocolError
 
-from tests.firmware.conftest import Firmware, found
+from tests.watches.wearsync_timer.both.watch import StartTimerWatch, connected
 from tests.watches.wearsync_timer.codec.test_golden import (
     CHUNK,
     COMMIT,
@@ -26,14 +26,8 @@ from tests.watches.wearsync_timer.codec.test_golden import (
     PROGRAM,
     START,
 )
-from wearsync.ble.bumble_backend import BumbleBleakClient
-from wearsync.profiles import DeviceProfile
-from wearsync.sim.hci_server import HciServer
-from wearsync.sim.link import VirtualLink
 from wearsync.watches.wearsync_timer.codec import InfoFlags, SessionStatusValue, TimerInfo
 from wearsync.watches.wearsync_timer.codec import uuids as U
-
-pytestmark = pytest.mark.slow
 
 CONTROL = str(U.CONTROL_POINT)
 PROGRAM_CHR = str(U.PROGRAM)
@@ -57,11 +51,9 @@ def commit(program: bytes) -> bytes:
 
 
 @pytest.fixture
-async def client(
-    link: VirtualLink, profiles: list[DeviceProfile], firmware: Firmware
-) -> AsyncIterator[BleakClient]:
-    device = (await found(link, profiles, firmware)).device
-    async with BleakClient(device, backend=BumbleBleakClient, hci=link, pair=True) as bonded:
+async def client(start_timer_watch: StartTimerWatch) -> AsyncIterator[BleakClient]:
+    watch = await start_timer_watch(entries=True)
+    async with connected(watch, services=None) as bonded:
         yield bonded
 
 
@@ -188,30 +180,24 @@ async def test_the_clock_is_set_by_the_golden_cts_writes_of_13_6(client: BleakCl
 
 
 async def test_features_left_out_are_refused_with_0x80(
-    link: VirtualLink, profiles: list[DeviceProfile], hci_server: HciServer, tmp_path: Path
+    start_timer_watch: StartTimerWatch,
 ) -> None:
-    firmware = Firmware(hci_server.port, tmp_path / "bare", features=0x0000)
-    await firmware.start()
-    try:
-        device = (await found(link, profiles, firmware)).device
-        async with BleakClient(device, backend=BumbleBleakClient, hci=link, pair=True) as client:
-            assert (await info(client)).features == 0
-            assert await write(client, PROGRAM_CHR, CHUNK) == 0
-            assert await write(client, CONTROL, COMMIT) == 0
-            for request in (START, b"\x04", b"\x05", b"\x06", b"\x08"):
-                assert await write(client, CONTROL, request) == 0x80, request.hex()
-            services = {str(s.uuid) for s in client.services}
-            assert str(U.CURRENT_TIME_SERVICE) not in services
-    finally:
-        await firmware.stop()
+    watch = await start_timer_watch(features=0x0000)
+    async with connected(watch, services=None) as client:
+        assert (await info(client)).features == 0
+        assert await write(client, PROGRAM_CHR, CHUNK) == 0
+        assert await write(client, CONTROL, COMMIT) == 0
+        for request in (START, b"\x04", b"\x05", b"\x06", b"\x08"):
+            assert await write(client, CONTROL, request) == 0x80, request.hex()
+        services = {str(s.uuid) for s in client.services}
+        assert str(U.CURRENT_TIME_SERVICE) not in services
 
 
 async def test_at_the_default_mtu_timer_info_is_read_whole_and_programs_go_in_chunks(
-    link: VirtualLink, profiles: list[DeviceProfile], firmware: Firmware
+    start_timer_watch: StartTimerWatch,
 ) -> None:
-    device = (await found(link, profiles, firmware)).device
-    small = BleakClient(device, backend=BumbleBleakClient, hci=link, pair=True, mtu=23)
-    async with small as client:
+    watch = await start_timer_watch(entries=True)  # 29-byte event records (§9.2)
+    async with connected(watch, mtu=23) as client:
         # 40 bytes at ATT_MTU 23: a Read Request and Read Blobs of one snapshot (§2.4).
         raw = bytes(await client.read_gatt_char(str(U.TIMER_INFO)))
         assert len(raw) == 40 and TimerInfo.from_bytes(raw).program_length == 0
@@ -227,17 +213,3 @@ async def test_at_the_default_mtu_timer_info_is_read_whole_and_programs_go_in_ch
         # An Event Log batch is whole records only: none fit 22 bytes, so none are sent.
         assert await write(client, CONTROL, START) == 0
         assert bytes(await client.read_gatt_char(str(U.EVENT_LOG))) == bytes([0x01, 29])
-
-
-async def test_prepare_write_on_program_is_refused_with_0x06(client: BleakClient) -> None:
-    from bumble import att
-
-    connection = client._backend._connection  # type: ignore[attr-defined]
-    handle = client.services.get_characteristic(PROGRAM_CHR).handle
-    request = att.ATT_Prepare_Write_Request(
-        attribute_handle=handle, value_offset=0, part_attribute_value=CHUNK[:16]
-    )
-    response = await connection.gatt_client.send_request(request)
-    assert isinstance(response, att.ATT_Error_Response)
-    assert response.error_code == 0x06  # Request Not Supported (§2.4, §11)
-    assert not (await info(client)).flags & InfoFlags.STAGING
