@@ -97,6 +97,42 @@ def test_complete_partial_aborted_and_interrupted_sessions() -> None:
     assert derive_sessions(reversed(watch.events), lookup, now=T0) == sessions
 
 
+def test_a_session_cut_by_a_restart_is_one_aborted_session() -> None:
+    """The SESSION_ABORTED a watch records first at its next boot (§8.2) ends the cut session."""
+    watch = Watch()
+    watch.emit("session_started")
+    watch.emit("step_started", 0)
+    watch.emit("exercise_completed", 0, 50000)
+    watch.emit("step_started", 1)
+    watch.reboot()
+    watch.emit("session_aborted", 1)
+    watch.clock += timedelta(hours=5)
+    watch.emit("session_started")
+    watch.emit("step_started", 0)
+    sessions = derive_sessions(watch.events, lookup, now=T0)
+    assert [(s.key, s.status) for s in sessions] == [
+        ("AA:BB/1/0", SessionStatus.ABORTED),
+        ("AA:BB/2/1", SessionStatus.IN_PROGRESS),
+    ]
+    cut = sessions[0]
+    assert cut.ended_at == watch.events[4].at  # the abort recorded at the next boot
+    assert cut.exercises[0].status is ExerciseStatus.DONE
+    assert cut.exercises[1].status is ExerciseStatus.NOT_REACHED
+
+
+def test_an_abort_at_a_boot_with_no_open_session_before_it_stands_alone() -> None:
+    """The previous boot's events were lost (or its session ended): the abort is its own."""
+    watch = Watch()
+    full_session(watch)
+    watch.reboot()
+    watch.emit("session_aborted", 2)
+    sessions = derive_sessions(watch.events, lookup, now=T0)
+    assert [(s.key, s.status) for s in sessions] == [
+        ("AA:BB/1/0", SessionStatus.COMPLETED),
+        ("AA:BB/2/0", SessionStatus.ABORTED),
+    ]
+
+
 def test_unknown_program_still_gives_a_session() -> None:
     watch = Watch()
     full_session(watch)

@@ -21,7 +21,6 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
-from itertools import groupby
 from typing import TYPE_CHECKING, ClassVar, Final, Literal
 
 from wearsync.ble.connection import FoundWatch, find_known_watch, find_watch
@@ -279,16 +278,13 @@ def refresh_sessions(store: Store, address: str, *, running_boot: RunningBoot) -
     lookup = ProgramLookup(store)
     now = utc_now()
     events = store.events(address)
-    if running_boot == NEWEST_BOOT:
-        sessions = derive_sessions(events, lookup, now=now)
-    else:
-        sessions = []
-        ordered = sorted(events, key=lambda e: (e.boot_id, e.seq))
-        for boot, of_boot in groupby(ordered, key=lambda e: e.boot_id):
-            for session in derive_sessions(list(of_boot), lookup, now=now):
-                if session.status is SessionStatus.IN_PROGRESS and boot != running_boot:
-                    session = _interrupted(session)
-                sessions.append(session)
+    sessions = derive_sessions(events, lookup, now=now)
+    newest = max((e.boot_id for e in events), default=None)
+    if running_boot != NEWEST_BOOT and newest != running_boot:
+        # only the newest boot's last open session can be in progress, and that boot runs none
+        sessions = [
+            _interrupted(s) if s.status is SessionStatus.IN_PROGRESS else s for s in sessions
+        ]
     store.save_sessions(sessions)
     return len(sessions)
 

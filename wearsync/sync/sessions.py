@@ -7,7 +7,8 @@ session's end up to ``session_completed`` or ``session_aborted``; ``reminder`` e
 watch records between sessions, belong to none. A session of an entry (one exercise started on
 its own) lists that exercise only and carries the entry. A session still open when the
 watch reboots, or when the stream has newer sessions after it, was *interrupted*; the last open
-session of the newest boot is *in progress*.
+session of the newest boot is *in progress*. A session cut by a restart ends with the
+SESSION_ABORTED the watch records at its next boot (docs/protocol.md §8.2): one aborted session.
 
 This module is pure: events in, :class:`~wearsync.records.SessionRecord` out.
 """
@@ -56,21 +57,42 @@ def derive_sessions(
     sessions: list[SessionRecord] = []
     for _device, of_device in groupby(ordered, key=lambda e: e.device):
         boots = [list(evs) for _boot, evs in groupby(of_device, key=lambda e: e.boot_id)]
-        for number, boot_events in enumerate(boots):
-            newest_boot = number == len(boots) - 1
-            sessions.extend(_sessions_of_boot(boot_events, newest_boot, programs, now))
+        found: list[_Open] = []
+        carried: _Open | None = None
+        for boot_events in boots:
+            opened = _sessions_of_boot(boot_events, carried)
+            found.extend(opened)
+            carried = opened[-1] if opened and opened[-1].end_kind is None else None
+        newest = boots[-1][0].boot_id if boots else None
+        for index, session in enumerate(found):
+            still_running = index == len(found) - 1 and session.first.boot_id == newest
+            sessions.append(_record(session, still_running, programs, now))
     sessions.sort(key=lambda s: (s.started_at, s.key))
     return sessions
 
 
-def _sessions_of_boot(
-    events: list[StoredEvent], newest_boot: bool, programs: ProgramLookup, now: datetime
-) -> list[SessionRecord]:
+def _sessions_of_boot(events: list[StoredEvent], carried: _Open | None) -> list[_Open]:
+    """The sessions one boot's events open, in order.
+
+    ``carried`` is the previous boot's last session if it was still open. A watch that
+    restarts during a session records SESSION_ABORTED first thing at the next boot
+    (docs/protocol.md §8.2): that event ends the carried session (same program) rather than
+    opening one of its own, so one cut session is one aborted session, not an interrupted
+    one and an aborted one.
+    """
     found: list[_Open] = []
     current: _Open | None = None
     for event in events:
         if event.kind == "reminder":
             continue  # a reminder happens between sessions, and is not part of one
+        if (
+            current is None
+            and carried is not None
+            and event.kind == "session_aborted"
+            and event.program_hash == carried.first.program_hash
+        ):
+            current = carried
+        carried = None  # only the boot's first event may end it
         if current is None or current.end_kind is not None:
             current = _Open(first=event, last=event)
             found.append(current)
@@ -81,11 +103,7 @@ def _sessions_of_boot(
             current.outcomes[event.exercise] = (ExerciseStatus.SKIPPED, event.duration_ms)
         elif event.kind in END_KINDS:
             current.end_kind = event.kind
-    records = []
-    for index, session in enumerate(found):
-        still_running = newest_boot and index == len(found) - 1
-        records.append(_record(session, still_running, programs, now))
-    return records
+    return found
 
 
 def _record(

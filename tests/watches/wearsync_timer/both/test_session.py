@@ -174,6 +174,10 @@ async def test_a_reboot_during_a_session_records_session_aborted_at_the_next_boo
         store=store, routine=SHORT, routine_text=SHORT_TEXT, watch=target, hci=link
     )
     assert report.events_new == 3
+    # One cut session, ended by the next boot's SESSION_ABORTED: one aborted session in history.
+    cut = [s for s in store.sessions() if s.device == target.address]
+    assert [s.status for s in cut] == [SessionStatus.ABORTED]
+    assert cut[0].key.startswith(f"{target.address}/{boot}/")  # the session the reboot cut
     await watch.reboot()
     info = await timer_info(watch)
     assert info.unacked_events == 0, "the marker is gone: no second SESSION_ABORTED"
