@@ -89,7 +89,7 @@ def test_the_bond_store_and_the_central_identity_are_private() -> None:
 
     from wearsync.ble.bumble_backend.central import _identity
 
-    address, keystore = _identity("tcp-client:127.0.0.1:1")
+    address, keystore, _layouts = _identity("tcp-client:127.0.0.1:1")
     assert address is not None and keystore is not None
     asyncio.run(keystore.update("F0:F5:03:1C:F9:D0/P", PairingKeys()))
     folder = db_path().parent
