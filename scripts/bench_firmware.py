@@ -89,11 +89,16 @@ async def measure(watch_kind: str, workdir: Path, connection_event_ms: float) ->
     row: dict[str, str] = {}
     async with runner(link, workdir / watch_kind) as address:
         tap = AttTap(link, subject=address)
-        found: FoundWatch = await find_watch(
-            load_profiles(), name_or_address=address, hci=link, seconds=10
-        )
+
+        async def located() -> FoundWatch:
+            # Each sync scans anew, as `wearsync sync` does: once bonded the watch advertises
+            # its state beacon, which decides whether the sync must pair (§14.2).
+            return await find_watch(load_profiles(), name_or_address=address, hci=link, seconds=10)
+
+        found = await located()
         with Store.open(workdir / f"{watch_kind}.db") as store:
             for column in ("first", "unchanged"):
+                found = await located()
                 started = time.monotonic()
                 await driver_for(found.profile).sync(
                     SyncContext.of(store, found, routine, text, hci=link)
@@ -105,6 +110,7 @@ async def measure(watch_kind: str, workdir: Path, connection_event_ms: float) ->
                 row["program"] = f"{info.program_length} B committed, {entries} ENTRIES"
                 await session.client.start_session(info.program_identity)
                 await session.client.stop_session()
+            found = await located()
             started = time.monotonic()
             await driver_for(found.profile).sync(
                 SyncContext.of(store, found, routine, text, hci=link)
