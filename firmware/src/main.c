@@ -563,6 +563,16 @@ static void *hci_task(void *param)
     return NULL;
 }
 
+static bool has_control(const char *s)
+{
+    for (; *s; s++) {
+        if ((unsigned char)*s < 0x20 || *s == 0x7f) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static void usage(const char *argv0)
 {
     fprintf(stderr,
@@ -595,9 +605,15 @@ static void parse_options(int argc, char **argv)
             g_opt.dir = optarg;
             break;
         case 'n':
-            /* The scan response has room for 29 name bytes. */
-            if (strlen(optarg) > 29 || strchr(optarg, '"') || strchr(optarg, '\\')) {
-                usage(argv[0]);
+            /* The scan response has room for 29 name bytes; the name goes into JSON lines
+             * unescaped, so quotes, backslashes and control characters are refused. */
+            if (strlen(optarg) > 29 || strchr(optarg, '"') || strchr(optarg, '\\') ||
+                has_control(optarg)) {
+                fprintf(stderr,
+                        "%s: --name: at most 29 bytes, without quotes, backslashes or control "
+                        "characters\n",
+                        argv[0]);
+                exit(2);
             }
             g_opt.name = optarg;
             break;

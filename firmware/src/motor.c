@@ -86,8 +86,10 @@ void motor_print_reminder(uint8_t entry, const uint8_t *title, uint8_t title_len
 void motor_play(const struct program_cue *cue, int32_t step, uint64_t session_ms,
                 uint64_t uptime_ms, bool utc_known, int64_t utc_ms)
 {
-    fprintf(out(), "{\"type\":\"vibration\",\"cue\":\"%.*s\",\"pattern\":[", (int)cue->name_len,
-           (const char *)cue->name);
+    /* Custom cue names are [a-z][a-z0-9_]* once validated (§5.3); escaped all the same. */
+    fprintf(out(), "{\"type\":\"vibration\",\"cue\":\"");
+    print_json_text(cue->name, cue->name_len);
+    fprintf(out(), "\",\"pattern\":[");
     for (unsigned i = 0; i < cue->count; i++) {
         fprintf(out(), i ? ",%u" : "%u", (unsigned)cue->times_ms[i]);
     }
