@@ -113,6 +113,16 @@ BAD_INPUTS = {
         GOOD.replace('"Europe/London"', '"Mars/Olympus"'),
         ": schedule.timezone: unknown IANA time zone 'Mars/Olympus'",
     ),
+    "daily-time-twice": (
+        GOOD.replace(
+            'daily_times = ["08:00", "13:00", "18:00"]', 'daily_times = ["08:00", "08:00"]'
+        ),
+        ": schedule.daily_times: the same time is listed twice",
+    ),
+    "time-with-seconds": (
+        GOOD.replace('times = ["18:00"]', 'times = ["18:00:30"]'),
+        ": schedule.times: 18:00:30: times are local hours and minutes (HH:MM)",
+    ),
 }
 
 

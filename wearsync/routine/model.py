@@ -222,6 +222,19 @@ class Schedule(Frozen):
             raise ValueError(f"unknown IANA time zone {v!r}") from exc
         return v
 
+    @field_validator("times", "daily_times")
+    @classmethod
+    def _distinct_minutes(cls, v: tuple[time, ...]) -> tuple[time, ...]:
+        # The watches plan by minute of the day (docs/protocol.md §5.8): a time with seconds,
+        # or the same minute twice, would plan what no watch can remind of.
+        for t in v:
+            if t.second or t.microsecond or t.tzinfo is not None:
+                raise ValueError(f"{t.isoformat()}: times are local hours and minutes (HH:MM)")
+        seen = [t.hour * 60 + t.minute for t in v]
+        if len(set(seen)) != len(seen):
+            raise ValueError("the same time is listed twice")
+        return v
+
     @field_validator("every_days")
     @classmethod
     def _whole_days(cls, v: Range) -> Range:
