@@ -48,6 +48,8 @@ class DemoResult(BaseModel):
     database: str
     calendar: str | None
     calendar_events: int
+    next_reminder: str | None
+    """When the watch reminds next on its own (its local time) and of what, if it will."""
     sim_flash: str
 
 
@@ -116,7 +118,7 @@ async def run_demo(
     from wearsync.sync.driver import SessionOptions, SyncContext
     from wearsync.sync.live import LiveUpdate
     from wearsync.watches.registry import driver_for, load_profiles
-    from wearsync.watches.wearsync_timer.sim.watch import SimWatch
+    from wearsync.watches.wearsync_timer.sim.watch import ENTRY_FEATURES, SimWatch
 
     started = time.monotonic()
     text = builtin_text("foot-care")
@@ -143,6 +145,7 @@ async def run_demo(
         clock=SimClock(speed=speed),
         wearer=wearer,
         on_vibration=buzz,
+        features=ENTRY_FEATURES,  # the whole protocol: entry points and reminders too
     )
     try:
         with Store.open(home / "wearsync.db") as store:
@@ -155,6 +158,7 @@ async def run_demo(
             sessions = store.sessions()
             events = len(store.events())
             calendar_path, calendar_events = _export_calendar(home, store, routine)
+            upcoming = watch.next_reminder()
     finally:
         await watch.close()
         await close_centrals()
@@ -175,6 +179,9 @@ async def run_demo(
         database=str(home / "wearsync.db"),
         calendar=str(calendar_path) if calendar_path else None,
         calendar_events=calendar_events,
+        next_reminder=(
+            None if upcoming is None else f"{upcoming[0]:%a %d %b %H:%M}: {', '.join(upcoming[1])}"
+        ),
         sim_flash=str(home / "sim-flash"),
     )
 
@@ -212,6 +219,8 @@ def _render(result: DemoResult) -> None:
         f"{result.exercises_done} of {result.exercises} exercises done ({result.session_status})"
     )
     typer.echo(f"  events read back and stored: {result.events_stored}")
+    if result.next_reminder:
+        typer.echo(f"  the watch reminds next, on its own: {result.next_reminder}")
     typer.echo(f"  took {format_duration(int(result.seconds * 1000))} ({result.seconds:.1f} s)")
     typer.echo("Where everything is:")
     typer.echo(f"  database:       {result.database}")

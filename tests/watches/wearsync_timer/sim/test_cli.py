@@ -74,7 +74,7 @@ async def test_sim_serves_a_watch_and_stops_cleanly_on_sigterm(
         "boot_id": 1,
         "unacked_events": 0,
         "program_identity": None,
-        "features": 0x2F,
+        "features": 0x3F,  # every feature, ENTRIES too
     }
     assert await asyncio.wait_for(simulator.wait(), 10.0) == 0
 

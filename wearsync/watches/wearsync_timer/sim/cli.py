@@ -8,7 +8,7 @@ from wearsync.sim.clock import SimClock
 from wearsync.sim.motor import Vibration
 from wearsync.sim.simulated import RunningWatch, SimOptions
 from wearsync.watches.wearsync_timer.codec import EventRecord, Feature
-from wearsync.watches.wearsync_timer.sim.watch import ALL_FEATURES, DEFAULT_NAME, SimWatch
+from wearsync.watches.wearsync_timer.sim.watch import DEFAULT_NAME, ENTRY_FEATURES, SimWatch
 
 
 class TimerSim(RunningWatch):
@@ -63,7 +63,8 @@ def event_line(e: EventRecord) -> dict[str, Any]:
 
 async def start_for_cli(options: SimOptions) -> TimerSim:
     """Boot the watch on ``options.link`` with its flash in ``options.flash_dir``."""
-    features = ALL_FEATURES if options.features is None else Feature(options.features)
+    # Every feature by default, ENTRIES too (entry points and reminders), as the firmware.
+    features = ENTRY_FEATURES if options.features is None else Feature(options.features)
     watch = await SimWatch.start(
         options.link,
         flash_dir=options.flash_dir,

@@ -618,6 +618,23 @@ class SimWatch:
         offset = self.record.local_time.utc_offset or timedelta(0)
         return (utc + offset).replace(tzinfo=None)
 
+    def next_reminder(self) -> tuple[datetime, tuple[str, ...]] | None:
+        """When the watch reminds next, as its local wall time (naive), and what it will show
+        (the routine's title or the exercises' names, §5.9); None without a plan or a clock."""
+        wire = self._wire
+        plan = None if wire is None else wire.plan
+        local = self._local_now()
+        if wire is None or plan is None or local is None or not self.features & Feature.ENTRIES:
+            return None
+        due = next_after(plan, local)
+        if not due:
+            return None
+        names = tuple(
+            wire.exercises[plan.entries[p.entry - 1].exercise].name if p.entry else wire.title
+            for p in due
+        )
+        return due[0].local, names
+
     def _cancel_reminder(self) -> None:
         if self._reminder is not None:
             self._reminder.cancel()
