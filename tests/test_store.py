@@ -105,6 +105,37 @@ def test_sessions_round_trip_and_update_only_on_change(tmp_path: Path) -> None:
         assert store.sessions(since=T0 + timedelta(seconds=1)) == []
 
 
+def test_sessions_derived_anew_replace_what_an_older_rule_derived_for_that_device(
+    tmp_path: Path,
+) -> None:
+    def session(key: str, device: str, status: SessionStatus) -> SessionRecord:
+        return SessionRecord(
+            key=key,
+            device=device,
+            routine="foot-care",
+            program_hash="ab" * 8,
+            started_at=T0,
+            ended_at=T0 + timedelta(minutes=1),
+            status=status,
+            exercises=(),
+            updated_at=T0,
+        )
+
+    cut = session("AA:BB/7/0", "AA:BB", SessionStatus.INTERRUPTED)
+    # An older rule also made the next boot's SESSION_ABORTED a session of its own.
+    phantom = session("AA:BB/8/0", "AA:BB", SessionStatus.ABORTED)
+    other = session("CC:DD/1/0", "CC:DD", SessionStatus.COMPLETED)
+    with Store.open(tmp_path / "w.db") as store:
+        store.add_events([event(1)])
+        store.save_sessions([cut, phantom, other])
+        store.save_sessions([cut.model_copy(update={"status": SessionStatus.ABORTED})])
+        assert {s.key for s in store.sessions()} == {cut.key, phantom.key, other.key}
+        aborted = cut.model_copy(update={"status": SessionStatus.ABORTED})
+        store.save_sessions([aborted], derived_for="AA:BB")
+        assert store.sessions() == [aborted, other]  # the other device's are untouched
+        assert store.events() == [event(1)]  # sessions are derived: no event goes
+
+
 def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "w.db"
     with sqlite3.connect(path) as conn:

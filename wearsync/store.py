@@ -624,8 +624,19 @@ class Store:
     # sessions ---------------------------------------------------------------------------------
 
     @_guarded
-    def save_sessions(self, sessions: Iterable[SessionRecord]) -> None:
-        """Insert or replace derived sessions by key, in one transaction."""
+    def save_sessions(
+        self, sessions: Iterable[SessionRecord], *, derived_for: str | None = None
+    ) -> None:
+        """Insert or replace derived sessions by key, in one transaction.
+
+        Args:
+            sessions: the sessions to save.
+            derived_for: the device whose sessions these are, all of them, derived from all its
+                stored events: its other stored sessions were derived by an older rule and are
+                removed in the same transaction (sessions are derived data; no event is
+                touched).
+        """
+        sessions = list(sessions)
         rows = [
             (
                 s.key,
@@ -655,6 +666,16 @@ class Store:
                 "OR sessions.entry != excluded.entry",
                 rows,
             )
+            if derived_for is not None:
+                keep = {r[0] for r in rows}
+                stale = [
+                    (key,)
+                    for (key,) in conn.execute(
+                        "SELECT key FROM sessions WHERE device = ?", (derived_for,)
+                    )
+                    if key not in keep
+                ]
+                conn.executemany("DELETE FROM sessions WHERE key = ?", stale)
 
     @_guarded
     def sessions(self, since: datetime | None = None) -> list[SessionRecord]:

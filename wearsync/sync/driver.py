@@ -285,7 +285,7 @@ def refresh_sessions(store: Store, address: str, *, running_boot: RunningBoot) -
         sessions = [
             _interrupted(s) if s.status is SessionStatus.IN_PROGRESS else s for s in sessions
         ]
-    store.save_sessions(sessions)
+    store.save_sessions(sessions, derived_for=address)
     return len(sessions)
 
 
