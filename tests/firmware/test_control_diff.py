@@ -13,7 +13,6 @@ session stays at its first step.
 
 from __future__ import annotations
 
-import subprocess
 import zlib
 from collections.abc import Iterator
 from dataclasses import replace
@@ -23,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.firmware.build import validate_binary
+from tests.firmware.tools import ToolProcess, run_checked
 from tests.watches.wearsync_timer.codec.strategies import wire_plans, wire_programs
 from wearsync.protocol import DecodeError
 from wearsync.routine.compiler import Step
@@ -209,43 +208,9 @@ class ReferenceWatch:
         return f"info {bytes(value).hex()}"
 
 
-class Harness:
-    def __init__(self) -> None:
-        binary = validate_binary().parent / "control_run"
-        self.process = subprocess.Popen(
-            [str(binary)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-
-    def ask(self, line: str) -> str:
-        assert self.process.stdin is not None and self.process.stdout is not None
-        self.process.stdin.write(line + "\n")
-        self.process.stdin.flush()
-        answer = self.process.stdout.readline().strip()
-        assert answer, "the harness died"
-        return answer
-
-    def tell(self, line: str) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.write(line + "\n")
-
-    def close(self) -> str:
-        assert self.process.stdin is not None and self.process.stderr is not None
-        self.process.stdin.close()
-        self.process.wait(timeout=30)
-        return self.process.stderr.read()
-
-
 @pytest.fixture(scope="module")
-def harness() -> Iterator[Harness]:
-    running = Harness()
-    yield running
-    stderr = running.close()
-    assert running.process.returncode == 0, stderr
-    assert "runtime error" not in stderr and "Sanitizer" not in stderr, stderr
+def harness() -> Iterator[ToolProcess]:
+    yield from run_checked(ToolProcess("control_run"))
 
 
 Write = tuple[str, bytes]
@@ -314,7 +279,7 @@ def writes(draw: st.DrawFn) -> tuple[int, list[Write]]:
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=writes())
 def test_writes_get_the_codes_and_leave_the_timer_info_of_the_reference(
-    harness: Harness, case: tuple[int, list[Write]]
+    harness: ToolProcess, case: tuple[int, list[Write]]
 ) -> None:
     features, sequence = case
     reference = ReferenceWatch(features)

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.firmware.test_control_diff import Harness
+from tests.firmware.tools import ToolProcess, run_checked
 from wearsync.protocol import (
     AdjustReason,
     CurrentTime,
@@ -76,12 +76,8 @@ class ReferenceClock:
 
 
 @pytest.fixture(scope="module")
-def harness() -> Iterator[Harness]:
-    running = Harness()
-    yield running
-    stderr = running.close()
-    assert running.process.returncode == 0, stderr
-    assert "runtime error" not in stderr and "Sanitizer" not in stderr, stderr
+def harness() -> Iterator[ToolProcess]:
+    yield from run_checked(ToolProcess("control_run"))
 
 
 def current_times() -> st.SearchStrategy[bytes]:
@@ -124,7 +120,7 @@ def local_times() -> st.SearchStrategy[bytes]:
     )
 )
 def test_cts_writes_and_reads_match_the_reference(
-    harness: Harness, writes: list[tuple[str, bytes]]
+    harness: ToolProcess, writes: list[tuple[str, bytes]]
 ) -> None:
     reference = ReferenceClock()
     harness.tell("reset 15")

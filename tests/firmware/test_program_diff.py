@@ -12,14 +12,13 @@ them format 2) also yields twenty mutants.
 from __future__ import annotations
 
 import random
-import subprocess
 from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.firmware.build import validate_binary
+from tests.firmware.tools import ToolProcess, run_checked
 from tests.watches.wearsync_timer.codec.strategies import wire_programs
 from wearsync.protocol import DecodeError, UnsupportedVersionError
 from wearsync.watches.wearsync_timer.codec import (
@@ -45,49 +44,30 @@ GOLDEN_PLAN = bytes.fromhex(
 HEAD, PLAN = GOLDEN_PLAN[:63], GOLDEN_PLAN[63:]
 
 
-class Harness:
+class Harness(ToolProcess):
     """One running ``validate`` process."""
 
     def __init__(self) -> None:
-        self.process = subprocess.Popen(
-            [str(validate_binary())],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        super().__init__("validate")
 
     def verdict(self, program: bytes) -> tuple[str, list[str]]:
         """``(first line, step and plan lines)`` for ``program``."""
-        assert self.process.stdin is not None and self.process.stdout is not None
-        self.process.stdin.write(program.hex() + "\n")
-        self.process.stdin.flush()
-        head = self.process.stdout.readline().strip()
+        self.send(program.hex() + "\n")
+        head = self.read_line()
         assert head, f"the harness died: {self.close()}"
         lines: list[str] = []
         if head.startswith("valid "):
             count = int(head.split()[1])
-            lines = [self.process.stdout.readline().strip() for _ in range(count + 1)]
+            lines = [self.read_line() for _ in range(count + 1)]
             if lines[-1] != "plan none":
                 entries = int(lines[-1].split()[4])
-                lines += [self.process.stdout.readline().strip() for _ in range(entries)]
+                lines += [self.read_line() for _ in range(entries)]
         return head, lines
-
-    def close(self) -> str:
-        """Stop the harness; its stderr (sanitizer reports land there)."""
-        assert self.process.stdin is not None and self.process.stderr is not None
-        self.process.stdin.close()
-        self.process.wait(timeout=30)
-        return self.process.stderr.read()
 
 
 @pytest.fixture(scope="module")
 def harness() -> Iterator[Harness]:
-    running = Harness()
-    yield running
-    stderr = running.close()
-    assert running.process.returncode == 0, stderr
-    assert "runtime error" not in stderr and "Sanitizer" not in stderr, stderr
+    yield from run_checked(Harness())
 
 
 def plan_lines(wire: WireProgram) -> list[str]:

@@ -11,7 +11,6 @@ often as between them; started times on the window's edges as often as inside it
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
@@ -19,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.firmware.build import validate_binary
+from tests.firmware.tools import ToolProcess, run_checked
 from tests.watches.wearsync_timer.codec.strategies import wire_plans, wire_programs
 from wearsync.watches.wearsync_timer.codec import WireCue, WireProgram
 from wearsync.watches.wearsync_timer.codec.plan import WirePlan
@@ -38,39 +37,9 @@ def of_ms(ms: int) -> datetime:
     return EPOCH + timedelta(milliseconds=ms)
 
 
-class Harness:
-    def __init__(self) -> None:
-        binary = validate_binary().parent / "reminders_run"
-        self.process = subprocess.Popen(
-            [str(binary)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-
-    def ask(self, line: str) -> str:
-        assert self.process.stdin is not None and self.process.stdout is not None
-        self.process.stdin.write(line + "\n")
-        self.process.stdin.flush()
-        answer = self.process.stdout.readline().strip()
-        assert answer, "the harness died"
-        return answer
-
-    def close(self) -> str:
-        assert self.process.stdin is not None and self.process.stderr is not None
-        self.process.stdin.close()
-        self.process.wait(timeout=30)
-        return self.process.stderr.read()
-
-
 @pytest.fixture(scope="module")
-def harness() -> Iterator[Harness]:
-    running = Harness()
-    yield running
-    stderr = running.close()
-    assert running.process.returncode == 0, stderr
-    assert "runtime error" not in stderr and "Sanitizer" not in stderr, stderr
+def harness() -> Iterator[ToolProcess]:
+    yield from run_checked(ToolProcess("reminders_run"))
 
 
 @st.composite
@@ -110,7 +79,7 @@ def reference_next(plan: WirePlan, local: datetime) -> str:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_next_planned_time_and_cancellation_match_the_simulator(
-    harness: Harness, data: st.DataObject
+    harness: ToolProcess, data: st.DataObject
 ) -> None:
     program = data.draw(planned_programs())
     plan = program.plan
@@ -143,7 +112,7 @@ def test_the_golden_plan_reminds_entry_1_then_the_routine_and_a_session_counts_o
 
     plan = decode_program(GOLDEN_PLAN).plan
     assert plan is not None
-    running = Harness()
+    running = ToolProcess("reminders_run")
     try:
         assert running.ask(f"program {GOLDEN_PLAN.hex()}") == "ok"
         monday = datetime(2026, 3, 2)

@@ -13,7 +13,6 @@ positions and durations, Session Status values, and the ATT codes of refused act
 from __future__ import annotations
 
 import asyncio
-import subprocess
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, datetime
@@ -22,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.firmware.build import validate_binary
+from tests.firmware.tools import ToolProcess, run_checked
 from tests.watches.wearsync_timer.codec.strategies import wire_programs
 from wearsync.routine.compiler import Step
 from wearsync.sim.clock import ManualClock
@@ -111,47 +110,30 @@ async def reference(
     return recorder.lines
 
 
-class Harness:
+class Harness(ToolProcess):
+    """One running ``session_run``."""
+
     def __init__(self) -> None:
-        binary = validate_binary().parent / "session_run"
-        self.process = subprocess.Popen(
-            [str(binary)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        super().__init__("session_run")
 
     def run(self, program: bytes, actions: list[tuple[int, str]], entry: int = 0) -> list[str]:
-        assert self.process.stdin is not None and self.process.stdout is not None
         script = [
             f"program {program.hex()}",
             f"entry {entry}",
             *(f"at {at} {name}" for at, name in actions),
             "run",
         ]
-        self.process.stdin.write("\n".join(script) + "\n")
-        self.process.stdin.flush()
+        self.send("\n".join(script) + "\n")
         lines = []
-        while (line := self.process.stdout.readline().strip()) != "end":
+        while (line := self.read_line()) != "end":
             assert line, "the harness died"
             lines.append(line)
         return lines
 
-    def close(self) -> str:
-        assert self.process.stdin is not None and self.process.stderr is not None
-        self.process.stdin.close()
-        self.process.wait(timeout=30)
-        return self.process.stderr.read()
-
 
 @pytest.fixture(scope="module")
 def harness() -> Iterator[Harness]:
-    running = Harness()
-    yield running
-    stderr = running.close()
-    assert running.process.returncode == 0, stderr
-    assert "runtime error" not in stderr and "Sanitizer" not in stderr, stderr
+    yield from run_checked(Harness())
 
 
 Session = tuple[WireProgram, int, list[tuple[int, str]]]
