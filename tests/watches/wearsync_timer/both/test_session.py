@@ -25,12 +25,14 @@ from tests.watches.wearsync_timer.both.watch import (
     found,
     timer_info,
 )
+from wearsync.ble.connection import FoundWatch
 from wearsync.profiles import DeviceProfile
 from wearsync.records import SessionStatus
 from wearsync.routine import compile_routine, load_routine
 from wearsync.sim.link import VirtualLink
 from wearsync.store import Store
 from wearsync.sync.live import LiveUpdate
+from wearsync.sync.reports import SyncReport
 from wearsync.watches.wearsync_timer.codec import encode_program
 
 SHORT_PATH = Path(__file__).parents[3] / "firmware" / "data" / "short.toml"
@@ -40,6 +42,13 @@ PROGRAM = compile_routine(SHORT)
 WIRE = encode_program(PROGRAM)
 #: Long enough for any session of the short program, with room to spare (watch time).
 WITHIN_MS = 2 * PROGRAM.total_ms + 10_000
+
+
+async def sync_short(store: Store, link: VirtualLink, target: FoundWatch) -> SyncReport:
+    """One sync of the short routine with ``target``."""
+    return await sync_watch(
+        store=store, routine=SHORT, routine_text=SHORT_TEXT, watch=target, hci=link
+    )
 
 
 def completed(watch: TimerWatch) -> bool:
@@ -128,14 +137,12 @@ async def test_a_session_done_on_the_watch_is_read_back_stored_and_acknowledged(
 ) -> None:
     watch = await start_timer_watch()
     target = await found(link, profiles, watch)
-    await sync_watch(store=store, routine=SHORT, routine_text=SHORT_TEXT, watch=target, hci=link)
+    await sync_short(store, link, target)
     assert await watch.press("start") == 0
     await watch.run_until(lambda: completed(watch), within_ms=WITHIN_MS)
     waiting = [(e["boot_id"], e["seq"]) for e in watch.events()]
     assert len(waiting) > len(PROGRAM.steps)
-    report = await sync_watch(
-        store=store, routine=SHORT, routine_text=SHORT_TEXT, watch=target, hci=link
-    )
+    report = await sync_short(store, link, target)
     assert report.events_received == report.events_new == len(waiting)
     assert report.acked_through == "{}/{}".format(*waiting[-1])
     assert (await timer_info(watch)).unacked_events == 0, "acknowledged events leave the log"
@@ -145,9 +152,7 @@ async def test_a_session_done_on_the_watch_is_read_back_stored_and_acknowledged(
     sessions = store.sessions()
     assert [s.status for s in sessions] == [SessionStatus.COMPLETED]
     assert [e.exercise_id for e in sessions[0].exercises] == [ex.id for ex in SHORT.exercises]
-    again = await sync_watch(
-        store=store, routine=SHORT, routine_text=SHORT_TEXT, watch=target, hci=link
-    )
+    again = await sync_short(store, link, target)
     assert again.events_received == 0 and len(store.events()) == len(waiting)
 
 
@@ -160,7 +165,7 @@ async def test_a_reboot_during_a_session_records_session_aborted_at_the_next_boo
     # No watch time passes between the press and the reboot: the reboot cuts the lead-in.
     watch = await start_timer_watch()
     target = await found(link, profiles, watch)
-    await sync_watch(store=store, routine=SHORT, routine_text=SHORT_TEXT, watch=target, hci=link)
+    await sync_short(store, link, target)
     boot = watch.boot_id
     assert await watch.press("start") == 0
     await watch.reboot()
@@ -170,9 +175,7 @@ async def test_a_reboot_during_a_session_records_session_aborted_at_the_next_boo
     assert (aborted["boot_id"], aborted["seq"], aborted["kind"]) == (boot + 1, 0, "session_aborted")
     # At the step the marker held (the lead-in) and its session time then (§8.2, §9.3).
     assert (aborted["step"], aborted["duration_ms"]) == (0, 0)
-    report = await sync_watch(
-        store=store, routine=SHORT, routine_text=SHORT_TEXT, watch=target, hci=link
-    )
+    report = await sync_short(store, link, target)
     assert report.events_new == 3
     # One cut session, ended by the next boot's SESSION_ABORTED: one aborted session in history.
     cut = [s for s in store.sessions() if s.device == target.address]
