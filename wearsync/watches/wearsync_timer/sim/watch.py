@@ -618,22 +618,24 @@ class SimWatch:
         offset = self.record.local_time.utc_offset or timedelta(0)
         return (utc + offset).replace(tzinfo=None)
 
+    def _due(self) -> tuple[datetime, list[PlannedTime]] | None:
+        """The local time now and the next planned times of the committed plan (§5.9), or None
+        without ENTRIES, a plan or a set clock."""
+        plan = None if self._wire is None else self._wire.plan
+        local = self._local_now()
+        if plan is None or local is None or not self.features & Feature.ENTRIES:
+            return None
+        due = next_after(plan, local)
+        return (local, due) if due else None
+
     def next_reminder(self) -> tuple[datetime, tuple[str, ...]] | None:
         """When the watch reminds next, as its local wall time (naive), and what it will show
         (the routine's title or the exercises' names, §5.9); None without a plan or a clock."""
-        wire = self._wire
-        plan = None if wire is None else wire.plan
-        local = self._local_now()
-        if wire is None or plan is None or local is None or not self.features & Feature.ENTRIES:
+        found = self._due()
+        if found is None or self._wire is None:
             return None
-        due = next_after(plan, local)
-        if not due:
-            return None
-        names = tuple(
-            wire.exercises[plan.entries[p.entry - 1].exercise].name if p.entry else wire.title
-            for p in due
-        )
-        return due[0].local, names
+        due = found[1]
+        return due[0].local, tuple(_entry_shown(self._wire, p.entry)[1] for p in due)
 
     def _cancel_reminder(self) -> None:
         if self._reminder is not None:
@@ -643,13 +645,10 @@ class SimWatch:
     def _plan_reminder(self) -> None:
         """Arm the clock for the next planned time of the committed plan, if any."""
         self._cancel_reminder()
-        plan = None if self._wire is None else self._wire.plan
-        local = self._local_now()
-        if plan is None or local is None or not self.features & Feature.ENTRIES:
+        found = self._due()
+        if found is None:
             return
-        due = next_after(plan, local)
-        if not due:
-            return
+        local, due = found
         delay_ms = (due[0].local - local) // timedelta(milliseconds=1)
         self._reminder = self.clock.call_at(
             self.clock.now_ms() + delay_ms, lambda: self._remind(due)
@@ -669,12 +668,7 @@ class SimWatch:
         self._plan_reminder()
 
     def _show_reminder(self, wire: WireProgram, planned: PlannedTime, utc: datetime) -> None:
-        assert wire.plan is not None
-        if planned.entry:
-            exercise = wire.plan.entries[planned.entry - 1].exercise
-            title = wire.exercises[exercise].name
-        else:
-            exercise, title = 0, wire.title
+        exercise, title = _entry_shown(wire, planned.entry)
         first = next(s for s in expand(wire) if s.exercise == exercise)
         cue_index = wire.reminder_cue
         if cue_index is not None:
@@ -838,3 +832,13 @@ class SimWatch:
 def _u32(value: int) -> int:
     """``value`` kept within a u32 field: a clock set before 1970 or after 2106 saturates."""
     return min(max(value, 0), _U32)
+
+
+def _entry_shown(wire: WireProgram, entry: int) -> tuple[int, str]:
+    """The exercise index entry ``entry`` starts at and what its reminder shows (§5.9): the
+    program's title for the whole routine, the exercise's name for an entry."""
+    if not entry:
+        return 0, wire.title
+    assert wire.plan is not None
+    exercise = wire.plan.entries[entry - 1].exercise
+    return exercise, wire.exercises[exercise].name
