@@ -24,7 +24,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Final, Literal, TypeVar
 
 from wearsync.ble.connection import bond_ltk, connect, pair
@@ -232,8 +232,12 @@ def wanted_program(ctx: SyncContext, info: TimerInfo) -> bytes:
     ENTRIES (and a clock), else format 1 (docs/protocol.md §3.4)."""
     if not _has_entries(info):
         return encode_program(ctx.program)
-    first = fix_first_day(ctx.store, ctx.routine, utc_now())
-    return encode_program(ctx.program, wire_plan(ctx.routine, ctx.program, first))
+    return _with_plan(ctx, fix_first_day(ctx.store, ctx.routine, utc_now()))
+
+
+def _with_plan(ctx: SyncContext, first_day: date) -> bytes:
+    """The format-2 program: the routine's plan from ``first_day`` (§5.8)."""
+    return encode_program(ctx.program, wire_plan(ctx.routine, ctx.program, first_day))
 
 
 def program_identities(ctx: SyncContext) -> list[bytes]:
@@ -243,11 +247,7 @@ def program_identities(ctx: SyncContext) -> list[bytes]:
     found = [program_identity(encode_program(ctx.program))]
     first = kept_first_day(ctx.store, ctx.routine.name)
     if first is not None:
-        found.append(
-            program_identity(
-                encode_program(ctx.program, wire_plan(ctx.routine, ctx.program, first))
-            )
-        )
+        found.append(program_identity(_with_plan(ctx, first)))
     return found
 
 
