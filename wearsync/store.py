@@ -558,6 +558,7 @@ class Store:
     @_guarded
     def add_events(self, events: Iterable[StoredEvent]) -> int:
         """Store events exactly once, in one transaction; returns how many were new."""
+        events = list(events)  # read twice below: the rows, then the entries
         received = _iso(utc_now())
         rows = [
             (

@@ -17,7 +17,8 @@ from wearsync.ble.errors import (
     ble_errors,
     from_bleak,
 )
-from wearsync.ble.factory import HCI_ENV_VAR, find_device, make_client, make_scanner, resolve_hci
+from wearsync.ble.factory import find_device, make_client, make_scanner, resolve_hci
+from wearsync.ble.hci import HCI_ENV_VAR
 
 __all__ = [
     "HCI_ENV_VAR",

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Literal
 
 from wearsync.ble.errors import DeviceNotFoundError, ble_errors
+from wearsync.ble.hci import HCI_ENV_VAR
 
 if TYPE_CHECKING:
     from bleak import BleakClient, BleakScanner
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: Environment variable naming the HCI transport (same as the backend's).
-HCI_ENV_VAR = "WEARSYNC_HCI"
 
 
 def resolve_hci(hci: HciSpec | None = None) -> HciSpec | None:

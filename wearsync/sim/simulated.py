@@ -10,11 +10,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from wearsync.errors import InputError
-from wearsync.sim.link import VirtualLink
 from wearsync.sim.wearer import Wearer
+
+if TYPE_CHECKING:
+    # Only a field's type: importing it would load bumble on every CLI command's start-up.
+    from wearsync.sim.link import VirtualLink
 
 #: Receives one JSON-able line per thing the watch does: ``{"type": "vibration", ...}``.
 Emit = Callable[[dict[str, Any]], None]

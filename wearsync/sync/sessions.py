@@ -28,6 +28,7 @@ from wearsync.records import (
     StoredEvent,
 )
 from wearsync.routine.compiler import TimerProgram
+from wearsync.routine.occurrences import ROUTINE_ENTRY
 
 END_KINDS = frozenset({"session_completed", "session_aborted"})
 
@@ -123,7 +124,7 @@ def _record(
     count = len(program.exercises) if program is not None else max(session.outcomes, default=-1) + 1
     exercises = []
     indices: list[int] = list(range(count))
-    if first.entry != "routine" and program is not None:
+    if first.entry != ROUTINE_ENTRY and program is not None:
         # an entry runs one exercise (docs/protocol.md §5.8): the others were never planned
         indices = [i for i, ex in enumerate(program.exercises) if ex.id == first.entry] or indices
     for index in indices:

@@ -65,6 +65,7 @@ from wearsync.sync.first_day import fix_first_day
 from wearsync.sync.live import LiveUpdate
 from wearsync.sync.programs import ProgramLookup
 from wearsync.sync.reports import Progress, SyncError
+from wearsync.sync.sessions import END_KINDS
 from wearsync.watches.bangle.client import GarbledReplyError, UartClient
 from wearsync.watches.bangle.codec import (
     HELLO_PROBE,
@@ -100,7 +101,6 @@ REPLY_TIMEOUT_S: Final = 15.0
 #: Events asked for per dump.
 DUMP_BATCH: Final = 64
 _MAX_DUMPS: Final = 200
-_END_KINDS: Final = frozenset({"session_completed", "session_aborted"})
 
 
 class RunnerInstallError(WearSyncError):
@@ -518,7 +518,7 @@ class BangleDriver(Driver):
             # Unless it ended, the watch may still be running the session (out of reach, or
             # paused longer than the silence allowed): it stays in progress until a sync
             # learns more.
-            running = None if ended in _END_KINDS else mirror.boot
+            running = None if ended in END_KINDS else mirror.boot
             if ended != "link_lost":
                 ctx.progress("reading back the session's events")
                 new += (await bangle.collect()).new
@@ -582,7 +582,7 @@ class _Mirror:
         if event.kind == "step_started":
             self.steps_seen += 1
         self.on_update(LiveUpdate.of(record, self.bangle.lookup(event.program)))
-        if event.kind in _END_KINDS and not self.ended.done():
+        if event.kind in END_KINDS and not self.ended.done():
             self.ended.set_result(event.kind)
 
     async def run(self, *, start: bool, identity: Identity, silence_timeout: float) -> str:
