@@ -108,7 +108,8 @@ def wall_time(day: date, at: time, zone: ZoneInfo) -> datetime:
     return naive.replace(tzinfo=zone).astimezone(UTC).astimezone(zone)
 
 
-def _minutes(t: time) -> int:
+def minute_of(t: time) -> int:
+    """The minute of the local day of wall time ``t``: what the watches plan by (§5.8)."""
     return t.hour * 60 + t.minute
 
 
@@ -125,7 +126,7 @@ def repeat_slots(routine: Routine, exercise_times: int, routine_day: bool) -> li
                 break
             nearest = min(
                 slots,
-                key=lambda i: (abs(_minutes(schedule.daily_times[i]) - _minutes(rt)), i),
+                key=lambda i: (abs(minute_of(schedule.daily_times[i]) - minute_of(rt)), i),
             )
             slots.remove(nearest)
     return slots

@@ -8,8 +8,8 @@ from datetime import date, timedelta
 import pytest
 
 from wearsync.routine import CompileOptions, compile_routine, load_routine
-from wearsync.routine.occurrences import ROUTINE_ENTRY, day_occurrences
-from wearsync.watches.bangle.plan import bangle_plan, entry_steps, minute_of
+from wearsync.routine.occurrences import ROUTINE_ENTRY, day_occurrences, minute_of
+from wearsync.watches.bangle.plan import bangle_plan, entry_steps
 
 FIRST = date(2026, 3, 2)
 

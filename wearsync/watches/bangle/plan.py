@@ -9,7 +9,7 @@ watch reads it as part of the program data (:func:`~wearsync.watches.bangle.code
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import date
 from typing import Final
 
 from wearsync.routine.compiler import TimerProgram
@@ -20,6 +20,7 @@ from wearsync.routine.occurrences import (
     daily_slots,
     entry_ids,
     interval_days,
+    minute_of,
 )
 
 #: The cue a reminder plays (a routine may override it, as any cue).
@@ -28,11 +29,6 @@ REMINDER_CUE: Final = "reminder"
 EPOCH: Final = date(1970, 1, 1)
 #: Added to a slot's minute when the slot is not planned on routine days.
 NOT_ON_ROUTINE_DAYS: Final = 2048
-
-
-def minute_of(t: time) -> int:
-    """The minute of the local day of wall time ``t``."""
-    return t.hour * 60 + t.minute
 
 
 @dataclass(frozen=True)

@@ -19,14 +19,14 @@ from wearsync.protocol.wire import U16_MAX, utf8_prefix
 from wearsync.routine.compiler import Step, StepKind, TimerProgram
 from wearsync.routine.cues import DEFAULT_CUES
 from wearsync.routine.model import Direction, Routine, Side
-from wearsync.routine.occurrences import daily_slots, interval_days
+from wearsync.routine.occurrences import daily_slots, interval_days, minute_of
 from wearsync.watches.wearsync_timer.codec.expand import (
     LocalStep,
     countdown_ms,
     exercise_steps,
     expand,
 )
-from wearsync.watches.wearsync_timer.codec.plan import WireEntry, WirePlan, WireSlot, minute_of
+from wearsync.watches.wearsync_timer.codec.plan import WireEntry, WirePlan, WireSlot
 from wearsync.watches.wearsync_timer.codec.program import (
     MAX_NAME_BYTES,
     REMINDER_CUE,

@@ -25,11 +25,6 @@ SLOT_NOT_ON_ROUTINE_DAYS: Final = 0x8000
 _SLOT_MINUTE: Final = 0x07FF
 
 
-def minute_of(t: time) -> int:
-    """The minute of the day of local wall time ``t`` (seconds are not part of the plan)."""
-    return t.hour * 60 + t.minute
-
-
 def clock_of(minute: int) -> time:
     """The wall time of a minute of the day."""
     return time(minute // 60, minute % 60)
