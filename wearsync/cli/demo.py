@@ -191,7 +191,7 @@ def _export_calendar(home: Path, store: Store, routine: Routine) -> tuple[Path, 
     from wearsync.calendar.export import build_calendar
     from wearsync.calendar.tokens import schedule_start
     from wearsync.records import utc_now
-    from wearsync.sync.history import plans_in_store
+    from wearsync.sync.history import routine_plans
 
     now = utc_now()
     first = schedule_start(store, routine.name, now.astimezone(routine.schedule.zone).date())
@@ -201,7 +201,7 @@ def _export_calendar(home: Path, store: Store, routine: Routine) -> tuple[Path, 
         start=first,
         ledger=store.calendar_ledger(),
         now=now,
-        plans=plans_in_store(store, routine, now=now)[1],
+        plans=routine_plans(store, routine, now=now),
     )
     path = home / f"{routine.name}.ics"
     path.write_bytes(calendar.body)

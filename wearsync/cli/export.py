@@ -135,7 +135,7 @@ def ics(
     from wearsync.records import utc_now
     from wearsync.routine.loader import load_routine
     from wearsync.store import Store
-    from wearsync.sync.history import plans_in_store
+    from wearsync.sync.history import routine_plans
 
     loaded = load_routine(routine)
     now = utc_now()
@@ -153,7 +153,7 @@ def ics(
             ledger=store.calendar_ledger(),
             now=now,
             options=options,
-            plans=plans_in_store(store, loaded, now=now)[1],
+            plans=routine_plans(store, loaded, now=now),
         )
     target = out or f"{loaded.name}.ics"
     _write(target, exported.body)

@@ -276,7 +276,7 @@ def build_feed(store: Store, ref: str) -> tuple[str, ExportedCalendar]:
     from wearsync.calendar.tokens import schedule_start
     from wearsync.records import utc_now
     from wearsync.routine.loader import load_routine
-    from wearsync.sync.history import plans_in_store
+    from wearsync.sync.history import routine_plans
 
     loaded = load_routine(ref)
     now = utc_now()
@@ -288,7 +288,7 @@ def build_feed(store: Store, ref: str) -> tuple[str, ExportedCalendar]:
         ledger=store.calendar_ledger(),
         now=now,
         options=ExportOptions(url=stored_base(store, None, None, None)),
-        plans=plans_in_store(store, loaded, now=now)[1],
+        plans=routine_plans(store, loaded, now=now),
     )
     return loaded.name, exported
 
@@ -405,7 +405,7 @@ async def start_feed(
     from wearsync.calendar.httputil import DEFAULT_HOST, DEFAULT_PORT
     from wearsync.calendar.sources import RoutineFeedSource
     from wearsync.calendar.tokens import FeedTokens
-    from wearsync.sync.history import plans_in_store
+    from wearsync.sync.history import routine_plans
 
     conn = store.conn
 
@@ -415,7 +415,7 @@ async def start_feed(
 
     def plans(current: Routine, now: datetime) -> list[Plan]:
         # The plans adherence counts against (the push log), so the marks agree with it.
-        return plans_in_store(store, current, now=now)[1]
+        return routine_plans(store, current, now=now)
 
     source = RoutineFeedSource(routine, store, store, changes=data_version, plans=plans)
     source.routine()  # fail now, with the routine's own error, rather than on a request

@@ -176,12 +176,9 @@ def _name(routine: Routine, entry: str) -> str:
         return entry
 
 
-def plans_in_store(store: Store, current: Routine, *, now: datetime) -> tuple[date, list[Plan]]:
-    """The schedule's first day and the routine's plans over time, as the store knows them.
-
-    The first day is the calendar's (:mod:`wearsync.sync.first_day`), else the local day of
-    the routine's first push, else today. Each push of a changed routine starts a plan; a routine
-    never pushed plans from ``now`` on with ``current``.
+def routine_plans(store: Store, current: Routine, *, now: datetime) -> list[Plan]:
+    """The routine's plans over time, as the store knows them: each push of a changed routine
+    starts a plan; a routine never pushed plans from ``now`` on with ``current``.
 
     Args:
         store: the database.
@@ -197,8 +194,16 @@ def plans_in_store(store: Store, current: Routine, *, now: datetime) -> tuple[da
         if plans and routine == plans[-1].routine:
             continue
         plans.append(Plan(routine, since=pushed_at.astimezone(UTC)))
-    if not plans:
-        plans = [Plan(current, since=now)]
+    return plans or [Plan(current, since=now)]
+
+
+def plans_in_store(store: Store, current: Routine, *, now: datetime) -> tuple[date, list[Plan]]:
+    """The schedule's first day and :func:`routine_plans`.
+
+    The first day is the calendar's (:mod:`wearsync.sync.first_day`), else the local day of
+    the routine's first push, else today.
+    """
+    plans = routine_plans(store, current, now=now)
     zone = plans[0].routine.schedule.zone
     first_since = plans[0].since
     assert first_since is not None
