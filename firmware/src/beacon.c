@@ -4,6 +4,8 @@
 #include <mbedtls/md.h>
 #include <string.h>
 
+#include "wire.h"
+
 static const char KEY_LABEL[] = "WearSync state beacon v1";
 
 static bool hmac_sha256(const uint8_t *key, size_t key_len, const uint8_t *msg, size_t msg_len,
@@ -36,15 +38,13 @@ bool beacon_seal(const uint8_t key[BEACON_KEY_SIZE], uint16_t nonce,
                  const uint8_t state[BEACON_STATE_SIZE], uint8_t out[BEACON_MFG_SIZE])
 {
     uint8_t message[2 + BEACON_STATE_SIZE];
-    message[0] = (uint8_t)(nonce & 0xFFu);
-    message[1] = (uint8_t)(nonce >> 8);
+    wire_put_u16(message, nonce);
     memcpy(message + 2, state, BEACON_STATE_SIZE);
     uint8_t tag[BEACON_KEY_SIZE];
     if (!hmac_sha256(key, BEACON_KEY_SIZE, message, sizeof message, tag)) {
         return false;
     }
-    out[0] = (uint8_t)(BEACON_COMPANY_ID & 0xFFu);
-    out[1] = (uint8_t)(BEACON_COMPANY_ID >> 8);
+    wire_put_u16(out, BEACON_COMPANY_ID);
     out[2] = message[0];
     out[3] = message[1];
     memcpy(out + 4, tag, BEACON_SIZE - 2);

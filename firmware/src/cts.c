@@ -9,7 +9,6 @@
 #include "att_codes.h"
 #include "wire.h"
 
-#define MS_PER_DAY 86400000LL
 
 void watch_clock_init(struct watch_clock *c)
 {
@@ -140,14 +139,11 @@ void cts_read_current_time(const struct watch_clock *c, uint64_t mono_ms,
                            uint8_t out[CURRENT_TIME_SIZE])
 {
     memset(out, 0, CURRENT_TIME_SIZE);
-    int64_t utc;
-    if (!watch_clock_utc(c, mono_ms, &utc)) {
+    int64_t local;
+    if (!watch_clock_local(c, mono_ms, &local)) { /* an unknown zone reads as UTC */
         return;
     }
-    int64_t offset = 0;
-    (void)utc_offset_ms(c, &offset); /* an unknown zone reads as UTC */
-    int64_t local = utc + offset;
-    int64_t days = local >= 0 ? local / MS_PER_DAY : (local - MS_PER_DAY + 1) / MS_PER_DAY;
+    int64_t days = days_of_ms(local);
     int64_t ms_of_day = local - days * MS_PER_DAY;
     int64_t y;
     unsigned m, d;

@@ -45,6 +45,14 @@ void cts_read_current_time(const struct watch_clock *c, uint64_t mono_ms,
                            uint8_t out[CURRENT_TIME_SIZE]);
 void cts_read_local_time(const struct watch_clock *c, uint8_t out[LOCAL_TIME_SIZE]);
 
+#define MS_PER_DAY 86400000LL
+
+/* The day (days since 1970-01-01, rounded down) of `ms` since 1970, negative ones too. */
+static inline int64_t days_of_ms(int64_t ms)
+{
+    return ms >= 0 ? ms / MS_PER_DAY : (ms - MS_PER_DAY + 1) / MS_PER_DAY;
+}
+
 /* Civil date <-> days since 1970-01-01 (proleptic Gregorian). */
 int64_t days_from_civil(int64_t y, unsigned m, unsigned d);
 void civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);

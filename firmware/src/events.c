@@ -104,19 +104,6 @@ void event_decode(const uint8_t *in, uint8_t size, struct event_record *e)
     e->entry = size >= EVENT_RECORD_SIZE_ENTRIES ? in[28] : 0;
 }
 
-uint16_t event_log_find(const struct event_log *log, uint32_t boot_id, uint32_t seq)
-{
-    uint16_t i = 0;
-    while (i < log->count) {
-        const struct event_record *e = event_log_at(log, i);
-        if (!id_after(boot_id, seq, e->boot_id, e->seq)) {
-            break;
-        }
-        i++;
-    }
-    return i;
-}
-
 size_t event_batch(const struct event_log *log, uint16_t first, uint16_t eligible,
                    uint8_t flags, uint8_t *out, size_t cap, uint16_t *included)
 {

@@ -76,9 +76,6 @@ void event_encode(const struct event_record *e, uint8_t *out, uint8_t size);
 /* Table 9-1 from `size` bytes (28: entry 0, §9.1). */
 void event_decode(const uint8_t *in, uint8_t size, struct event_record *e);
 
-/* Index of the oldest unacknowledged event whose id is >= (boot_id, seq); count if none. */
-uint16_t event_log_find(const struct event_log *log, uint32_t boot_id, uint32_t seq);
-
 /*
  * Encode a batch (table 9-3) of the `eligible` log events from index `first`, as many as fit
  * `cap` bytes, into `out`; returns its length. MORE is added to `flags` when some of the

@@ -14,6 +14,7 @@
 #include "services/gatt/ble_svc_gatt.h"
 /* Private NimBLE headers: the attribute list and the per-connection client features. */
 #include "ble_att_priv.h"
+#include "wire.h"
 #include "ble_gatt_priv.h"
 
 #define UUID_DATABASE_HASH 0x2B2Au
@@ -192,9 +193,9 @@ static bool compute(uint8_t out[DB_HASH_SIZE])
         if (part == 0) {
             continue;
         }
-        const uint8_t head[4] = {(uint8_t)(e->ha_handle_id & 0xFFu),
-                                 (uint8_t)(e->ha_handle_id >> 8), (uint8_t)(type & 0xFFu),
-                                 (uint8_t)(type >> 8)};
+        uint8_t head[4];
+        wire_put_u16(head, e->ha_handle_id);
+        wire_put_u16(head + 2, type);
         ok = mbedtls_cipher_cmac_update(&cmac, head, sizeof head) == 0;
         if (ok && part == 1) {
             uint8_t value[HASHED_VALUE_MAX];

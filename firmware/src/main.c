@@ -35,9 +35,9 @@
 #include "persist.h"
 #include "platform.h"
 #include "services/gap/ble_svc_gap.h"
-#include "services/gatt/ble_svc_gatt.h"
 #include "store.h"
 #include "watch.h"
+#include "wire.h"
 
 /* NimBLE's Linux port and socket transport entry points (no public header declares them). */
 void ble_hci_sock_ack_handler(void *param);
@@ -424,7 +424,7 @@ static void on_sync(void)
     }
     uint8_t start[2];
     if (ble_hs_hci_rand(start, (int)sizeof start) == 0) {
-        g_beacon.nonce = (uint16_t)(start[0] | (start[1] << 8)); /* random start (§14.3) */
+        g_beacon.nonce = wire_get_u16(start); /* random start (§14.3) */
     }
     beacon_refresh();
     advertise();

@@ -35,9 +35,8 @@ static const char *const EVENT_NAMES[] = {
 /* An ISO 8601 date and time to the second, without a zone. */
 static void print_wall_time(int64_t ms_since_1970, int64_t *ms_left)
 {
-    int64_t days = ms_since_1970 >= 0 ? ms_since_1970 / 86400000
-                                      : (ms_since_1970 - 86399999) / 86400000;
-    int64_t ms = ms_since_1970 - days * 86400000;
+    int64_t days = days_of_ms(ms_since_1970);
+    int64_t ms = ms_since_1970 - days * MS_PER_DAY;
     int64_t y;
     unsigned m, d;
     civil_from_days(days, &y, &m, &d);

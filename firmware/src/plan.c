@@ -91,7 +91,7 @@ bool plan_planned_at(const struct plan *plan, uint8_t entry, int64_t day, uint16
     const struct plan_entry *e = &plan->entries[entry - 1];
     for (unsigned i = 0; i < e->slot_count; i++) {
         if (plan_slot_minute(e->slots[i]) == minute) {
-            return !(routine_day && (e->slots[i] & PLAN_SLOT_NOT_ON_ROUTINE_DAYS));
+            return plan_slot_on_day(e->slots[i], routine_day);
         }
     }
     return false;

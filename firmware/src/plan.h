@@ -48,6 +48,12 @@ static inline uint16_t plan_slot_minute(uint16_t slot)
     return (uint16_t)(slot & PLAN_SLOT_MINUTE);
 }
 
+/* Whether `slot` is planned on a day that is (or is not) a routine day (table 5-6 bit 15). */
+static inline bool plan_slot_on_day(uint16_t slot, bool routine_day)
+{
+    return !(routine_day && (slot & PLAN_SLOT_NOT_ON_ROUTINE_DAYS));
+}
+
 /* Whether local day `day` (days since 1970-01-01) is a routine day (§5.8). */
 bool plan_is_routine_day(const struct plan *plan, int64_t day);
 

@@ -24,11 +24,6 @@ static const char *const KIND_NAMES[] = {
     "prepare", "hold", "release", "work", "rest", "switch_side", "transition",
 };
 
-const char *slot_name(enum cue_slot slot)
-{
-    return (unsigned)slot < SLOT_COUNT ? SLOT_NAMES[slot] : "?";
-}
-
 const char *step_kind_name(enum step_kind kind)
 {
     return (unsigned)kind < sizeof KIND_NAMES / sizeof KIND_NAMES[0] ? KIND_NAMES[kind] : "?";

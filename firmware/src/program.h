@@ -170,6 +170,5 @@ uint8_t program_entry_count(const struct program *p);
 bool program_step(const struct program *p, uint32_t index, struct program_step *out);
 
 const char *step_kind_name(enum step_kind kind);
-const char *slot_name(enum cue_slot slot);
 
 #endif

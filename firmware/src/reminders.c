@@ -8,11 +8,6 @@ void reminders_init(struct reminders *r)
     memset(r, 0, sizeof *r);
 }
 
-int64_t reminders_day_of(int64_t local_ms)
-{
-    return local_ms >= 0 ? local_ms / MS_PER_DAY : (local_ms - MS_PER_DAY + 1) / MS_PER_DAY;
-}
-
 /* Whether `minute` is a candidate after `after` (-1 for any) and earlier than `*best`. */
 static void consider(uint16_t minute, int32_t after, int32_t *best)
 {
@@ -37,7 +32,7 @@ static int32_t first_minute_after(const struct plan *plan, int64_t day, int32_t 
     for (unsigned n = 0; n < plan->entry_count; n++) {
         const struct plan_entry *e = &plan->entries[n];
         for (unsigned i = 0; i < e->slot_count; i++) {
-            if (!(routine_day && (e->slots[i] & PLAN_SLOT_NOT_ON_ROUTINE_DAYS))) {
+            if (plan_slot_on_day(e->slots[i], routine_day)) {
                 consider(plan_slot_minute(e->slots[i]), after, &best);
             }
         }
@@ -52,7 +47,7 @@ void reminders_plan(struct reminders *r, const struct plan *plan, int64_t local_
     if (plan == NULL) {
         return;
     }
-    int64_t day = reminders_day_of(local_ms);
+    int64_t day = days_of_ms(local_ms);
     /* Minutes of `day` at or before `local_ms` are past; "strictly after" a partial minute
      * still excludes the minute that has begun. */
     int32_t after = (int32_t)((local_ms - day * MS_PER_DAY) / MS_PER_MINUTE);
@@ -92,7 +87,7 @@ bool reminders_cancelled(const struct reminders *r, const struct plan *plan, uin
     if (entry >= REMINDER_ENTRIES || !r->started[entry]) {
         return false;
     }
-    int64_t day = reminders_day_of(due_local_ms);
+    int64_t day = days_of_ms(due_local_ms);
     int64_t window = day * MS_PER_DAY; /* the day's first occurrence counts from midnight */
     int32_t due_minute = (int32_t)((due_local_ms - window) / MS_PER_MINUTE);
     /* The entry's previous occurrence on the same local day, if any. */

@@ -14,11 +14,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cts.h"
 #include "plan.h"
 
 #define REMINDER_ENTRIES (PLAN_MAX_ENTRIES + 1u) /* entry 0 and entries 1..15 */
 #define MS_PER_MINUTE 60000LL
-#define MS_PER_DAY 86400000LL
 
 struct reminders {
     bool armed;            /* a planned occurrence is ahead */
@@ -46,8 +46,5 @@ void reminders_started(struct reminders *r, uint8_t entry, int64_t local_ms);
  */
 bool reminders_cancelled(const struct reminders *r, const struct plan *plan, uint8_t entry,
                          int64_t due_local_ms);
-
-/* Local day (days since 1970-01-01) and minute of the day of local time `local_ms`. */
-int64_t reminders_day_of(int64_t local_ms);
 
 #endif

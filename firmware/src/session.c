@@ -204,11 +204,6 @@ uint8_t session_skip(struct session *s, uint64_t now)
     return ATT_OK;
 }
 
-void session_halt(struct session *s)
-{
-    s->state = SESSION_IDLE;
-}
-
 void session_status(const struct session *s, uint64_t now, enum session_state *state,
                     uint16_t *step, uint32_t *elapsed_ms)
 {

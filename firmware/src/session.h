@@ -68,8 +68,6 @@ uint8_t session_resume(struct session *s, uint64_t now);
 /* The watch's "skip exercise" (§8.2; in an entry it completes the session, §5.8): ATT_OK or
  * ATT_NOT_RUNNING. */
 uint8_t session_skip(struct session *s, uint64_t now);
-/* A reboot: stop timing without recording anything. */
-void session_halt(struct session *s);
 /* Process everything due by `now`. */
 void session_poll(struct session *s, uint64_t now);
 /* Clock time of the next thing due, or UINT64_MAX when nothing is. */

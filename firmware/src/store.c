@@ -13,7 +13,6 @@
 #include "host/ble_hs.h"
 #include "ident.h"
 #include "persist.h"
-#include "wire.h"
 
 #define MAX_BONDS MYNEWT_VAL(BLE_STORE_MAX_BONDS)
 #define MAX_CCCDS MYNEWT_VAL(BLE_STORE_MAX_CCCDS)

@@ -69,13 +69,6 @@ static inline uint16_t wire_u16(struct wire_reader *r)
     return p ? wire_get_u16(p) : 0;
 }
 
-static inline uint32_t wire_u32(struct wire_reader *r)
-{
-    const uint8_t *p = wire_take(r, 4);
-    return p ? (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24
-             : 0;
-}
-
 /* A canonical varint of at most 32 bits (§5.1.1): shortest form, at most 5 bytes. */
 static inline uint32_t wire_varint(struct wire_reader *r)
 {

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "watch.h"
+#include "harness.h"
 
 static struct watch g_watch;
 
@@ -69,20 +70,6 @@ static void on_cue(void *ctx, const struct program_cue *cue, int32_t step, uint6
     (void)uptime_ms;
     (void)utc_known;
     (void)utc_ms;
-}
-
-static size_t unhex(const char *text, uint8_t *out, size_t cap)
-{
-    size_t n = 0;
-    while (text[0] && text[1] && text[0] != '\n' && n < cap) {
-        unsigned byte;
-        if (sscanf(text, "%2x", &byte) != 1) {
-            break;
-        }
-        out[n++] = (uint8_t)byte;
-        text += 2;
-    }
-    return n;
 }
 
 int main(void)

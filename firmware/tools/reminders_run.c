@@ -19,23 +19,10 @@
 
 #include "program.h"
 #include "reminders.h"
+#include "harness.h"
 
 static struct program g_program;
 static bool g_valid;
-
-static size_t unhex(const char *text, uint8_t *out, size_t cap)
-{
-    size_t n = 0;
-    while (text[0] && text[1] && text[0] != '\n' && n < cap) {
-        unsigned byte;
-        if (sscanf(text, "%2x", &byte) != 1) {
-            break;
-        }
-        out[n++] = (uint8_t)byte;
-        text += 2;
-    }
-    return n;
-}
 
 int main(void)
 {

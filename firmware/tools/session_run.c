@@ -22,6 +22,7 @@
 
 #include "program.h"
 #include "session.h"
+#include "harness.h"
 
 #define MAX_ACTIONS 64
 
@@ -67,20 +68,6 @@ static void on_mark(void *ctx, const struct program_step *at, uint64_t session_m
     (void)ctx;
     (void)at;
     (void)session_ms;
-}
-
-static size_t unhex(const char *text, uint8_t *out, size_t cap)
-{
-    size_t n = 0;
-    while (text[0] && text[1] && text[0] != '\n' && n < cap) {
-        unsigned byte;
-        if (sscanf(text, "%2x", &byte) != 1) {
-            break;
-        }
-        out[n++] = (uint8_t)byte;
-        text += 2;
-    }
-    return n;
 }
 
 static void run(const uint8_t *bytes, size_t len, uint8_t entry, const struct action *actions,
