@@ -155,6 +155,23 @@ class SessionOptions:
 
 
 @dataclass(frozen=True)
+class Collected:
+    """What reading back a watch's stored events gave: how many came, how many were new, and
+    the last id acknowledged (``boot/seq``); two read-backs add up."""
+
+    received: int = 0
+    new: int = 0
+    acked_through: str | None = None
+
+    def __add__(self, other: Collected) -> Collected:
+        return Collected(
+            self.received + other.received,
+            self.new + other.new,
+            other.acked_through or self.acked_through,
+        )
+
+
+@dataclass(frozen=True)
 class SyncOutcome:
     """What a driver's :meth:`Driver.exchange` did; the report is built from it."""
 

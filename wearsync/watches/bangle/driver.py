@@ -36,7 +36,6 @@ import logging
 import zlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Annotated, Final, Literal
 
 from pydantic import Field
@@ -52,6 +51,7 @@ from wearsync.routine.occurrences import ROUTINE_ENTRY, entry_ids
 from wearsync.store import Store
 from wearsync.sync.driver import (
     Capabilities,
+    Collected,
     Driver,
     HeldWatch,
     SessionOptions,
@@ -110,22 +110,6 @@ class RunnerInstallError(WearSyncError):
         super().__init__(
             f"the Bangle.js did not load the uploaded runner ({detail})",
             hint="stay close to the watch and sync again; if it persists, restart the watch",
-        )
-
-
-@dataclass(frozen=True)
-class Collected:
-    """What one replay of the watch's stored events gave."""
-
-    received: int = 0
-    new: int = 0
-    acked_through: str | None = None
-
-    def __add__(self, other: Collected) -> Collected:
-        return Collected(
-            self.received + other.received,
-            self.new + other.new,
-            other.acked_through or self.acked_through,
         )
 
 

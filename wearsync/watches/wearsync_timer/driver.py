@@ -23,7 +23,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Final, Literal, TypeVar
 
@@ -37,6 +36,7 @@ from wearsync.routine.loader import parse_routine
 from wearsync.routine.occurrences import ROUTINE_ENTRY, entry_ids
 from wearsync.sync.driver import (
     Capabilities,
+    Collected,
     Driver,
     HeldWatch,
     SessionOptions,
@@ -87,15 +87,6 @@ class TimerSettings(DriverSettings):
     protocol_version: Literal[1] = PROTOCOL_VERSION
     set_clock: bool = True
     """Keep the watch's clock through the Current Time Service."""
-
-
-@dataclass(frozen=True)
-class Collected:
-    """What one read-back of the backlog gave: ``received``, ``new`` and the last id acked."""
-
-    received: int = 0
-    new: int = 0
-    acked_through: str | None = None
 
 
 class TimerLink:
