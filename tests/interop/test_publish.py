@@ -217,7 +217,9 @@ async def test_serve_publishes_after_a_sync(
     with Store.open(home / "wearsync.db") as store:
         await publish_after_sync(store, "foot-care", target)
         assert len(radicale.uids()) == 8
-        store.save_sessions([session(datetime.now(UTC) - timedelta(hours=2), key="w/9/9")])
+        # Yesterday: before the schedule's first day (fixed today by the first publish), so
+        # it marks no occurrence done and only its own event is new, whatever the hour.
+        store.save_sessions([session(datetime.now(UTC) - timedelta(days=1), key="w/9/9")])
         await publish_after_sync(store, "foot-care", target)
     assert len(radicale.uids()) == 9
     published = [r.getMessage() for r in caplog.records if "published to" in r.getMessage()]
